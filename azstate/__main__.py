@@ -1,0 +1,3 @@
+from azstate.cli import main
+
+raise SystemExit(main())

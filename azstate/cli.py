@@ -1,0 +1,91 @@
+"""Command line entry: parse, dispatch, turn AzstateError into one line and exit code 1.
+
+This is the only place that exits. Each subcommand lives in azstate/commands/<name>.py and
+exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; modules are
+imported only when their command runs, so ``azstate --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from azstate import __version__
+from azstate.errors import AzstateError
+
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("validate", "validate", "check the configuration and sources offline"),
+    ("plan", "plan", "show what apply would change on the server"),
+    ("apply", "apply", "make the changes of a plan on the server"),
+    ("show", "show", "render a saved plan"),
+    ("import", "import_", "write an existing server down as configuration"),
+    ("cron", "cron", "check Quartz cron expressions and show their next fire times"),
+    ("schema", "schema", "print the JSON Schema of the configuration or the plan"),
+    ("sandbox", "sandbox", "run the built-in Azkaban emulator"),
+)
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before or after the command name; SUPPRESS keeps the top-level value.
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default,
+        help="log every AJAX call (secrets redacted) to stderr",
+    )
+    parser.add_argument(
+        "--no-color", action="store_true", default=default, help="plain output without colour"
+    )
+
+
+def _load(module: str) -> ModuleType:
+    return importlib.import_module(f"azstate.commands.{module}")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azstate", description="Terraform for the Azkaban workflow scheduler."
+    )
+    parser.add_argument("--version", action="version", version=f"azstate {__version__}")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module, help_text in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p, top=False)
+        if only == name:
+            _load(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    names = {name for name, _, _ in COMMANDS}
+    return next((a for a in argv if a in names), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_name(args_list))
+    args = parser.parse_args(args_list)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 1
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    if not args.verbose:
+        logging.getLogger("azstate").setLevel(logging.WARNING)
+    try:
+        code: int = _load(args._module).run(args)
+    except AzstateError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 1
+    return code
