@@ -1,0 +1,163 @@
+"""The normalized values that desired (config) and live (server) both map into.
+
+Everything that differs only in spelling between what Azkaban is sent and what it reads back is
+settled before a value is built here: cron whitespace and case, email lists as sets, SLA
+durations in minutes, rule and action names, option names and defaults, permission sets with
+ADMIN implying the rest. Two values compare equal exactly when the server would behave the
+same, which is what makes a plan right after an apply empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Concurrent(StrEnum):
+    SKIP = "skip"
+    IGNORE = "ignore"
+    PIPELINE = "pipeline"
+
+
+class FailureAction(StrEnum):
+    FINISH_CURRENT = "finish_current"
+    CANCEL_ALL = "cancel_all"
+    FINISH_POSSIBLE = "finish_possible"
+
+
+class SlaRule(StrEnum):
+    SUCCESS = "SUCCESS"
+    FINISH = "FINISH"
+
+
+class Perm(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    EXECUTE = "execute"
+    SCHEDULE = "schedule"
+    ADMIN = "admin"
+
+
+Principal = Literal["user", "group"]
+
+
+def email_set(values: Iterable[str]) -> frozenset[str]:
+    """Azkaban splits on , ; and white space and keeps empty entries; we never care for those."""
+    return frozenset(v.strip() for v in values if v and v.strip())
+
+
+class SourceFiles(Frozen):
+    """What azstate knows of a project's local source after reading it (load.py builds it)."""
+
+    content_digest: str  # sha256 over sorted (path, sha256(content)); see archive.py
+    flows: frozenset[str]
+    jobs: Mapping[str, frozenset[str]]  # flow id -> job (node) ids, embedded flows included
+    zip_name: str
+    zip_size: int
+    zip_sha256: str  # digest of the exact bytes uploaded
+
+
+class FilesValue(Frozen):
+    """The uploaded content, compared by content digest (never by version)."""
+
+    digest: str | None  # None: nothing uploaded yet
+    flows: frozenset[str] = frozenset()
+
+
+class ScheduleValue(Frozen):
+    cron: str  # cron.normalize()d
+    concurrent: str = Concurrent.SKIP.value  # free string on the server ("queue" exists too)
+    pipeline_level: int | None = None
+    failure_action: FailureAction = FailureAction.FINISH_CURRENT
+    failure_emails: frozenset[str] = frozenset()
+    success_emails: frozenset[str] = frozenset()
+    notify_on_first_failure: bool = True
+    notify_on_last_failure: bool = False
+    disabled_jobs: frozenset[str] = frozenset()
+    parameters: tuple[tuple[str, str], ...] = ()  # sorted (name, value) pairs
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _sorted_parameters(cls, v: Any) -> Any:
+        if isinstance(v, Mapping):
+            v = v.items()
+        return tuple(sorted((str(k), str(x)) for k, x in v))
+
+    @field_validator("failure_emails", "success_emails", mode="before")
+    @classmethod
+    def _emails(cls, v: Any) -> Any:
+        return email_set(v)
+
+
+class SlaRuleValue(Frozen):
+    job: str = ""  # "" is the whole flow
+    rule: SlaRule
+    minutes: int
+    email: bool = False
+    kill: bool = False
+
+
+class SlaValue(Frozen):
+    emails: frozenset[str] = frozenset()
+    rules: frozenset[SlaRuleValue]
+
+    @field_validator("emails", mode="before")
+    @classmethod
+    def _emails(cls, v: Any) -> Any:
+        return email_set(v)
+
+
+class PermissionValue(Frozen):
+    perms: frozenset[Perm]
+
+    @field_validator("perms", mode="before")
+    @classmethod
+    def _admin_holds_only_admin(cls, v: Any) -> Any:
+        perms = frozenset(Perm(str(p).lower()) for p in v)
+        return frozenset({Perm.ADMIN}) if Perm.ADMIN in perms else perms
+
+
+def permission_key(principal: Principal, name: str) -> str:
+    return f"{principal}.{name}"
+
+
+class LiveIds(Frozen):
+    """Server-side identities a refresh learns; never compared, used to address calls."""
+
+    project_id: int
+    version: int | None = None  # None: no upload yet
+    schedule_ids: Mapping[str, int] = {}
+
+
+class ProjectState(Frozen):
+    """One project as desired or as live.
+
+    On the desired side ``None`` means "not managed" (no source, no permissions table); on the
+    live side it means "not read" (the refresh skipped it).
+    """
+
+    name: str
+    description: str | None = None
+    files: FilesValue | None = None
+    schedules: Mapping[str, ScheduleValue] = {}
+    slas: Mapping[str, SlaValue] = {}
+    permissions: Mapping[str, PermissionValue] | None = None  # key: permission_key()
+    protect: bool = False
+    ids: LiveIds | None = None  # live only
+
+
+class ServerState(Frozen):
+    """Projects keyed by lower-cased name: Azkaban treats names case-insensitively."""
+
+    projects: Mapping[str, ProjectState] = {}
+    user: str = ""  # the applying user, whose own permission entry is kept
+
+    def get(self, name: str) -> ProjectState | None:
+        return self.projects.get(name.lower())
