@@ -65,10 +65,16 @@ class SourceFiles(Frozen):
 
 
 class FilesValue(Frozen):
-    """The uploaded content, compared by content digest (never by version)."""
+    """The uploaded content, compared by content digest alone (never by version or zip bytes).
+
+    The zip fields are set on the desired side only: they name the exact bytes an upload sends.
+    """
 
     digest: str | None  # None: nothing uploaded yet
-    flows: frozenset[str] = frozenset()
+    flows: frozenset[str] | None = None  # None: not read
+    zip_name: str | None = None
+    zip_size: int | None = None
+    zip_sha256: str | None = None
 
 
 class ScheduleValue(Frozen):
