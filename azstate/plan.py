@@ -11,7 +11,7 @@ import json
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from azstate.address import Address
 
@@ -115,8 +115,9 @@ class Plan(_Frozen):
     targets: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
     drift: tuple[Drift, ...] = ()
+    config: str | None = None  # the -c path the plan was made from, for `apply PLANFILE`
     config_digest: str | None = None
-    fingerprints: dict[str, str | None] = Field(default_factory=dict)
+    azstate_version: str = ""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -167,3 +167,28 @@ class ServerState(Frozen):
 
     def get(self, name: str) -> ProjectState | None:
         return self.projects.get(name.lower())
+
+
+def jsonable(value: BaseModel | None) -> dict[str, Any] | None:
+    """A value as plan JSON: sets as sorted lists, pairs as objects, enums as their text."""
+    if value is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, field in value:
+        out[key] = _json_field(key, field)
+    return out
+
+
+def _json_field(key: str, field: Any) -> Any:
+    if isinstance(field, BaseModel):
+        return jsonable(field)
+    if key == "parameters":
+        return dict(field)
+    if isinstance(field, frozenset):
+        items = [_json_field("", x) for x in field]
+        return sorted(items, key=lambda x: str(sorted(x.items())) if isinstance(x, dict) else str(x))
+    if isinstance(field, StrEnum):
+        return field.value
+    if isinstance(field, Mapping):
+        return {k: _json_field(k, v) for k, v in sorted(field.items())}
+    return field

@@ -1,0 +1,152 @@
+"""Sends a plan's calls: projects in parallel, each project's changes in dependency order.
+
+A failed call stops the rest of its project (later changes there may depend on it; deletions
+never run after a failure) while other projects go on. A write whose reply was lost may or may
+not have happened: it is checked by a read, and re-sent only when the read shows it did not
+happen, so nothing is ever created or uploaded twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from azstate.archive import content_digest_from_zip
+from azstate.errors import AzkabanError, AzstateError, TransportError
+from azstate.plan import Action, Call, Change, Plan
+from azstate.refresh import NoProgress, Progress
+from azstate.resources import phase
+from azstate.wire.client import AzkabanClient
+
+APPLIED = "applied"
+FAILED = "failed"
+NOT_ATTEMPTED = "not attempted"
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    address: str
+    action: str
+    status: str
+    message: str | None = None
+    calls_sent: int = 0
+
+
+def execution_order(plan: Plan) -> list[list[Change]]:
+    """Changes grouped by project, each group in apply order; groups are independent."""
+    groups: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        if change.action is Action.NO_OP:
+            continue
+        groups.setdefault(change.addr.project.lower(), []).append(change)
+    return [sorted(g, key=lambda c: (phase(c), c.addr)) for _, g in sorted(groups.items())]
+
+
+def ordered_calls(plan: Plan) -> list[Call]:
+    """The exact calls apply sends, in order (projects one after another): the dry run."""
+    return [call for group in execution_order(plan) for change in group for call in change.calls]
+
+
+def apply_plan(
+    client: AzkabanClient,
+    plan: Plan,
+    artifacts: Mapping[str, bytes],
+    *,
+    parallelism: int = 8,
+    progress: Progress | None = None,
+) -> list[ChangeOutcome]:
+    progress = progress or NoProgress()
+    groups = execution_order(plan)
+    progress.add(sum(len(c.calls) for g in groups for c in g))
+    results: dict[str, ChangeOutcome] = {}
+    lock = threading.Lock()
+
+    def run_group(group: list[Change]) -> None:
+        failed = False
+        for change in group:
+            if failed:
+                outcome = ChangeOutcome(change.address, change.action.value, NOT_ATTEMPTED)
+                progress.advance(len(change.calls))
+            else:
+                outcome = _apply_change(client, change, artifacts, progress)
+                failed = outcome.status == FAILED
+            with lock:
+                results[change.address] = outcome
+
+    workers = max(1, min(parallelism, len(groups) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for f in [pool.submit(run_group, g) for g in groups]:
+            f.result()
+    return [results[c.address] for g in groups for c in g]
+
+
+def _apply_change(
+    client: AzkabanClient, change: Change, artifacts: Mapping[str, bytes], progress: Progress
+) -> ChangeOutcome:
+    sent = 0
+    for call in change.calls:
+        try:
+            _send(client, call, artifacts)
+        except AzstateError as exc:
+            progress.advance(len(change.calls) - sent)
+            return ChangeOutcome(change.address, change.action.value, FAILED, _message(exc), sent)
+        sent += 1
+        progress.advance()
+    return ChangeOutcome(change.address, change.action.value, APPLIED, None, sent)
+
+
+def _message(exc: AzstateError) -> str:
+    if isinstance(exc, AzkabanError):
+        return str(exc)
+    return str(exc)
+
+
+def _send(client: AzkabanClient, call: Call, artifacts: Mapping[str, bytes]) -> None:
+    data = None
+    if call.upload is not None:
+        data = artifacts.get(call.upload.sha256)
+        if data is None:
+            raise AzstateError(
+                f"the upload {call.upload.name} ({call.upload.sha256[:12]}) is not among the "
+                "sources read from the configuration"
+            )
+    try:
+        client.send(call, file_bytes=data)
+    except TransportError as exc:
+        if not exc.may_have_reached_server:
+            raise
+        if _happened(client, call, data):
+            return
+        client.send(call, file_bytes=data)
+
+
+def _happened(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
+    """After a lost reply: did the write take effect? Reads only."""
+    action = call.action
+    project = call.param("project") or call.param("name") or call.param("projectName") or ""
+    if action == "create":
+        return client.get_project_id(project) is not None
+    if action == "delete":
+        return not client.project_exists(project)
+    if action == "upload":
+        assert data is not None
+        _, version = client.project_version(project)
+        if version is None:
+            return False
+        return content_digest_from_zip(client.download(project, version)) == (
+            content_digest_from_zip(data)
+        )
+    if action == "removeSched":
+        sid = int(call.param("scheduleId") or 0)
+        return all(s.schedule_id != sid for s in client.fetch_schedules())
+    if action == "addPermission":
+        # Re-sending would fail with "already exists"; changePermission is idempotent.
+        client.send(call.model_copy(update={"params": tuple(
+            (k, "changePermission" if k == "ajax" else v) for k, v in call.params
+        )}))
+        return True
+    # scheduleCronFlow (replaces in place), setSla, changeDescription, changePermission: a
+    # repeat leaves the same state, so re-sending is safe.
+    return False

@@ -1,0 +1,102 @@
+"""azstate apply: make the plan's changes, then check that the server now matches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from azstate import planfile
+from azstate.apply import APPLIED, apply_plan, ordered_calls
+from azstate.commands.workspace import (
+    Workspace,
+    add_config_arg,
+    add_server_args,
+    add_target_arg,
+    consoles,
+    open_workspace,
+    parse_targets,
+    progress_for,
+)
+from azstate.errors import ApplyError, AzstateError
+from azstate.plan import Plan
+from azstate.views import render_plan
+from azstate.views.json import render_calls
+from azstate.views.report import render_apply_report
+
+NAME = "apply"
+HELP = "make the changes of a plan on the server"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved by plan --out")
+    add_config_arg(parser)
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="print the exact calls apply would send, and send nothing that changes the server",
+    )
+    parser.add_argument("--auto-approve", action="store_true", help="apply without asking")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_target_arg(parser)
+    add_server_args(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    out, err = consoles(args)
+    if args.planfile:
+        saved = planfile.load(Path(args.planfile))
+        ws = open_workspace(args, err, config_path=saved.config or args.config)
+        fresh = ws.plan(targets=parse_targets(list(saved.targets)))
+        planfile.check_fresh(saved, fresh)
+        plan = saved
+    else:
+        ws = open_workspace(args, err)
+        plan = ws.plan(targets=parse_targets(args.target))
+
+    if args.dry_run:
+        render_calls(ordered_calls(plan), "json" if args.format == "json" else "text", out)
+        return 0
+    if not plan.has_changes:
+        render_plan(plan, args.format, out)
+        return 0
+    if not args.planfile:
+        render_plan(plan, args.format, out if args.format == "text" else err)
+        if not args.auto_approve and not _confirm(err):
+            err.print("Apply cancelled.")
+            return 1
+    return _apply(ws, plan, out, err)
+
+
+def _confirm(err: Console) -> bool:
+    if not sys.stdin.isatty():
+        raise AzstateError(
+            "apply needs --auto-approve when not run from a terminal (or apply a saved plan)"
+        )
+    err.print("\nDo you want to perform these actions? Only 'yes' will be accepted.")
+    return err.input("  Enter a value: ").strip() == "yes"
+
+
+def _apply(ws: Workspace, plan: Plan, out: Console, err: Console) -> int:
+    with progress_for(err, "Applying") as progress:
+        outcomes = apply_plan(
+            ws.client, plan, ws.loaded.artifacts, parallelism=ws.parallelism, progress=progress
+        )
+    render_apply_report(outcomes, out)
+    failed = [o for o in outcomes if o.status != APPLIED]
+    if failed:
+        raise ApplyError(
+            f"apply did not complete: {sum(o.status == 'failed' for o in outcomes)} failed, "
+            f"{sum(o.status == 'not attempted' for o in outcomes)} not attempted. "
+            "Run plan to see what is left; applying again repairs it."
+        )
+    touched = frozenset(c.addr.project.lower() for c in plan.changes)
+    check = ws.plan(targets=parse_targets(list(plan.targets)), only=touched)
+    if check.has_changes:
+        left = ", ".join(c.address for c in check.changes)
+        raise ApplyError(
+            f"apply sent every call, but the server still differs from the configuration: {left}"
+        )
+    out.print(f"Apply complete: {len(outcomes)} changes applied; the server matches the configuration.")
+    return 0

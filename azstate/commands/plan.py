@@ -1,0 +1,46 @@
+"""azstate plan: read the server, diff it against the configuration, show the changes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from azstate import planfile
+from azstate.commands.workspace import (
+    add_config_arg,
+    add_server_args,
+    add_target_arg,
+    consoles,
+    open_workspace,
+    parse_targets,
+)
+from azstate.views import render_plan
+
+NAME = "plan"
+HELP = "show what apply would change on the server"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arg(parser)
+    parser.add_argument("--out", metavar="PLANFILE", help="save the plan for `azstate apply PLANFILE`")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument(
+        "--detailed-exitcode", action="store_true",
+        help="exit 0 with no changes, 2 with changes, 1 on error",
+    )
+    parser.add_argument("--refresh-only", action="store_true", help="show drift only")
+    add_target_arg(parser)
+    add_server_args(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    out, err = consoles(args)
+    targets = parse_targets(args.target)
+    ws = open_workspace(args, err)
+    plan = ws.plan(targets=targets, refresh_only=args.refresh_only)
+    render_plan(plan, args.format, out)
+    if args.out:
+        planfile.save(plan, Path(args.out))
+        err.print(f"Saved the plan to {args.out}. Apply it with: azstate apply {args.out}")
+    changed = plan.has_changes or (args.refresh_only and bool(plan.drift))
+    return 2 if args.detailed_exitcode and changed else 0

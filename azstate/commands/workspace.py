@@ -1,0 +1,206 @@
+"""What plan, apply and import share: the configuration, a logged-in client, the consoles.
+
+Credentials come from the environment (AZKABAN_USERNAME, AZKABAN_PASSWORD; AZKABAN_URL overrides
+server.url), or a no-echo prompt on a terminal; never from the TOML or a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
+from azstate.address import Address
+from azstate.config import Config
+from azstate.diff import DiffOptions, diff
+from azstate.errors import AzstateError
+from azstate.load import LoadedConfig, load_config
+from azstate.plan import Plan
+from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, default_cache_dir
+from azstate.refresh import refresh as refresh_server
+from azstate.resources import desired_state
+from azstate.state import ServerState
+from azstate.wire.client import AzkabanClient
+
+SANDBOX_DIR = Path(".azstate/sandbox")
+SANDBOX_USER = ("azkaban", "azkaban")
+
+
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", default="azstate.toml", metavar="PATH",
+        help="a TOML file or a directory of them (default: ./azstate.toml)",
+    )
+
+
+def add_server_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--parallelism", type=int, default=None, metavar="N",
+        help="concurrent requests (default: server.parallelism)",
+    )
+    parser.add_argument(
+        "--sandbox", action="store_true",
+        help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
+    )
+
+
+def add_target_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target", action="append", default=[], metavar="ADDRESS",
+        help="limit the plan to this resource (and what it needs); repeatable",
+    )
+
+
+def consoles(args: argparse.Namespace) -> tuple[Console, Console]:
+    no_color = bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
+    out = Console(no_color=no_color, highlight=False, soft_wrap=False)
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    return out, err
+
+
+class BarProgress:
+    """A rich progress bar on stderr; the refresh and apply engines only see Progress."""
+
+    def __init__(self, bar: RichProgress, label: str) -> None:
+        self._bar = bar
+        self._task = bar.add_task(label, total=0)
+
+    def add(self, total: int) -> None:
+        task = self._bar.tasks[0]
+        self._bar.update(self._task, total=(task.total or 0) + total)
+
+    def advance(self, n: int = 1) -> None:
+        self._bar.advance(self._task, n)
+
+
+@contextmanager
+def progress_for(err: Console, label: str) -> Iterator[Progress]:
+    if not err.is_terminal:
+        yield NoProgress()
+        return
+    bar = RichProgress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+    with bar:
+        yield BarProgress(bar, label)
+
+
+@dataclass
+class Workspace:
+    loaded: LoadedConfig
+    client: AzkabanClient
+    url: str
+    parallelism: int
+    err: Console
+    config_path: str
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    def desired(self) -> ServerState:
+        return desired_state(self.config, self.loaded.sources, self.client.username)
+
+    def refresh(
+        self, desired: ServerState, *, only: frozenset[str] | None = None
+    ) -> ServerState:
+        scope = RefreshScope(
+            declared=desired.projects, prune=self.config.azstate.prune, only=only
+        )
+        cache = DigestCache(default_cache_dir() / "digests.json")
+        with progress_for(self.err, "Reading the server") as progress:
+            return refresh_server(
+                self.client, scope, parallelism=self.parallelism, cache=cache, progress=progress
+            )
+
+    def plan(
+        self,
+        *,
+        targets: tuple[Address, ...] = (),
+        refresh_only: bool = False,
+        only: frozenset[str] | None = None,
+    ) -> Plan:
+        desired = self.desired()
+        if only is None and targets:
+            only = frozenset(t.project.lower() for t in targets)
+        live = self.refresh(desired, only=only)
+        options = DiffOptions(
+            server=self.url,
+            timezone=self.config.server.timezone,
+            prune=self.config.azstate.prune,
+            protect=getattr(self.config.azstate, "protect", ()),
+            targets=targets,
+            refresh_only=refresh_only,
+            config_digest=self.loaded.digest,
+        )
+        plan = diff(desired, live, options)
+        return plan.model_copy(update={"config": self.config_path})
+
+
+def parse_targets(values: list[str]) -> tuple[Address, ...]:
+    return tuple(Address.parse(v) for v in values)
+
+
+def open_workspace(args: argparse.Namespace, err: Console, *, config_path: str | None = None
+                   ) -> Workspace:
+    path = config_path or args.config
+    loaded = load_config(Path(path))
+    server = loaded.config.server
+    sandbox = bool(getattr(args, "sandbox", False))
+    if sandbox:
+        from azstate.sandbox.server import ensure_local_sandbox
+
+        url = ensure_local_sandbox(SANDBOX_DIR)
+    else:
+        url = os.environ.get("AZKABAN_URL") or server.url or ""
+        if not url:
+            raise AzstateError(
+                f"no server: set server.url in {loaded.files[0] if loaded.files else path} "
+                "or AZKABAN_URL, or use --sandbox"
+            )
+    username, password = _credentials(sandbox)
+    if not server.verify_tls and not sandbox:
+        err.print(
+            "[yellow]Warning:[/] TLS verification is off (server.verify_tls = false): "
+            "anyone on the network path can read the session and change the plan."
+        )
+    parallelism = getattr(args, "parallelism", None) or server.parallelism
+    if parallelism < 1:
+        raise AzstateError("--parallelism must be at least 1")
+    client = AzkabanClient(
+        url, username, password,
+        timeout=server.timeout, verify_tls=server.verify_tls, ca_bundle=server.ca_bundle,
+        pool_size=max(parallelism, 4),
+    )
+    client.login()
+    return Workspace(
+        loaded=loaded, client=client, url=url, parallelism=parallelism, err=err, config_path=path
+    )
+
+
+def _credentials(sandbox: bool) -> tuple[str, SecretStr]:
+    user = os.environ.get("AZKABAN_USERNAME") or (SANDBOX_USER[0] if sandbox else "")
+    password = os.environ.get("AZKABAN_PASSWORD")
+    if password is None and sandbox and user == SANDBOX_USER[0]:
+        password = SANDBOX_USER[1]
+    if not user:
+        raise AzstateError("set AZKABAN_USERNAME (and AZKABAN_PASSWORD) to log in")
+    if password is None:
+        if sys.stdin.isatty() and sys.stderr.isatty():
+            password = getpass.getpass(f"Azkaban password for {user}: ")
+        else:
+            raise AzstateError(
+                "set AZKABAN_PASSWORD: no terminal to prompt for the password"
+            )
+    return user, SecretStr(password)

@@ -1,0 +1,122 @@
+"""plan = diff(desired, live, options): ownership, prune, protect and targets, with no I/O.
+
+Ownership (design.md §2): a declared project is owned whole; an undeclared project is left
+alone unless its name matches a prune glob, and then it is deleted. The resource units in
+resources/ compare values and build calls; this module decides which projects they look at
+and which of their changes make it into the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from azstate.address import Address, Kind
+from azstate.errors import PlanError
+from azstate.plan import Action, Change, Drift, Plan
+from azstate.resources import ProjectContext, plan_project
+from azstate.state import ProjectState, ServerState
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    server: str = ""
+    timezone: str = "UTC"
+    prune: tuple[str, ...] = ()
+    protect: tuple[str, ...] = ()  # globs of projects no plan may delete
+    targets: tuple[Address, ...] = ()
+    refresh_only: bool = False
+    config_digest: str | None = None
+
+
+def matches(name: str, globs: Iterable[str]) -> bool:
+    """Azkaban names are case-insensitive, so globs are too."""
+    return any(fnmatchcase(name.lower(), g.lower()) for g in globs)
+
+
+def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
+    changes: list[Change] = []
+    for key in _project_keys(desired, live, options.prune):
+        want, have = desired.projects.get(key), live.projects.get(key)
+        name = want.name if want else have.name if have else key
+        ctx = ProjectContext(name=name, desired=want, live=have, user=live.user or desired.user)
+        changes.extend(plan_project(ctx))
+    _check_protect(changes, desired, options.protect)
+    if options.targets:
+        changes = _targeted(changes, options.targets)
+    changes.sort(key=lambda c: c.addr)
+    drift = tuple(_drift(changes))
+    if options.refresh_only:
+        changes = []
+    return Plan(
+        server=options.server,
+        timezone=options.timezone,
+        user=live.user or desired.user,
+        refresh_only=options.refresh_only,
+        targets=tuple(str(t) for t in options.targets),
+        changes=tuple(changes),
+        drift=drift,
+        config_digest=options.config_digest,
+    )
+
+
+def _project_keys(desired: ServerState, live: ServerState, prune: tuple[str, ...]) -> list[str]:
+    keys = set(desired.projects)
+    keys.update(k for k, p in live.projects.items() if k not in keys and matches(p.name, prune))
+    return sorted(keys)
+
+
+def _check_protect(changes: list[Change], desired: ServerState, globs: tuple[str, ...]) -> None:
+    refused = []
+    for change in changes:
+        addr = change.addr
+        if addr.kind is Kind.PROJECT and change.action in (Action.DELETE, Action.REPLACE):
+            declared: ProjectState | None = desired.get(addr.project)
+            if (declared is not None and declared.protect) or matches(addr.project, globs):
+                refused.append(addr.project)
+    if refused:
+        raise PlanError(
+            "the plan would delete protected project(s): "
+            + ", ".join(refused)
+            + " (remove the protection in the configuration first)"
+        )
+
+
+def _targeted(changes: list[Change], targets: tuple[Address, ...]) -> list[Change]:
+    """Keep targeted changes and what they need: the project's creation and a pending upload
+    (new flows exist only after it); an SLA sent with its schedule brings the schedule."""
+    chosen = {c.address for c in changes if any(t.contains(c.addr) for t in targets)}
+    for change in changes:
+        if change.address not in chosen:
+            continue
+        addr = change.addr
+        if addr.kind is Kind.SLA and not change.calls:
+            chosen.add(str(Address.schedule(addr.project, addr.name)))
+        if addr.kind in (Kind.SCHEDULE, Kind.SLA, Kind.PERMISSION, Kind.FILES):
+            for dep in changes:
+                dep_addr = dep.addr
+                if dep_addr.project.lower() != addr.project.lower():
+                    continue
+                if dep_addr.kind is Kind.PROJECT and dep.action is Action.CREATE:
+                    chosen.add(dep.address)
+                if dep_addr.kind is Kind.FILES and addr.kind in (Kind.SCHEDULE, Kind.SLA):
+                    chosen.add(dep.address)
+    return [c for c in changes if c.address in chosen]
+
+
+def _drift(changes: list[Change]) -> Iterable[Drift]:
+    """Live values that differ from the configuration on resources that exist on the server."""
+    for change in changes:
+        if change.before is None or change.action is Action.CREATE:
+            continue
+        if change.addr.kind is Kind.FILES:
+            fields = {"digest": {"live": change.before.get("digest"),
+                                 "desired": (change.after or {}).get("digest")}}
+        else:
+            after = change.after or {}
+            fields = {
+                f: {"live": change.before.get(f), "desired": after.get(f)}
+                for f in (change.changed_fields() if change.after else sorted(change.before))
+            }
+        yield Drift(address=change.address, fields=fields)
