@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from azstate import __version__
 from azstate.errors import AzstateError
@@ -27,6 +28,15 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("schema", "schema", "print the JSON Schema of the configuration or the plan"),
     ("sandbox", "sandbox", "run the built-in Azkaban emulator"),
 )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a bad flag; azstate's contract is 1 for every user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"Error: {message}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -46,12 +56,12 @@ def _load(module: str) -> ModuleType:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="azstate", description="Terraform for the Azkaban workflow scheduler."
     )
     parser.add_argument("--version", action="version", version=f"azstate {__version__}")
     _common(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module, help_text in COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _common(p, top=False)

@@ -1,0 +1,120 @@
+"""Table-driven scenarios of the pure diff: (desired, live, options) -> changes and calls.
+
+Each file in tests/scenarios/diff/ is one case. States are written in a short form: a project
+gets ids, versions and schedule ids filled in, and a desired source gets zip fields.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from azstate.address import Address
+from azstate.diff import DiffOptions, diff
+from azstate.errors import PlanError
+from azstate.plan import Action, Plan
+from azstate.state import LiveIds, ProjectState, ServerState
+
+CASES = sorted((Path(__file__).parent / "scenarios" / "diff").glob("*.json"))
+USER = "azkaban"
+
+
+def _project(name: str, data: dict[str, Any], *, live: bool, pid: int) -> ProjectState:
+    data = dict(data)
+    files = data.get("files")
+    if files is not None and not live:
+        files = {**files, "zip_name": f"{name}.zip", "zip_size": 100, "zip_sha256": "f" * 64}
+    if files is not None:
+        data["files"] = files
+    if live:
+        data["ids"] = LiveIds(
+            project_id=pid,
+            version=1 if files and files.get("digest") else None,
+            schedule_ids={f: 100 * pid + i for i, f in enumerate(sorted(data.get("schedules", {})))},
+        )
+    return ProjectState.model_validate({"name": name, **data})
+
+
+def _state(projects: dict[str, Any], *, live: bool) -> ServerState:
+    return ServerState(
+        projects={
+            n.lower(): _project(n, p, live=live, pid=i + 1)
+            for i, (n, p) in enumerate(sorted(projects.items()))
+        },
+        user=USER,
+    )
+
+
+def run_case(path: Path) -> tuple[dict[str, Any], Plan | PlanError]:
+    case = json.loads(path.read_text())
+    opts = case.get("options", {})
+    options = DiffOptions(
+        server="http://azkaban.test",
+        prune=tuple(opts.get("prune", ())),
+        protect=tuple(opts.get("protect", ())),
+        targets=tuple(Address.parse(t) for t in opts.get("targets", ())),
+        refresh_only=opts.get("refresh_only", False),
+    )
+    try:
+        return case, diff(_state(case["desired"], live=False), _state(case["live"], live=True), options)
+    except PlanError as exc:
+        return case, exc
+
+
+def summarize(plan: Plan) -> list[str]:
+    out = []
+    for change in plan.changes:
+        line = f"{change.action.value} {change.address}"
+        if change.calls:
+            line += ": " + " ".join(c.action for c in change.calls)
+        out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_diff_scenario(path: Path) -> None:
+    case, result = run_case(path)
+    if "error" in case:
+        assert isinstance(result, PlanError), f"expected a PlanError, got {result}"
+        assert case["error"] in str(result)
+        return
+    assert isinstance(result, Plan), str(result)
+    assert summarize(result) == case["expect"]
+    if "drift" in case:
+        assert [d.address for d in result.drift] == case["drift"]
+
+
+def test_at_least_forty_scenarios() -> None:
+    assert len(CASES) >= 40
+
+
+def test_plan_is_deterministic() -> None:
+    for path in CASES:
+        _, first = run_case(path)
+        _, second = run_case(path)
+        if isinstance(first, Plan):
+            assert isinstance(second, Plan)
+            assert first.dumps() == second.dumps()
+
+
+def test_schedule_call_carries_every_option_and_the_sla() -> None:
+    _, plan = run_case(Path(__file__).parent / "scenarios/diff/new-project-with-sla.json")
+    assert isinstance(plan, Plan)
+    call = next(c for c in plan.calls if c.action == "scheduleCronFlow")
+    params = dict(call.params)
+    assert params["projectName"] == "etl" and params["flow"] == "f1"
+    assert params["cronExpression"] == "0 0 2 ? * *"
+    assert any(k.startswith("slaSettings[") for k in params)
+    assert params["slaEmails"] == "ops@x.com"
+    assert not any(k == "session.id" for k, _ in call.params)
+
+
+def test_deleted_schedule_of_vanished_flow_sends_nothing() -> None:
+    _, plan = run_case(Path(__file__).parent / "scenarios/diff/files-drop-flow-deletes-schedule.json")
+    assert isinstance(plan, Plan)
+    dropped = next(c for c in plan.changes if c.address == "project.etl.schedule.f2")
+    assert dropped.action is Action.DELETE and dropped.calls == ()
+    assert "no longer exists" in (dropped.reason or "")
