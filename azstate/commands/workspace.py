@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgress
 
 from azstate.address import Address
-from azstate.config import Config
+from azstate.config import Config, ServerConfig
 from azstate.diff import DiffOptions, diff
 from azstate.errors import AzstateError
 from azstate.load import LoadedConfig, load_config
@@ -152,11 +152,9 @@ def parse_targets(values: list[str]) -> tuple[Address, ...]:
     return tuple(Address.parse(v) for v in values)
 
 
-def open_workspace(args: argparse.Namespace, err: Console, *, config_path: str | None = None
-                   ) -> Workspace:
-    path = config_path or args.config
-    loaded = load_config(Path(path))
-    server = loaded.config.server
+def connect(args: argparse.Namespace, server: ServerConfig, err: Console, *,
+            where: str = "the configuration") -> AzkabanClient:
+    """A logged-in client for the configured server, AZKABAN_URL, or the local sandbox."""
     sandbox = bool(getattr(args, "sandbox", False))
     if sandbox:
         from azstate.sandbox.server import ensure_local_sandbox
@@ -165,27 +163,39 @@ def open_workspace(args: argparse.Namespace, err: Console, *, config_path: str |
     else:
         url = os.environ.get("AZKABAN_URL") or server.url or ""
         if not url:
-            raise AzstateError(
-                f"no server: set server.url in {loaded.files[0] if loaded.files else path} "
-                "or AZKABAN_URL, or use --sandbox"
-            )
+            raise AzstateError(f"no server: set server.url in {where} or AZKABAN_URL, or use --sandbox")
     username, password = _credentials(sandbox)
     if not server.verify_tls and not sandbox:
         err.print(
             "[yellow]Warning:[/] TLS verification is off (server.verify_tls = false): "
             "anyone on the network path can read the session and change the plan."
         )
-    parallelism = getattr(args, "parallelism", None) or server.parallelism
-    if parallelism < 1:
-        raise AzstateError("--parallelism must be at least 1")
     client = AzkabanClient(
         url, username, password,
         timeout=server.timeout, verify_tls=server.verify_tls, ca_bundle=server.ca_bundle,
-        pool_size=max(parallelism, 4),
+        pool_size=max(parallelism_of(args, server), 4),
     )
     client.login()
+    return client
+
+
+def parallelism_of(args: argparse.Namespace, server: ServerConfig) -> int:
+    parallelism: int = getattr(args, "parallelism", None) or server.parallelism
+    if parallelism < 1:
+        raise AzstateError("--parallelism must be at least 1")
+    return parallelism
+
+
+def open_workspace(args: argparse.Namespace, err: Console, *, config_path: str | None = None
+                   ) -> Workspace:
+    path = config_path or args.config
+    loaded = load_config(Path(path))
+    server = loaded.config.server
+    where = str(loaded.files[0]) if loaded.files else path
+    client = connect(args, server, err, where=where)
     return Workspace(
-        loaded=loaded, client=client, url=url, parallelism=parallelism, err=err, config_path=path
+        loaded=loaded, client=client, url=client.url, parallelism=parallelism_of(args, server),
+        err=err, config_path=path,
     )
 
 
