@@ -230,7 +230,9 @@ def full_plan(**overrides: Any) -> Plan:
 
 
 def empty_plan(**overrides: Any) -> Plan:
-    return Plan(server=SERVER, timezone=TZ, **overrides)
+    data: dict[str, Any] = {"server": SERVER, "timezone": TZ}
+    data.update(overrides)
+    return Plan(**data)
 
 
 def one_change_plan() -> Plan:

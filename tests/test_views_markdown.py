@@ -31,7 +31,8 @@ UPDATE = os.environ.get("AZSTATE_UPDATE_SNAPSHOTS") == "1"
 
 def to_html(text: str) -> str:
     """GitHub renders comments as CommonMark with raw HTML and tables."""
-    return MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    html: str = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    return html
 
 
 def section(md: str, address: str) -> str:
