@@ -125,7 +125,7 @@ def test_render_plan_markdown_goes_out_raw() -> None:
     plan = empty_plan(server="https://az/[red]x[/red]/:warning:")
     con = console(width=20)
     render_plan(plan, "markdown", con)
-    assert output(con) == markdown.render(plan) + "\n"
+    assert output(con) == markdown.render(plan)
     assert "[red]x[/red]/:warning:" in output(con)
 
 

@@ -20,7 +20,7 @@ def render_plan(plan: Plan, fmt: str, console: Console) -> None:
         case "text":
             text.render(plan, console)
         case "markdown":
-            console.out(markdown.render(plan), highlight=False)
+            console.out(markdown.render(plan), highlight=False, end="")
         case "json":
             console.out(json.render(plan), highlight=False, end="")
         case _:

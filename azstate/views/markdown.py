@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from azstate.address import Address
@@ -36,10 +37,12 @@ _NOTE_RESERVE = 700
 
 @dataclass(frozen=True)
 class _Section:
+    """One resource's collapsible section, rendered only if it fits (cron previews cost)."""
+
     address: str
     action: Action | None  # None: a drift section
     project: str
-    text: str
+    make: Callable[[], str]
 
 
 def escape(text: str) -> str:
@@ -71,8 +74,17 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
     if plan.refresh_only:
         changes = []
     head = _head(plan, changes, drift, limit)
-    sections = [_drift_section(d, plan.timezone, now) for d in drift]
-    sections += [_change_section(c, plan.timezone, now) for c in changes]
+    tz = plan.timezone
+    sections = [
+        _Section(
+            d.address, None, Address.parse(d.address).project, partial(_drift_text, d, tz, now)
+        )
+        for d in drift
+    ]
+    sections += [
+        _Section(c.address, c.action, c.addr.project, partial(_change_text, c, tz, now))
+        for c in changes
+    ]
     if not sections:
         return head.rstrip("\n") + "\n"
 
@@ -89,7 +101,7 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
             extra = _group_heading(
                 section, multi_project, first=heading is None or heading[0] != key[0]
             )
-        piece = extra + section.text
+        piece = extra + section.make()
         if used + len(piece) > budget:
             break
         parts.append(piece)
@@ -187,7 +199,7 @@ def _summary(symbol: str, address: str, phrase: str) -> str:
     )
 
 
-def _change_section(change: Change, timezone: str, now: datetime | None) -> _Section:
+def _change_text(change: Change, timezone: str, now: datetime | None) -> str:
     before, after = display(change.before), display(change.after)
     lines: list[str] = []
     match change.action:
@@ -205,8 +217,7 @@ def _change_section(change: Change, timezone: str, now: datetime | None) -> _Sec
         text += fenced(lines) + "\n\n"
     if change.reason:
         text += f"_{escape(change.reason)}_\n\n"
-    text += "</details>\n\n"
-    return _Section(change.address, change.action, change.addr.project, text)
+    return text + "</details>\n\n"
 
 
 def _whole(
@@ -263,7 +274,7 @@ def _cron_notes(preview: CronPreview, mark: str) -> list[str]:
     return out
 
 
-def _drift_section(drift: Drift, timezone: str, now: datetime | None) -> _Section:
+def _drift_text(drift: Drift, timezone: str, now: datetime | None) -> str:
     lines: list[str] = []
     for name, sides in drift.fields.items():
         live, desired = (
@@ -291,8 +302,7 @@ def _drift_section(drift: Drift, timezone: str, now: datetime | None) -> _Sectio
     text = _summary("~", drift.address, "changed outside azstate")
     if lines:
         text += fenced(lines) + "\n\n"
-    text += "</details>\n\n"
-    return _Section(drift.address, None, Address.parse(drift.address).project, text)
+    return text + "</details>\n\n"
 
 
 def _cut_note(left_out: list[_Section], total: int, limit: int) -> str:

@@ -36,8 +36,7 @@ ARROW = " → "
 
 def render(plan: Plan, console: Console, *, now: datetime | None = None) -> None:
     with console.use_theme(THEME):
-        for line in lines(plan, now=now):
-            console.print(line)
+        console.print(Text("\n").join(lines(plan, now=now)))
 
 
 def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
