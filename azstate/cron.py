@@ -1,0 +1,938 @@
+"""Quartz 2.2.1 cron expressions: validate, find fire times, describe (pure).
+
+Azkaban hands cron strings to Quartz 2.2.1 and refuses a schedule when Quartz does, or when it
+would never fire again. No Python library follows Quartz's rules (croniter and friends are Unix
+cron; cron-descriptor only describes), so this module reimplements them from Quartz's
+documentation and from behaviour observed on Quartz itself (../shared/testdata/quartz-vectors.jsonl
+and azkaban-api.md section 9). Quartz is lenient in ways a strict grammar would reject, and the
+server's verdict is what counts, so the quirks are kept on purpose:
+
+- only spaces and tabs separate fields; tokens after the 7th are ignored; the year is optional;
+- junk after a number or a three-letter name is ignored (``12x``, ``MONDAY``, ``1-5W``);
+- ``/5`` means ``*/5``; a step of 0 means the start value alone (``*/0`` means every value);
+- reversed ranges wrap (``22-2``, ``FRI-MON``) except in the year, where they are an error;
+- ``99`` stands for ``*`` in every field and ``98`` for ``?`` in the day fields;
+- ``L`` alone in day-of-week is Saturday; ``0#n`` is the n-th Saturday, ``8#n`` never fires;
+- an ``L`` item in the second, minute, hour or month field adds nothing, and an empty field
+  makes Quartz's own search fail, as does a ``W`` day before the 1st (``0W``, ``L-30W`` in
+  February): such expressions parse but cannot be scheduled;
+- the search stops after the current year + 100.
+
+Fire times are found on the wall clock of the zone, then placed on the timeline as Quartz's
+``java.util.Calendar`` places them: a wall time in a spring-forward gap moves forward by the
+gap (and is then checked again, so a skipped hour is skipped), and a wall time that occurs twice
+means its second (standard time) occurrence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import IntEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from azstate.errors import CronError
+
+__all__ = [
+    "CronExpression",
+    "CronParseError",
+    "CronSearchError",
+    "check_schedulable",
+    "describe",
+    "normalize",
+    "parse",
+    "quartz_equivalent",
+]
+
+
+class CronParseError(CronError):
+    """Quartz refuses the text. ``quartz_message`` is Quartz's own ParseException message."""
+
+    def __init__(self, quartz_message: str, *, hint: str | None = None) -> None:
+        self.quartz_message = quartz_message
+        self.hint = hint
+        super().__init__(f"{quartz_message} {hint}" if hint else quartz_message)
+
+
+class CronSearchError(CronError):
+    """Quartz accepts the text but its search for fire times fails or never returns.
+
+    ``found`` holds the fire times Quartz would still have produced before failing.
+    """
+
+    def __init__(self, message: str, *, found: Sequence[datetime] = ()) -> None:
+        self.found = tuple(found)
+        super().__init__(message)
+
+
+class _Field(IntEnum):
+    SECOND = 0
+    MINUTE = 1
+    HOUR = 2
+    DAY_OF_MONTH = 3
+    MONTH = 4
+    DAY_OF_WEEK = 5
+    YEAR = 6
+
+
+@dataclass(frozen=True)
+class _Limits:
+    low: int
+    high: int
+    wrap: int
+    range_message: str
+    step_limit: int
+    step_message: str
+
+
+_LIMITS: dict[_Field, _Limits] = {
+    _Field.SECOND: _Limits(
+        0, 59, 60, "Minute and Second values must be between 0 and 59", 59, "Increment > 60 : "
+    ),
+    _Field.MINUTE: _Limits(
+        0, 59, 60, "Minute and Second values must be between 0 and 59", 59, "Increment > 60 : "
+    ),
+    _Field.HOUR: _Limits(
+        0, 23, 24, "Hour values must be between 0 and 23", 23, "Increment > 24 : "
+    ),
+    _Field.DAY_OF_MONTH: _Limits(
+        1, 31, 31, "Day of month values must be between 1 and 31", 31, "Increment > 31 : "
+    ),
+    _Field.MONTH: _Limits(
+        1, 12, 12, "Month values must be between 1 and 12", 12, "Increment > 12 : "
+    ),
+    _Field.DAY_OF_WEEK: _Limits(
+        1, 7, 7, "Day-of-Week values must be between 1 and 7", 7, "Increment > 7 : "
+    ),
+    _Field.YEAR: _Limits(1970, 0, 0, "", 0, ""),
+}
+
+_ALL = 99
+_NO_SPEC = 98
+_YEAR_HORIZON = 100
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1
+    )
+}
+_DAYS = {
+    name: number for number, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)
+}
+_LAST_DAY_ITEM = re.compile(r"L-[0-9]*W?")
+_SEPARATORS = re.compile(r"[ \t]+")
+_JAVA_INT_MAX = 2**31 - 1
+
+
+def _wrapped(exception: str, detail: str | None = None) -> CronParseError:
+    """Quartz reports a Java runtime exception it hit while parsing inside its own message."""
+    inner = f"{exception}: {detail}" if detail is not None else exception
+    return CronParseError(f"Illegal cron expression format ({inner})")
+
+
+def _java_int(text: str) -> int:
+    """Integer.parseInt: optional sign, decimal digits, 32-bit; else NumberFormatException."""
+    if re.fullmatch(r"[+-]?[0-9]+", text) and -(2**31) <= int(text) <= _JAVA_INT_MAX:
+        return int(text)
+    raise _wrapped("java.lang.NumberFormatException", f'For input string: "{text}"')
+
+
+def _substring(text: str, begin: int, end: int) -> str:
+    """String.substring with Java's bounds failure, which Quartz lets through on short names."""
+    if end > len(text):
+        raise _wrapped(
+            "java.lang.StringIndexOutOfBoundsException",
+            f"begin {begin}, end {end}, length {len(text)}",
+        )
+    return text[begin:end]
+
+
+@dataclass(frozen=True)
+class _YearRange:
+    start: int
+    stop: int | None
+    step: int
+
+    def first_at_or_after(self, year: int) -> int | None:
+        if year <= self.start:
+            candidate = self.start
+        else:
+            candidate = self.start + -(-(year - self.start) // self.step) * self.step
+        if self.stop is not None and candidate > self.stop:
+            return None
+        return candidate
+
+
+class _FieldBuilder:
+    """Collects one field's items the way Quartz adds them to its value sets."""
+
+    def __init__(self, field: _Field) -> None:
+        self.field = field
+        self.values: set[int] = set()
+        self.no_spec = False
+        self.years: list[_YearRange] = []
+        self.items = 0
+        self.has_last_item = False
+        self.nth_items = 0
+
+    def add(self, start: int, stop: int | None, step: int | None) -> None:
+        """One value, range or stepped range; ``step`` None means none was written."""
+        f = self.field
+        if f is _Field.YEAR:
+            self._add_years(start, stop, step)
+            return
+        lim = _LIMITS[f]
+        day_field = f in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK)
+        marker = start == _ALL or (day_field and start == _NO_SPEC)
+        if not marker and (
+            start < lim.low or start > lim.high or (stop is not None and stop > lim.high)
+        ):
+            raise CronParseError(lim.range_message)
+        explicit_step = step is not None and step > 0
+        if start == _NO_SPEC and day_field:
+            if not explicit_step:
+                self.no_spec = True
+            return
+        if start == _ALL:
+            start = lim.low
+            if stop is None or stop == _ALL:
+                stop = lim.high
+            if not explicit_step:
+                step = 1
+        elif stop is None:
+            stop = lim.high if step is not None else start
+        if step is None and stop != start:
+            step = 1
+        if step is None or step <= 0:
+            self.values.add(start)
+            return
+        if stop < start:
+            stop += lim.wrap
+        for i in range(start, stop + 1, step):
+            self.values.add(i if i <= lim.high else i % lim.wrap)
+
+    def _add_years(self, start: int, stop: int | None, step: int | None) -> None:
+        if start == _ALL:
+            start = _LIMITS[_Field.YEAR].low
+            if stop == _ALL:
+                stop = None
+            if step is None or step <= 0:
+                self.years.append(_YearRange(start, stop, 1))
+                return
+        elif stop is None and step is None:
+            stop = start
+        if stop is not None and stop < start:
+            raise _wrapped(
+                "java.lang.IllegalArgumentException", "Start year must be less than stop year"
+            )
+        if step is None or step <= 0:
+            self.years.append(_YearRange(start, start, 1))
+            return
+        self.years.append(_YearRange(start, stop, step))
+
+
+@dataclass(frozen=True)
+class _Days:
+    """How the day is chosen: by day-of-month rules or by day-of-week rules."""
+
+    by_month: bool
+    values: tuple[int, ...]
+    last: bool = False
+    last_offset: int = 0
+    weekday: bool = False
+    last_weekday_of_month: bool = False
+    nth: int = 0
+
+
+@dataclass(frozen=True)
+class CronExpression:
+    """A parsed Quartz expression. Immutable; build it with :func:`parse`."""
+
+    source: str
+    seconds: tuple[int, ...]
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    months: tuple[int, ...]
+    days: _Days
+    years: tuple[_YearRange, ...]
+
+    @property
+    def search_failure(self) -> str | None:
+        """Why Quartz's own search would fail for every base time, if it does."""
+        empty = [
+            name
+            for name, values in (
+                ("second", self.seconds),
+                ("minute", self.minutes),
+                ("hour", self.hours),
+                ("month", self.months),
+            )
+            if not values
+        ]
+        if not self.days.values and not self.days.last:
+            empty.append("day-of-week" if not self.days.by_month else "day-of-month")
+        if empty:
+            return (
+                f"the {', '.join(empty)} field has no usable value, so Quartz's search for "
+                "fire times fails"
+            )
+        d = self.days
+        if d.by_month and d.weekday and not d.last and d.values[0] < 1:
+            return "'0W' makes Quartz's search for fire times never return"
+        return None
+
+    def next_after(
+        self, after: datetime, tz: str | ZoneInfo, *, max_year: int | None = None
+    ) -> datetime | None:
+        """The first fire time strictly after ``after``, aware in ``tz``; None if none is left.
+
+        Raises CronSearchError where Quartz's own search fails instead of answering.
+        """
+        zone = _zone(tz)
+        limit = _default_max_year() if max_year is None else max_year
+        return self._next(after, zone, limit)
+
+    def next_times(
+        self, after: datetime, tz: str | ZoneInfo, count: int, *, max_year: int | None = None
+    ) -> list[datetime]:
+        """Up to ``count`` successive fire times, each found after the previous one."""
+        zone = _zone(tz)
+        limit = _default_max_year() if max_year is None else max_year
+        found: list[datetime] = []
+        moment = after
+        while len(found) < count:
+            try:
+                nxt = self._next(moment, zone, limit)
+            except CronSearchError as exc:
+                raise CronSearchError(str(exc), found=found) from None
+            if nxt is None:
+                break
+            found.append(nxt)
+            moment = nxt
+        return found
+
+    def _next(self, after: datetime, zone: ZoneInfo, max_year: int) -> datetime | None:
+        if after.tzinfo is None:
+            raise ValueError("after must be an aware datetime")
+        failure = self.search_failure
+        if failure:
+            raise CronSearchError(failure)
+        instant = after.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        wall = _wall(instant, zone)
+        while True:
+            candidate = self._match_at_or_after(wall, max_year)
+            if candidate is None:
+                return None
+            placed = _place(candidate, zone)
+            back = _wall(placed, zone)
+            if back == candidate:
+                return placed.astimezone(zone)
+            wall = back
+
+    def _match_at_or_after(self, start: datetime, max_year: int) -> datetime | None:
+        """The first wall-clock time at or after ``start`` that every field allows."""
+        y, mo, d = start.year, start.month, start.day
+        h, mi, s = start.hour, start.minute, start.second
+        while True:
+            if y > max_year:
+                return None
+            ny = self._year_at_or_after(y, max_year)
+            if ny is None:
+                return None
+            if ny != y:
+                y, mo, d, h, mi, s = ny, 1, 1, 0, 0, 0
+            nmo = _ceil(self.months, mo)
+            if nmo is None:
+                y, mo, d, h, mi, s = y + 1, 1, 1, 0, 0, 0
+                continue
+            if nmo != mo:
+                mo, d, h, mi, s = nmo, 1, 0, 0, 0
+            nd = self._day_at_or_after(y, mo, d)
+            if nd is None:
+                y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+                d, h, mi, s = 1, 0, 0, 0
+                continue
+            if nd != d:
+                d, h, mi, s = nd, 0, 0, 0
+            nh = _ceil(self.hours, h)
+            if nh is None:
+                y, mo, d = _next_day(y, mo, d)
+                h, mi, s = 0, 0, 0
+                continue
+            if nh != h:
+                h, mi, s = nh, 0, 0
+            nmi = _ceil(self.minutes, mi)
+            if nmi is None:
+                h, mi, s = h + 1, 0, 0
+                if h == 24:
+                    y, mo, d = _next_day(y, mo, d)
+                    h = 0
+                continue
+            if nmi != mi:
+                mi, s = nmi, 0
+            ns = _ceil(self.seconds, s)
+            if ns is None:
+                mi, s = mi + 1, 0
+                if mi == 60:
+                    mi, h = 0, h + 1
+                    if h == 24:
+                        y, mo, d = _next_day(y, mo, d)
+                        h = 0
+                continue
+            return datetime(y, mo, d, h, mi, ns)
+
+    def _year_at_or_after(self, year: int, max_year: int) -> int | None:
+        best: int | None = None
+        for r in self.years:
+            c = r.first_at_or_after(year)
+            if c is not None and c <= max_year and (best is None or c < best):
+                best = c
+        return best
+
+    def _day_at_or_after(self, y: int, mo: int, d: int) -> int | None:
+        """The first allowed day of this month at or after ``d``, or None for next month."""
+        days = self.days
+        last = calendar.monthrange(y, mo)[1]
+        if days.by_month:
+            if days.last:
+                target = last - days.last_offset
+                if days.weekday:
+                    if target < 1:
+                        raise CronSearchError(
+                            "Quartz's search for fire times never returns for this "
+                            f"'L-{days.last_offset}W' in {y}-{mo:02d}"
+                        )
+                    target = _nearest_weekday(y, mo, target, last)
+                if target < 1 or target < d:
+                    return None
+                return target
+            if days.weekday:
+                target = days.values[0]
+                if target < 1:
+                    raise CronSearchError("'0W' makes Quartz's search for fire times never return")
+                target = _nearest_weekday(y, mo, target, last)
+                if target < d or target > last:
+                    return None
+                return target
+            nd = _ceil(days.values, d)
+            if nd is None or nd > last:
+                return None
+            return nd
+        first_dow = _quartz_dow(y, mo, 1)
+        if days.last_weekday_of_month:
+            want = days.values[0]
+            last_dow = (first_dow - 1 + last - 1) % 7 + 1
+            target = last - (last_dow - want) % 7
+            return target if target >= d else None
+        if days.nth:
+            want = days.values[0]
+            if want > 7:
+                return None
+            want = 7 if want == 0 else want
+            first_match = 1 + (want - first_dow) % 7
+            target = first_match + 7 * (days.nth - 1)
+            if target > last or target < d:
+                return None
+            return target
+        dow = (first_dow - 1 + d - 1) % 7 + 1
+        best: int | None = None
+        for want in days.values:
+            if 1 <= want <= 7:
+                ahead = (want - dow) % 7
+                if best is None or ahead < best:
+                    best = ahead
+        if best is None or d + best > last:
+            return None
+        return d + best
+
+
+def _ceil(values: tuple[int, ...], at: int) -> int | None:
+    i = bisect.bisect_left(values, at)
+    return values[i] if i < len(values) else None
+
+
+def _next_day(y: int, mo: int, d: int) -> tuple[int, int, int]:
+    nxt = date(y, mo, d) + timedelta(days=1)
+    return nxt.year, nxt.month, nxt.day
+
+
+def _quartz_dow(y: int, mo: int, d: int) -> int:
+    """Day of week numbered as Quartz does: 1 = Sunday ... 7 = Saturday."""
+    return (date(y, mo, d).weekday() + 1) % 7 + 1
+
+
+def _nearest_weekday(y: int, mo: int, day: int, last: int) -> int:
+    """Quartz's ``W``: Saturday moves to Friday and Sunday to Monday, within the month.
+
+    A day past the month's end is read as the date it would roll over to (31 in April is
+    May 1st): if that is a Saturday the Friday before, the month's last day, is chosen.
+    """
+    dow = _quartz_dow(*_rolled(y, mo, day))
+    if dow == 7:
+        return day + 2 if day == 1 else day - 1
+    if dow == 1:
+        return day - 2 if day == last else day + 1
+    return day
+
+
+def _rolled(y: int, mo: int, day: int) -> tuple[int, int, int]:
+    moment = date(y, mo, 1) + timedelta(days=day - 1)
+    return moment.year, moment.month, moment.day
+
+
+def _default_max_year() -> int:
+    return date.today().year + _YEAR_HORIZON
+
+
+def _zone(tz: str | ZoneInfo) -> ZoneInfo:
+    if isinstance(tz, ZoneInfo):
+        return tz
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CronError(f"unknown time zone {tz!r}") from exc
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None, fold=0)
+
+
+def _place(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The instant Java's lenient calendar gives a wall time: later of the two readings.
+
+    In an overlap the later reading is the second (standard time) occurrence; in a gap, reading
+    with the offset in force before the gap moves the time forward by the gap's length.
+    """
+    early = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    late = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return max(early, late)
+
+
+# Parsing -----------------------------------------------------------------------------------
+
+
+def _parse_item(item: str, b: _FieldBuilder, dom: _FieldBuilder | None) -> _DayFlags:
+    """One comma-separated item of one field, with Quartz's lenient reading."""
+    f = b.field
+    flags = _DayFlags()
+    c = item[0]
+    if "A" <= c <= "Z" and item not in ("L", "LW") and not _LAST_DAY_ITEM.fullmatch(item):
+        _parse_name(item, b, flags)
+        return flags
+    if c == "?":
+        if f not in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK):
+            raise CronParseError("'?' can only be specfied for Day-of-Month or Day-of-Week.")
+        if f is _Field.DAY_OF_WEEK and dom is not None and dom.no_spec:
+            raise CronParseError("'?' can only be specfied for Day-of-Month -OR- Day-of-Week.")
+        b.add(_NO_SPEC, None, None)
+        return flags
+    if c in "*/":
+        if c == "*" and (len(item) == 1 or item[1] != "/"):
+            b.add(_ALL, None, None)
+            return flags
+        if c == "/" and len(item) == 1:
+            raise CronParseError("'/' must be followed by an integer.")
+        digits = item[1:] if c == "/" else item[2:]
+        if not digits:
+            raise CronParseError("Unexpected end of string.")
+        step = _java_int(digits)
+        if f is not _Field.YEAR:
+            lim = _LIMITS[f]
+            if step > lim.step_limit:
+                raise CronParseError(f"{lim.step_message}{step}")
+        b.add(_ALL, None, step)
+        return flags
+    if c == "L":
+        if f is _Field.DAY_OF_MONTH:
+            flags.last = True
+            if item == "LW":
+                flags.weekday = True
+            elif item.startswith("L-"):
+                if len(item) == 2:
+                    raise _wrapped(
+                        "java.lang.StringIndexOutOfBoundsException", "String index out of range: 2"
+                    )
+                rest = item[2:]
+                digits = rest.rstrip("W")
+                flags.weekday = rest.endswith("W")
+                offset = _java_int(digits) if digits else 0
+                if offset > 30:
+                    raise CronParseError("Offset from last day must be <= 30")
+                flags.offset = offset
+        elif f is _Field.DAY_OF_WEEK:
+            b.add(7, None, None)
+        return flags
+    if "0" <= c <= "9":
+        _parse_number(item, b, flags)
+        return flags
+    raise CronParseError(f"Unexpected character: {c}")
+
+
+@dataclass
+class _DayFlags:
+    last: bool = False
+    offset: int = 0
+    weekday: bool = False
+    last_weekday_of_month: bool = False
+    nth: int = 0
+
+
+def _parse_name(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
+    f = b.field
+    name = _substring(item, 0, 3)
+    if f is _Field.MONTH:
+        table, what = _MONTHS, "Month"
+    elif f is _Field.DAY_OF_WEEK:
+        table, what = _DAYS, "Day-of-Week"
+    else:
+        raise CronParseError(f"Illegal characters for this position: '{name}'")
+    if name not in table:
+        raise CronParseError(f"Invalid {what} value: '{name}'")
+    start = table[name]
+    stop: int | None = None
+    if len(item) > 3:
+        mark = item[3]
+        if mark == "-":
+            end = _substring(item, 4, 7)
+            if end not in table:
+                raise CronParseError(f"Invalid {what} value: '{end}'")
+            stop = table[end]
+        elif f is _Field.DAY_OF_WEEK and mark == "#":
+            flags.nth = _nth(item[4:])
+        elif f is _Field.DAY_OF_WEEK and mark == "L":
+            flags.last_weekday_of_month = True
+    b.add(start, stop, None)
+
+
+def _nth(text: str) -> int:
+    message = "A numeric value between 1 and 5 must follow the '#' option"
+    try:
+        n = _java_int(text)
+    except CronParseError:
+        raise CronParseError(message) from None
+    if not 1 <= n <= 5:
+        raise CronParseError(message)
+    return n
+
+
+def _read_int(item: str, at: int) -> tuple[int, int]:
+    """The digit run at ``at`` as an int, and the index after it."""
+    end = at
+    while end < len(item) and "0" <= item[end] <= "9":
+        end += 1
+    return _java_int(item[at:end]), end
+
+
+def _parse_number(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
+    f = b.field
+    value, i = _read_int(item, 0)
+    if i >= len(item):
+        b.add(value, None, None)
+        return
+    c = item[i]
+    if c == "L":
+        if f is not _Field.DAY_OF_WEEK:
+            raise CronParseError(f"'L' option is not valid here. (pos={i})")
+        lim = _LIMITS[f]
+        if not lim.low <= value <= lim.high:
+            raise CronParseError(lim.range_message)
+        flags.last_weekday_of_month = True
+        b.add(value, None, None)
+        return
+    if c == "W":
+        if f is not _Field.DAY_OF_MONTH:
+            raise CronParseError(f"'W' option is not valid here. (pos={i})")
+        if value > 31:
+            raise CronParseError(
+                "The 'W' option does not make sense with values larger than 31 "
+                "(max number of days in a month)"
+            )
+        flags.weekday = True
+        b.values.add(value)
+        return
+    if c == "#":
+        if f is not _Field.DAY_OF_WEEK:
+            raise CronParseError(f"'#' option is not valid here. (pos={i})")
+        flags.nth = _nth(item[i + 1 :])
+        b.values.add(value)
+        return
+    if c == "-":
+        i += 1
+        if i >= len(item) or not "0" <= item[i] <= "9":
+            b.add(value, None, None)
+            return
+        stop, i = _read_int(item, i)
+        step: int | None = None
+        if i < len(item) and item[i] == "/":
+            step = _step_after_slash(item, i)
+        b.add(value, stop, step if step is not None else 1)
+        return
+    if c == "/":
+        b.add(value, None, _step_after_slash(item, i))
+        return
+    b.add(value, None, None)
+
+
+def _step_after_slash(item: str, slash: int) -> int:
+    i = slash + 1
+    if i >= len(item):
+        raise CronParseError("'/' must be followed by an integer.")
+    if not "0" <= item[i] <= "9":
+        raise _wrapped("java.lang.NumberFormatException", f'For input string: "{item[i]}"')
+    step, _ = _read_int(item, i)
+    return step
+
+
+def _is_last_item(item: str, field: _Field) -> bool:
+    return item in ("L", "LW") or bool(_LAST_DAY_ITEM.fullmatch(item))
+
+
+@functools.lru_cache(maxsize=8192)
+def parse(expr: str) -> CronExpression:
+    """Read ``expr`` exactly as Quartz 2.2.1 would; CronParseError with Quartz's message if not.
+
+    A 5-field Unix cron is refused as Quartz refuses it, with its Quartz equivalent in the hint.
+    """
+    try:
+        return _parse(expr)
+    except CronParseError as exc:
+        if exc.quartz_message == "Unexpected end of expression.":
+            equivalent = quartz_equivalent(expr)
+            if equivalent is not None:
+                raise CronParseError(
+                    exc.quartz_message,
+                    hint=(
+                        "This looks like a 5-field Unix cron; Quartz needs seconds first and "
+                        f"a '?' day field: {equivalent!r}"
+                    ),
+                ) from None
+        raise
+
+
+def _parse(expr: str) -> CronExpression:
+    tokens = [t for t in _SEPARATORS.split(expr.upper()) if t]
+    builders = [_FieldBuilder(f) for f in _Field]
+    day_flags = _DayFlags()
+    dow_flags = _DayFlags()
+    for position, token in enumerate(tokens[:7]):
+        field = _Field(position)
+        b = builders[position]
+        for item in (part for part in token.split(",") if part):
+            is_last = field is _Field.DAY_OF_MONTH and _is_last_item(item, field)
+            if field is _Field.DAY_OF_MONTH and (day_flags.last or (is_last and b.items)):
+                raise CronParseError(
+                    "Support for specifying 'L' and 'LW' with other days of the month is not "
+                    "implemented"
+                )
+            if field is _Field.DAY_OF_WEEK and dow_flags.last_weekday_of_month:
+                raise CronParseError(
+                    "Support for specifying 'L' with other days of the week is not implemented"
+                )
+            flags = _parse_item(item, b, builders[_Field.DAY_OF_MONTH])
+            if field is _Field.DAY_OF_WEEK:
+                if flags.last_weekday_of_month and b.items:
+                    raise CronParseError(
+                        "Support for specifying 'L' with other days of the week is not implemented"
+                    )
+                if flags.nth and dow_flags.nth:
+                    raise CronParseError(
+                        'Support for specifying multiple "nth" days is not implemented.'
+                    )
+                dow_flags.last_weekday_of_month |= flags.last_weekday_of_month
+                dow_flags.nth = flags.nth or dow_flags.nth
+            elif field is _Field.DAY_OF_MONTH:
+                day_flags.last |= flags.last
+                day_flags.weekday |= flags.weekday
+                day_flags.offset = flags.offset or day_flags.offset
+            b.items += 1
+    if len(tokens) < 6:
+        raise CronParseError("Unexpected end of expression.")
+    dom, dow = builders[_Field.DAY_OF_MONTH], builders[_Field.DAY_OF_WEEK]
+    if dom.no_spec == dow.no_spec:
+        raise CronParseError(
+            "Support for specifying both a day-of-week AND a day-of-month parameter is not "
+            "implemented."
+        )
+    by_month = not dom.no_spec
+    if by_month and not dom.values and not day_flags.last:
+        raise _wrapped("java.util.NoSuchElementException")
+    if by_month:
+        days = _Days(
+            by_month=True,
+            values=tuple(sorted(dom.values)),
+            last=day_flags.last,
+            last_offset=day_flags.offset,
+            weekday=day_flags.weekday,
+        )
+    else:
+        days = _Days(
+            by_month=False,
+            values=tuple(sorted(dow.values)),
+            last_weekday_of_month=dow_flags.last_weekday_of_month,
+            nth=dow_flags.nth,
+        )
+    years = builders[_Field.YEAR]
+    if len(tokens) < 7:
+        years.add(_ALL, None, None)
+    return CronExpression(
+        source=expr,
+        seconds=tuple(sorted(builders[_Field.SECOND].values)),
+        minutes=tuple(sorted(builders[_Field.MINUTE].values)),
+        hours=tuple(sorted(builders[_Field.HOUR].values)),
+        months=tuple(sorted(builders[_Field.MONTH].values)),
+        days=days,
+        years=tuple(years.years),
+    )
+
+
+# Azkaban's verdict, canonical text, descriptions, Unix crons ----------------------------------
+
+
+def check_schedulable(expr: str, tz: str | ZoneInfo, now: datetime | None = None) -> CronExpression:
+    """What Azkaban accepts: Quartz parses it and it fires at least once after ``now``.
+
+    Expressions Quartz accepts but cannot search (an empty field, ``L`` in the hour, ``0W``)
+    are refused too: Azkaban would store them and then fail to schedule them.
+    """
+    parsed = parse(expr)
+    zone = _zone(tz)
+    moment = now if now is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    failure = parsed.search_failure
+    if failure is None and parsed.days.by_month and parsed.days.last and parsed.days.weekday:
+        failure = _last_weekday_failure(parsed)
+    if failure:
+        raise CronError(f"{expr.strip()!r} cannot be scheduled: {failure}")
+    try:
+        first = parsed.next_after(moment, zone)
+    except CronSearchError as exc:
+        raise CronError(f"{expr.strip()!r} cannot be scheduled: {exc}") from None
+    if first is None:
+        raise CronError(
+            f"{expr.strip()!r} never fires after {moment.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"in {zone.key}, so Azkaban refuses it"
+        )
+    return parsed
+
+
+def _last_weekday_failure(parsed: CronExpression) -> str | None:
+    """``L-nW`` hangs Quartz in any month shorter than n + 1 days that the expression reaches."""
+    offset = parsed.days.last_offset
+    shortest = {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}
+    bad = [m for m in parsed.months if shortest.get(m, 31) - offset < 1]
+    if bad:
+        return (
+            f"'L-{offset}W' makes Quartz's search for fire times never return once it reaches "
+            f"month {bad[0]}"
+        )
+    return None
+
+
+def normalize(expr: str) -> str:
+    """Canonical text for comparing desired and live schedules.
+
+    Quartz upper-cases the whole expression, splits on spaces and tabs only and ignores tokens
+    after the seventh, so those differences never change when a schedule fires. Nothing else is
+    rewritten: equal spellings that fire alike but read differently stay different.
+    """
+    tokens = [t for t in _SEPARATORS.split(expr.upper()) if t]
+    return " ".join(tokens[:7])
+
+
+def describe(expr: str) -> str:
+    """Plain English for a Quartz expression, via cron-descriptor (1 = Sunday, as in Quartz).
+
+    Raises CronParseError for text Quartz refuses, so a description never dresses up an
+    expression that Azkaban would reject.
+    """
+    parse(expr)
+    from cron_descriptor import (  # type: ignore[import-untyped]
+        ExpressionDescriptor,
+        FormatError,
+        MissingFieldError,
+        Options,
+        WrongArgumentError,
+    )
+
+    options = Options()
+    options.day_of_week_start_index_zero = False
+    options.use_24hour_time_format = True
+    text = normalize(expr)
+    try:
+        return str(ExpressionDescriptor(text, options).get_description())
+    except (FormatError, MissingFieldError, WrongArgumentError, ValueError, IndexError, KeyError):
+        return f"Quartz schedule {text}"
+
+
+_UNIX_MACROS = {
+    "@YEARLY": "0 0 0 1 1 ?",
+    "@ANNUALLY": "0 0 0 1 1 ?",
+    "@MONTHLY": "0 0 0 1 * ?",
+    "@WEEKLY": "0 0 0 ? * SUN",
+    "@DAILY": "0 0 0 * * ?",
+    "@MIDNIGHT": "0 0 0 * * ?",
+    "@HOURLY": "0 0 * * * ?",
+}
+
+
+def quartz_equivalent(unix_expr: str) -> str | None:
+    """The Quartz spelling of a 5-field Unix cron, or None if it is not one or has none.
+
+    Unix fires when either restricted day field matches; Quartz cannot say that, so such
+    crons have no equivalent. Unix day-of-week 0-7 (0 and 7 Sunday) becomes Quartz's 1-7.
+    """
+    text = unix_expr.strip()
+    macro = _UNIX_MACROS.get(text.upper())
+    if macro is not None:
+        return macro
+    fields = text.split()
+    if len(fields) != 5:
+        return None
+    minute, hour, dom, month, dow = fields
+    dom_any = dom in ("*", "?")
+    dow_any = dow in ("*", "?")
+    if not dom_any and not dow_any:
+        return None
+    if dow_any:
+        quartz = f"0 {minute} {hour} {'*' if dom_any else dom} {month} ?"
+    else:
+        converted = _unix_days_of_week(dow)
+        if converted is None:
+            return None
+        quartz = f"0 {minute} {hour} ? {month} {converted}"
+    try:
+        _parse(quartz)
+    except CronParseError:
+        return None
+    return quartz
+
+
+def _unix_days_of_week(field: str) -> str | None:
+    def one(text: str) -> str | None:
+        if text.isdigit():
+            n = int(text)
+            return str(n % 7 + 1) if 0 <= n <= 7 else None
+        return text.upper() if text.upper() in _DAYS else None
+
+    items = []
+    for item in field.split(","):
+        base, _, step = item.partition("/")
+        if base == "*":
+            items.append(item)
+            continue
+        start, dash, stop = base.partition("-")
+        a = one(start)
+        z = one(stop) if dash else None
+        if a is None or (dash and z is None):
+            return None
+        items.append(f"{a}-{z}" if dash else a)
+        if step:
+            items[-1] += f"/{step}"
+    return ",".join(items)
