@@ -1,0 +1,69 @@
+"""``/__sandbox__/...``: the test hooks, over HTTP, for a sandbox in another process.
+
+    POST   /__sandbox__/faults   {"kind", "path"?, "action"?, "times"?, "delay"?} or {"latency": s}
+    GET    /__sandbox__/faults   the faults still waiting, and the latency
+    DELETE /__sandbox__/faults   no faults, no latency
+    GET    /__sandbox__/log      the request log, oldest first
+    DELETE /__sandbox__/log      an empty log
+
+These requests are neither delayed, nor faulted, nor logged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from azstate.sandbox.faults import Faults, RequestLog
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value), status=status, mimetype="application/json")
+
+
+class Control:
+    def __init__(self, faults: Faults, requests: RequestLog) -> None:
+        self.faults = faults
+        self.log = requests
+
+    def __call__(self, request: Request) -> Response:
+        route = (request.method, request.path)
+        if route == ("POST", "/__sandbox__/faults"):
+            return self._add(request)
+        if route == ("GET", "/__sandbox__/faults"):
+            pending = [asdict(f) for f in self.faults.pending()]
+            return _json({"latency": self.faults.latency, "faults": pending})
+        if route == ("DELETE", "/__sandbox__/faults"):
+            self.faults.clear()
+            return _json({"ok": True})
+        if route == ("GET", "/__sandbox__/log"):
+            return _json([entry.to_json() for entry in self.log.snapshot()])
+        if route == ("DELETE", "/__sandbox__/log"):
+            self.log.clear()
+            return _json({"ok": True})
+        return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
+
+    def _add(self, request: Request) -> Response:
+        try:
+            body = json.loads(request.get_data(as_text=True) or "{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            if "latency" in body:
+                self.faults.latency = float(body["latency"])
+            if "kind" in body:
+                times = body.get("times", 1)
+                self.faults.add(
+                    str(body["kind"]),
+                    path=body.get("path"),
+                    action=body.get("action"),
+                    times=None if times is None else int(times),
+                    delay=float(body.get("delay", 0.0)),
+                )
+            elif "latency" not in body:
+                raise ValueError('expected "kind" or "latency"')
+        except (ValueError, TypeError) as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"ok": True})

@@ -1,0 +1,129 @@
+"""SandboxServer: the emulator on a real socket, served from a background thread.
+
+Tests start one per test on port 0; ``azstate sandbox serve`` runs one in the foreground;
+``ensure_local_sandbox`` gives ``--sandbox`` commands one for the life of the process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from azstate.errors import AzstateError
+from azstate.sandbox.app import SandboxApp
+from azstate.sandbox.faults import Faults, LoggedRequest, RequestLog
+from azstate.sandbox.store import Store
+
+__all__ = ["LoggedRequest", "SandboxServer", "ensure_local_sandbox"]
+
+log = logging.getLogger("azstate.sandbox")
+
+SslContext = ssl.SSLContext | tuple[str, str] | None
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug logs every request to stderr by default; the sandbox logs at debug level."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), message % args)
+
+
+class SandboxServer:
+    """The Azkaban emulator on ``host:port`` (port 0: a free one), state in ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timezone: str = "America/Los_Angeles",
+        ssl_context: SslContext = None,
+    ) -> None:
+        try:
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise AzstateError(f"unknown time zone {timezone!r} for the sandbox") from exc
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        self.timezone = timezone
+        self.ssl_context = ssl_context
+        self.store = Store(self.data_dir)
+        self.faults = Faults()
+        self.log = RequestLog()
+        self.app = SandboxApp(self.store, self.faults, self.log, zone)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        """Listen, then serve from a daemon thread; returns once the socket accepts."""
+        if self._server is not None:
+            return self
+        try:
+            server = make_server(
+                self.host,
+                self.port,
+                self.app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                ssl_context=self.ssl_context,
+            )
+        except OSError as exc:
+            raise AzstateError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
+        self._server = server
+        self.port = int(server.server_port)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"azstate-sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_LOCAL: dict[Path, SandboxServer] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+def ensure_local_sandbox(data_dir: Path) -> str:
+    """A sandbox for this process (one per data directory) on a free loopback port: its URL.
+
+    It stops when the interpreter exits, like the command that needed it.
+    """
+    key = Path(data_dir).resolve()
+    with _LOCAL_LOCK:
+        server = _LOCAL.get(key)
+        if server is None:
+            server = SandboxServer(data_dir=key, host="127.0.0.1", port=0).start()
+            _LOCAL[key] = server
+            atexit.register(server.stop)
+        return server.url
