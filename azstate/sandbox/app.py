@@ -11,6 +11,7 @@ the path. Fault injection and the request log wrap all of it.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import struct
 import time
@@ -52,11 +53,26 @@ def _redirect_index(ctx: Context) -> Reply:
     return Reply.redirect(ctx.req.redirect_url("/index"))
 
 
+def _other_get(ctx: Context) -> Reply:
+    """Servlets azstate never calls (history, triggers, ...): a page, or ``{}`` for ajax."""
+    if ctx.req.has("ajax"):
+        return Reply.json({})
+    return manager.page_reply(pages.message_page(heading=ctx.req.path.strip("/").title()))
+
+
+def _other_post(ctx: Context) -> Reply:
+    return Reply.json({}) if ctx.req.has("ajax") else Reply.raw("")
+
+
+_OTHER_SERVLETS = (
+    "/triggers", "/flowtrigger", "/flowtriggerinstance", "/history", "/jmx", "/stats", "/notes",
+)  # fmt: skip
 _SERVLETS = {
     "/manager": _Servlet(manager.handle_get, manager.handle_post, manager.handle_multipart),
     "/schedule": _Servlet(scheduler.handle_get, scheduler.handle_post),
     "/executor": _Servlet(executor.handle_get, executor.handle_post),
     "/index": _Servlet(listing.handle_get, listing.handle_post),
+    **{path: _Servlet(_other_get, _other_post) for path in _OTHER_SERVLETS},
 }
 _INDEX_REDIRECT = _Servlet(_redirect_index, _redirect_index)
 
@@ -81,6 +97,8 @@ class SandboxApp:
             return self.control(request)(environ, start_response)
         if self.faults.latency > 0:
             time.sleep(self.faults.latency)
+        if request.path == "/status":
+            return _to_response(self._status(request))(environ, start_response)
         reply, entry = self._answer(request)
         self.log.record(entry)
         if reply.drop_connection:
@@ -119,6 +137,25 @@ class SandboxApp:
             fault=fault.kind if fault is not None else None,
         )
         return reply, entry
+
+    def _status(self, request: Request) -> Reply:
+        """StatusServlet: no login; Jackson pretty JSON and a newline."""
+        if request.method not in ("GET", "HEAD"):
+            message = f"HTTP method {request.method} is not supported by this URL"
+            html = pages.jetty_error(405, message, request.path)
+            return Reply(405, html.encode("utf-8"), "text/html;charset=iso-8859-1")
+        status = {
+            "version": "azstate-sandbox",
+            "pid": str(os.getpid()),
+            "installationPath": str(self.store.root),
+            "usedMemory": 0,
+            "xmx": 0,
+            "isDatabaseUp": True,
+            "executorStatusMap": {},
+        }
+        reply = Reply.json(status)
+        reply.body += b"\n"
+        return reply
 
     def _expire(self, incoming: Incoming) -> None:
         with self.store.lock:
@@ -248,7 +285,7 @@ def _incoming(request: Request) -> Incoming:
         parts=parts,
         headers={k.lower(): v for k, v in request.headers.items()},
         cookies=cookies,
-        host_url=request.host_url,
+        host_url=f"{environ.get('wsgi.url_scheme', 'http')}://{request.host}/",
     )
 
 

@@ -70,9 +70,9 @@ def _node_status(node: dict[str, Any], execution: Execution, stamp: int) -> str:
 
 
 def _project_for(ctx: Context, project_id: int, kind: str, ret: dict[str, Any]) -> Project | None:
-    """filterProjectByPermission by id."""
+    """filterProjectByPermission by id (a deleted project is still found by its id)."""
     project = ctx.store.projects.get(project_id)
-    if project is None or not project.active:
+    if project is None:
         ret["error"] = "Project 'null' not found."
         return None
     if not ctx.allows(project, kind):

@@ -8,9 +8,11 @@ reply). Dict order is written as given: callers put HashMap-backed objects in Ja
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _ESCAPES = {
     '"': '\\"',
     "\\": "\\\\",
@@ -23,6 +25,8 @@ _ESCAPES = {
 
 
 def quote(text: str) -> str:
+    if not _NEEDS_ESCAPE.search(text):
+        return f'"{text}"'
     out = ['"']
     for ch in text:
         escaped = _ESCAPES.get(ch)

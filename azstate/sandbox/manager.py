@@ -425,8 +425,8 @@ def _fetch_logs(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
 
 
 def _fetch_project_flows(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
-    ids = hashmap_order(f["id"] for f in project.top_flows())
-    ret["flows"] = [{"flowId": flow_id} for flow_id in ids]
+    top = {f["id"] for f in project.top_flows()}
+    ret["flows"] = [{"flowId": i} for i in hashmap_order(project.flows) if i in top]
 
 
 def _graph(project: Project, flow_id: str, ret: dict[str, Any]) -> None:

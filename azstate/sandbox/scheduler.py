@@ -251,7 +251,7 @@ def _remove(ctx: Context, ret: dict[str, Any]) -> None:
         ret["status"] = "error"
         return
     project = ctx.store.projects.get(schedule.project_id)
-    if project is None or not project.active:
+    if project is None:
         ret["message"] = f"Project {schedule.project_id} does not exist"
         ret["status"] = "error"
         return
@@ -302,7 +302,7 @@ def _set_sla(ctx: Context, ret: dict[str, Any]) -> None:
 
 def _readable_project(ctx: Context, project_id: int) -> Project | None:
     project = ctx.store.projects.get(project_id)
-    if project is None or not project.active or not ctx.allows(project, "READ"):
+    if project is None or not ctx.allows(project, "READ"):
         return None
     return project
 
