@@ -115,6 +115,7 @@ _LIMITS: dict[_Field, _Limits] = {
 _ALL = 99
 _NO_SPEC = 98
 _YEAR_HORIZON = 100
+_SEARCH_STEPS = 200_000
 
 _MONTHS = {
     name: number
@@ -170,71 +171,70 @@ class _YearRange:
 
 
 class _FieldBuilder:
-    """Collects one field's items the way Quartz adds them to its value sets."""
+    """One field's values as Quartz collects them, ``99`` and ``98`` markers included.
 
-    def __init__(self, field: _Field) -> None:
+    Quartz keeps a field as a set of numbers and reads ``99`` as "all" and ``98`` as "no
+    value"; which marker a set holds decides later checks, so they are kept as numbers here.
+    """
+
+    def __init__(self, field: _Field, max_year: int) -> None:
         self.field = field
+        self.max_year = max_year
         self.values: set[int] = set()
-        self.no_spec = False
         self.years: list[_YearRange] = []
-        self.items = 0
-        self.has_last_item = False
-        self.nth_items = 0
+        self.last_day = False
+        self.weekday = False
+        self.last_offset = 0
+        self.last_weekday_of_month = False
+        self.nth = 0
 
     def add(self, start: int, stop: int | None, step: int | None) -> None:
-        """One value, range or stepped range; ``step`` None means none was written."""
+        """A value (``step`` None), a range (step 1 unless written) or ``start/step``."""
         f = self.field
         if f is _Field.YEAR:
-            self._add_years(start, stop, step)
+            self._add_year(start, stop, step)
             return
         lim = _LIMITS[f]
         day_field = f in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK)
         marker = start == _ALL or (day_field and start == _NO_SPEC)
-        if not marker and (
-            start < lim.low or start > lim.high or (stop is not None and stop > lim.high)
-        ):
+        out_of_range = start < lim.low or start > lim.high or (stop is not None and stop > lim.high)
+        if out_of_range and not marker:
             raise CronParseError(lim.range_message)
-        explicit_step = step is not None and step > 0
-        if start == _NO_SPEC and day_field:
-            if not explicit_step:
-                self.no_spec = True
+        incr = step or 0
+        if day_field and start == _NO_SPEC and incr <= 0:
+            self.values.add(_NO_SPEC)
             return
         if start == _ALL:
+            if incr <= 0:
+                self.values.add(_ALL)
+                incr = 1
             start = lim.low
-            if stop is None or stop == _ALL:
+            if stop is None:
                 stop = lim.high
-            if not explicit_step:
-                step = 1
         elif stop is None:
             stop = lim.high if step is not None else start
-        if step is None and stop != start:
-            step = 1
-        if step is None or step <= 0:
+        if incr <= 0:
             self.values.add(start)
             return
-        if stop < start:
+        wrapped = stop < start
+        if wrapped:
             stop += lim.wrap
-        for i in range(start, stop + 1, step):
-            self.values.add(i if i <= lim.high else i % lim.wrap)
+        for i in range(start, stop + 1, incr):
+            self.values.add(i % lim.wrap if wrapped and i > lim.high else i)
 
-    def _add_years(self, start: int, stop: int | None, step: int | None) -> None:
+    def _add_year(self, start: int, stop: int | None, step: int | None) -> None:
+        incr = step or 0
         if start == _ALL:
             start = _LIMITS[_Field.YEAR].low
-            if stop == _ALL:
-                stop = None
-            if step is None or step <= 0:
-                self.years.append(_YearRange(start, stop, 1))
-                return
-        elif stop is None and step is None:
-            stop = start
-        if stop is not None and stop < start:
+            incr = max(incr, 1)
+        elif incr <= 0:
+            self.years.append(_YearRange(start, start, 1))
+            return
+        if (self.max_year if stop is None else stop) < start:
             raise _wrapped(
                 "java.lang.IllegalArgumentException", "Start year must be less than stop year"
             )
-        if step is None or step <= 0:
-            self.years.append(_YearRange(start, start, 1))
-            return
-        self.years.append(_YearRange(start, stop, step))
+        self.years.append(_YearRange(start, stop, incr))
 
 
 @dataclass(frozen=True)
@@ -282,9 +282,6 @@ class CronExpression:
                 f"the {', '.join(empty)} field has no usable value, so Quartz's search for "
                 "fire times fails"
             )
-        d = self.days
-        if d.by_month and d.weekday and not d.last and d.values[0] < 1:
-            return "'0W' makes Quartz's search for fire times never return"
         return None
 
     def next_after(
@@ -318,74 +315,72 @@ class CronExpression:
         return found
 
     def _next(self, after: datetime, zone: ZoneInfo, max_year: int) -> datetime | None:
+        """Quartz's search, step by step on the wall clock.
+
+        Each time a field moves on, the fields below it restart (an hour change restarts at
+        minute 0, a day change at midnight) and that intermediate wall time is placed in the
+        zone first: one that falls in a daylight-saving gap moves forward and the search goes
+        on from there. The order matters, so it is kept: seconds, minutes, hours, day, month,
+        year.
+        """
         if after.tzinfo is None:
             raise ValueError("after must be an aware datetime")
         failure = self.search_failure
         if failure:
             raise CronSearchError(failure)
-        instant = after.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
-        wall = _wall(instant, zone)
-        while True:
-            candidate = self._match_at_or_after(wall, max_year)
-            if candidate is None:
-                return None
-            placed = _place(candidate, zone)
-            back = _wall(placed, zone)
-            if back == candidate:
-                return placed.astimezone(zone)
-            wall = back
-
-    def _match_at_or_after(self, start: datetime, max_year: int) -> datetime | None:
-        """The first wall-clock time at or after ``start`` that every field allows."""
-        y, mo, d = start.year, start.month, start.day
-        h, mi, s = start.hour, start.minute, start.second
-        while True:
+        start = after.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        wall = _wall(start, zone)
+        seen: set[datetime] = set()
+        for _ in range(_SEARCH_STEPS):
+            y, mo, d, h, mi = wall.year, wall.month, wall.day, wall.hour, wall.minute
             if y > max_year:
                 return None
+            ns = _ceil(self.seconds, wall.second)
+            if ns is None:
+                wall = _settle(zone, y, mo, d, h, mi + 1, self.seconds[0])
+                continue
+            if ns != wall.second:
+                wall = _settle(zone, y, mo, d, h, mi, ns)
+                y, mo, d, h, mi = wall.year, wall.month, wall.day, wall.hour, wall.minute
+            nmi = _ceil(self.minutes, mi)
+            if nmi is None:
+                wall = _settle(zone, y, mo, d, h + 1, self.minutes[0])
+                continue
+            if nmi != mi:
+                wall = _settle(zone, y, mo, d, h, nmi)
+                continue
+            nh = _ceil(self.hours, h)
+            if nh is None:
+                wall = _settle(zone, y, mo, d + 1)
+                continue
+            if nh != h:
+                wall = _settle(zone, y, mo, d, nh)
+                continue
+            moved = self._day_step(wall, start, zone)
+            if moved is not None:
+                if moved in seen:
+                    raise CronSearchError(
+                        "Quartz's search for fire times never returns for this day-of-month "
+                        f"(it loops at {moved:%Y-%m-%d})"
+                    )
+                seen.add(moved)
+                wall = moved
+                continue
+            nmo = _ceil(self.months, mo)
+            if nmo is None:
+                wall = _settle(zone, y + 1, self.months[0], 1)
+                continue
+            if nmo != mo:
+                wall = _settle(zone, y, nmo, 1)
+                continue
             ny = self._year_at_or_after(y, max_year)
             if ny is None:
                 return None
             if ny != y:
-                y, mo, d, h, mi, s = ny, 1, 1, 0, 0, 0
-            nmo = _ceil(self.months, mo)
-            if nmo is None:
-                y, mo, d, h, mi, s = y + 1, 1, 1, 0, 0, 0
+                wall = _settle(zone, ny, 1, 1)
                 continue
-            if nmo != mo:
-                mo, d, h, mi, s = nmo, 1, 0, 0, 0
-            nd = self._day_at_or_after(y, mo, d)
-            if nd is None:
-                y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
-                d, h, mi, s = 1, 0, 0, 0
-                continue
-            if nd != d:
-                d, h, mi, s = nd, 0, 0, 0
-            nh = _ceil(self.hours, h)
-            if nh is None:
-                y, mo, d = _next_day(y, mo, d)
-                h, mi, s = 0, 0, 0
-                continue
-            if nh != h:
-                h, mi, s = nh, 0, 0
-            nmi = _ceil(self.minutes, mi)
-            if nmi is None:
-                h, mi, s = h + 1, 0, 0
-                if h == 24:
-                    y, mo, d = _next_day(y, mo, d)
-                    h = 0
-                continue
-            if nmi != mi:
-                mi, s = nmi, 0
-            ns = _ceil(self.seconds, s)
-            if ns is None:
-                mi, s = mi + 1, 0
-                if mi == 60:
-                    mi, h = 0, h + 1
-                    if h == 24:
-                        y, mo, d = _next_day(y, mo, d)
-                        h = 0
-                continue
-            return datetime(y, mo, d, h, mi, ns)
+            return _place(wall, zone).astimezone(zone)
+        raise CronSearchError("Quartz's search for fire times does not end")
 
     def _year_at_or_after(self, year: int, max_year: int) -> int | None:
         best: int | None = None
@@ -395,35 +390,45 @@ class CronExpression:
                 best = c
         return best
 
-    def _day_at_or_after(self, y: int, mo: int, d: int) -> int | None:
-        """The first allowed day of this month at or after ``d``, or None for next month."""
+    def _day_step(self, wall: datetime, start: datetime, zone: ZoneInfo) -> datetime | None:
+        """None when ``wall``'s day is allowed, else the wall time the search moves to.
+
+        Quartz's ``W`` compares the candidate with the search's start instant, not with the
+        current day, and moves to the next month at the lowest listed day, read leniently:
+        ``0W`` lands back on the previous month's last day, which is how its search loops.
+        """
         days = self.days
+        y, mo, d = wall.year, wall.month, wall.day
         last = calendar.monthrange(y, mo)[1]
-        if days.by_month:
+        if days.by_month and (days.weekday or days.last):
             if days.last:
                 target = last - days.last_offset
-                if days.weekday:
-                    if target < 1:
-                        raise CronSearchError(
-                            "Quartz's search for fire times never returns for this "
-                            f"'L-{days.last_offset}W' in {y}-{mo:02d}"
-                        )
-                    target = _nearest_weekday(y, mo, target, last)
-                if target < 1 or target < d:
-                    return None
-                return target
-            if days.weekday:
+                if not days.weekday:
+                    if d > target:
+                        return _settle(zone, y, mo + 1, 1)
+                    return None if target == d else _settle(zone, y, mo, target)
+                restart = 1
+            else:
                 target = days.values[0]
-                if target < 1:
-                    raise CronSearchError("'0W' makes Quartz's search for fire times never return")
-                target = _nearest_weekday(y, mo, target, last)
-                if target < d or target > last:
-                    return None
-                return target
+                restart = target
+            target = _nearest_weekday(y, mo, target, last)
+            candidate = _lenient(y, mo, target, wall.hour, wall.minute, wall.second)
+            if _place(candidate, zone) < start:
+                return _settle(zone, y, mo + 1, restart)
+            return None if target == d else _settle(zone, y, mo, target)
+        if days.by_month:
             nd = _ceil(days.values, d)
             if nd is None or nd > last:
-                return None
-            return nd
+                return _settle(zone, y, mo + 1, days.values[0])
+            return None if nd == d else _settle(zone, y, mo, nd)
+        target_day = self._weekday_rule_day(y, mo, d, last)
+        if target_day is None:
+            return _settle(zone, y, mo + 1, 1)
+        return None if target_day == d else _settle(zone, y, mo, target_day)
+
+    def _weekday_rule_day(self, y: int, mo: int, d: int, last: int) -> int | None:
+        """The first day at or after ``d`` this month that the day-of-week field allows."""
+        days = self.days
         first_dow = _quartz_dow(y, mo, 1)
         if days.last_weekday_of_month:
             want = days.values[0]
@@ -435,21 +440,12 @@ class CronExpression:
             if want > 7:
                 return None
             want = 7 if want == 0 else want
-            first_match = 1 + (want - first_dow) % 7
-            target = first_match + 7 * (days.nth - 1)
-            if target > last or target < d:
-                return None
-            return target
+            target = 1 + (want - first_dow) % 7 + 7 * (days.nth - 1)
+            return target if d <= target <= last else None
         dow = (first_dow - 1 + d - 1) % 7 + 1
-        best: int | None = None
-        for want in days.values:
-            if 1 <= want <= 7:
-                ahead = (want - dow) % 7
-                if best is None or ahead < best:
-                    best = ahead
-        if best is None or d + best > last:
-            return None
-        return d + best
+        later = _ceil(days.values, dow)
+        ahead = later - dow if later is not None else days.values[0] + 7 - dow
+        return d + ahead if d + ahead <= last else None
 
 
 def _ceil(values: tuple[int, ...], at: int) -> int | None:
@@ -457,9 +453,22 @@ def _ceil(values: tuple[int, ...], at: int) -> int | None:
     return values[i] if i < len(values) else None
 
 
-def _next_day(y: int, mo: int, d: int) -> tuple[int, int, int]:
-    nxt = date(y, mo, d) + timedelta(days=1)
-    return nxt.year, nxt.month, nxt.day
+def _lenient(y: int, mo: int, d: int = 1, h: int = 0, mi: int = 0, sec: int = 0) -> datetime:
+    """A wall time from fields that may overflow or underflow, as a lenient Calendar reads them.
+
+    Month 13 is January of the next year, day 0 the last day of the month before, minute 60
+    the next hour.
+    """
+    y, mo = y + (mo - 1) // 12, (mo - 1) % 12 + 1
+    return datetime(y, mo, 1) + timedelta(days=d - 1, hours=h, minutes=mi, seconds=sec)
+
+
+def _settle(
+    zone: ZoneInfo, y: int, mo: int, d: int = 1, h: int = 0, mi: int = 0, sec: int = 0
+) -> datetime:
+    """Where the search stands after setting these fields: a time in a gap moves forward."""
+    wall = _lenient(y, mo, d, h, mi, sec)
+    return _wall(_place(wall, zone), zone)
 
 
 def _quartz_dow(y: int, mo: int, d: int) -> int:
@@ -473,17 +482,13 @@ def _nearest_weekday(y: int, mo: int, day: int, last: int) -> int:
     A day past the month's end is read as the date it would roll over to (31 in April is
     May 1st): if that is a Saturday the Friday before, the month's last day, is chosen.
     """
-    dow = _quartz_dow(*_rolled(y, mo, day))
+    rolled = _lenient(y, mo, day)
+    dow = _quartz_dow(rolled.year, rolled.month, rolled.day)
     if dow == 7:
         return day + 2 if day == 1 else day - 1
     if dow == 1:
         return day - 2 if day == last else day + 1
     return day
-
-
-def _rolled(y: int, mo: int, day: int) -> tuple[int, int, int]:
-    moment = date(y, mo, 1) + timedelta(days=day - 1)
-    return moment.year, moment.month, moment.day
 
 
 def _default_max_year() -> int:
@@ -517,73 +522,88 @@ def _place(wall: datetime, zone: ZoneInfo) -> datetime:
 # Parsing -----------------------------------------------------------------------------------
 
 
-def _parse_item(item: str, b: _FieldBuilder, dom: _FieldBuilder | None) -> _DayFlags:
-    """One comma-separated item of one field, with Quartz's lenient reading."""
+def _is_upper_letter(c: str) -> bool:
+    return "A" <= c <= "Z"
+
+
+def _is_digit(c: str) -> bool:
+    return "0" <= c <= "9"
+
+
+def _parse_item(item: str, b: _FieldBuilder, dom: _FieldBuilder) -> None:
+    """One comma-separated item of one field, read as leniently as Quartz reads it."""
     f = b.field
-    flags = _DayFlags()
     c = item[0]
-    if "A" <= c <= "Z" and item not in ("L", "LW") and not _LAST_DAY_ITEM.fullmatch(item):
-        _parse_name(item, b, flags)
-        return flags
-    if c == "?":
-        if f not in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK):
-            raise CronParseError("'?' can only be specfied for Day-of-Month or Day-of-Week.")
-        if f is _Field.DAY_OF_WEEK and dom is not None and dom.no_spec:
-            raise CronParseError("'?' can only be specfied for Day-of-Month -OR- Day-of-Week.")
-        b.add(_NO_SPEC, None, None)
-        return flags
-    if c in "*/":
-        if c == "*" and (len(item) == 1 or item[1] != "/"):
-            b.add(_ALL, None, None)
-            return flags
-        if c == "/" and len(item) == 1:
-            raise CronParseError("'/' must be followed by an integer.")
-        digits = item[1:] if c == "/" else item[2:]
-        if not digits:
-            raise CronParseError("Unexpected end of string.")
-        step = _java_int(digits)
-        if f is not _Field.YEAR:
-            lim = _LIMITS[f]
-            if step > lim.step_limit:
-                raise CronParseError(f"{lim.step_message}{step}")
-        b.add(_ALL, None, step)
-        return flags
-    if c == "L":
+    if _is_upper_letter(c) and item not in ("L", "LW") and not _LAST_DAY_ITEM.fullmatch(item):
+        _parse_name(item, b)
+    elif c == "?":
+        _parse_no_value(item, b, dom)
+    elif c in "*/":
+        _parse_every(item, b)
+    elif c == "L":
         if f is _Field.DAY_OF_MONTH:
-            flags.last = True
-            if item == "LW":
-                flags.weekday = True
-            elif item.startswith("L-"):
-                if len(item) == 2:
-                    raise _wrapped(
-                        "java.lang.StringIndexOutOfBoundsException", "String index out of range: 2"
-                    )
-                rest = item[2:]
-                digits = rest.rstrip("W")
-                flags.weekday = rest.endswith("W")
-                offset = _java_int(digits) if digits else 0
-                if offset > 30:
-                    raise CronParseError("Offset from last day must be <= 30")
-                flags.offset = offset
+            _parse_last_day(item, b)
         elif f is _Field.DAY_OF_WEEK:
             b.add(7, None, None)
-        return flags
-    if "0" <= c <= "9":
-        _parse_number(item, b, flags)
-        return flags
-    raise CronParseError(f"Unexpected character: {c}")
+    elif _is_digit(c):
+        _parse_number(item, b)
+    else:
+        raise CronParseError(f"Unexpected character: {c}")
 
 
-@dataclass
-class _DayFlags:
-    last: bool = False
-    offset: int = 0
-    weekday: bool = False
-    last_weekday_of_month: bool = False
-    nth: int = 0
+def _parse_no_value(item: str, b: _FieldBuilder, dom: _FieldBuilder) -> None:
+    if len(item) > 2:
+        raise CronParseError(f"Illegal character after '?': {item[1]}")
+    if b.field not in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK):
+        raise CronParseError("'?' can only be specfied for Day-of-Month or Day-of-Week.")
+    if b.field is _Field.DAY_OF_WEEK:
+        if not dom.values and not dom.last_day:
+            raise _wrapped("java.util.NoSuchElementException")
+        if dom.values and max(dom.values) == _NO_SPEC:
+            raise CronParseError("'?' can only be specfied for Day-of-Month -OR- Day-of-Week.")
+    b.add(_NO_SPEC, None, None)
 
 
-def _parse_name(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
+def _parse_every(item: str, b: _FieldBuilder) -> None:
+    """``*``, ``*/n`` and ``/n``; anything after a bare ``*`` is ignored."""
+    if item[0] == "*" and (len(item) == 1 or item[1] != "/"):
+        b.add(_ALL, None, None)
+        return
+    if item == "/":
+        raise CronParseError("'/' must be followed by an integer.")
+    digits = item[1:] if item[0] == "/" else item[2:]
+    if not digits:
+        raise CronParseError("Unexpected end of string.")
+    step = _java_int(digits)
+    if b.field is not _Field.YEAR:
+        lim = _LIMITS[b.field]
+        if step > lim.step_limit:
+            raise CronParseError(f"{lim.step_message}{step}")
+    b.add(_ALL, None, step)
+
+
+def _parse_last_day(item: str, b: _FieldBuilder) -> None:
+    """``L``, ``LW``, ``L-n`` and ``L-nW`` in the day-of-month field."""
+    b.last_day = True
+    if item == "LW":
+        b.weekday = True
+    elif item.startswith("L-"):
+        if len(item) == 2:
+            raise _wrapped(
+                "java.lang.StringIndexOutOfBoundsException", "String index out of range: 2"
+            )
+        digits = item[2:]
+        if digits.endswith("W"):
+            b.weekday = True
+            digits = digits[:-1]
+        offset = _java_int(digits) if digits else 0
+        if offset > 30:
+            raise CronParseError("Offset from last day must be <= 30")
+        b.last_offset = offset
+
+
+def _parse_name(item: str, b: _FieldBuilder) -> None:
+    """Three-letter month or day names; whatever follows the name (or range) is ignored."""
     f = b.field
     name = _substring(item, 0, 3)
     if f is _Field.MONTH:
@@ -595,22 +615,22 @@ def _parse_name(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
     if name not in table:
         raise CronParseError(f"Invalid {what} value: '{name}'")
     start = table[name]
-    stop: int | None = None
     if len(item) > 3:
         mark = item[3]
         if mark == "-":
             end = _substring(item, 4, 7)
             if end not in table:
                 raise CronParseError(f"Invalid {what} value: '{end}'")
-            stop = table[end]
-        elif f is _Field.DAY_OF_WEEK and mark == "#":
-            flags.nth = _nth(item[4:])
+            b.add(start, table[end], 1)
+            return
+        if f is _Field.DAY_OF_WEEK and mark == "#":
+            _set_nth(b, item[4:])
         elif f is _Field.DAY_OF_WEEK and mark == "L":
-            flags.last_weekday_of_month = True
-    b.add(start, stop, None)
+            b.last_weekday_of_month = True
+    b.add(start, None, None)
 
 
-def _nth(text: str) -> int:
+def _set_nth(b: _FieldBuilder, text: str) -> None:
     message = "A numeric value between 1 and 5 must follow the '#' option"
     try:
         n = _java_int(text)
@@ -618,18 +638,28 @@ def _nth(text: str) -> int:
         raise CronParseError(message) from None
     if not 1 <= n <= 5:
         raise CronParseError(message)
-    return n
+    b.nth = n
 
 
 def _read_int(item: str, at: int) -> tuple[int, int]:
     """The digit run at ``at`` as an int, and the index after it."""
     end = at
-    while end < len(item) and "0" <= item[end] <= "9":
+    while end < len(item) and _is_digit(item[end]):
         end += 1
     return _java_int(item[at:end]), end
 
 
-def _parse_number(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
+def _digit_at(item: str, at: int) -> None:
+    """Quartz reads the first digit after ``-`` or ``/`` on its own, failing as Java does."""
+    if at >= len(item):
+        raise _wrapped(
+            "java.lang.StringIndexOutOfBoundsException", f"String index out of range: {at}"
+        )
+    if not _is_digit(item[at]):
+        raise _wrapped("java.lang.NumberFormatException", f'For input string: "{item[at]}"')
+
+
+def _parse_number(item: str, b: _FieldBuilder) -> None:
     f = b.field
     value, i = _read_int(item, 0)
     if i >= len(item):
@@ -639,13 +669,11 @@ def _parse_number(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
     if c == "L":
         if f is not _Field.DAY_OF_WEEK:
             raise CronParseError(f"'L' option is not valid here. (pos={i})")
-        lim = _LIMITS[f]
-        if not lim.low <= value <= lim.high:
-            raise CronParseError(lim.range_message)
-        flags.last_weekday_of_month = True
+        if not 1 <= value <= 7:
+            raise CronParseError(_LIMITS[f].range_message)
+        b.last_weekday_of_month = True
         b.add(value, None, None)
-        return
-    if c == "W":
+    elif c == "W":
         if f is not _Field.DAY_OF_MONTH:
             raise CronParseError(f"'W' option is not valid here. (pos={i})")
         if value > 31:
@@ -653,54 +681,47 @@ def _parse_number(item: str, b: _FieldBuilder, flags: _DayFlags) -> None:
                 "The 'W' option does not make sense with values larger than 31 "
                 "(max number of days in a month)"
             )
-        flags.weekday = True
+        b.weekday = True
         b.values.add(value)
-        return
-    if c == "#":
+    elif c == "#":
         if f is not _Field.DAY_OF_WEEK:
             raise CronParseError(f"'#' option is not valid here. (pos={i})")
-        flags.nth = _nth(item[i + 1 :])
+        _set_nth(b, item[i + 1 :])
         b.values.add(value)
-        return
-    if c == "-":
-        i += 1
-        if i >= len(item) or not "0" <= item[i] <= "9":
-            b.add(value, None, None)
-            return
-        stop, i = _read_int(item, i)
-        step: int | None = None
+    elif c == "-":
+        _digit_at(item, i + 1)
+        stop, i = _read_int(item, i + 1)
+        step = 1
         if i < len(item) and item[i] == "/":
-            step = _step_after_slash(item, i)
-        b.add(value, stop, step if step is not None else 1)
-        return
-    if c == "/":
-        b.add(value, None, _step_after_slash(item, i))
-        return
-    b.add(value, None, None)
+            _digit_at(item, i + 1)
+            step, _ = _read_int(item, i + 1)
+        b.add(value, stop, step)
+    elif c == "/":
+        if i + 1 >= len(item):
+            raise CronParseError("'/' must be followed by an integer.")
+        _digit_at(item, i + 1)
+        if i + 2 < len(item) and not _is_digit(item[i + 2]):
+            raise CronParseError(f"Unexpected character '{item[i + 2]}' after '/'")
+        step, _ = _read_int(item, i + 1)
+        b.add(value, None, step)
+    else:
+        b.add(value, None, None)
 
 
-def _step_after_slash(item: str, slash: int) -> int:
-    i = slash + 1
-    if i >= len(item):
-        raise CronParseError("'/' must be followed by an integer.")
-    if not "0" <= item[i] <= "9":
-        raise _wrapped("java.lang.NumberFormatException", f'For input string: "{item[i]}"')
-    step, _ = _read_int(item, i)
-    return step
-
-
-def _is_last_item(item: str, field: _Field) -> bool:
-    return item in ("L", "LW") or bool(_LAST_DAY_ITEM.fullmatch(item))
+def _mixes_last_with_others(token: str) -> bool:
+    """Quartz refuses an ``L`` anywhere in a day field that also holds a comma."""
+    return "L" in token and len(token) > 1 and "," in token
 
 
 @functools.lru_cache(maxsize=8192)
-def parse(expr: str) -> CronExpression:
+def parse(expr: str, *, max_year: int | None = None) -> CronExpression:
     """Read ``expr`` exactly as Quartz 2.2.1 would; CronParseError with Quartz's message if not.
 
     A 5-field Unix cron is refused as Quartz refuses it, with its Quartz equivalent in the hint.
+    ``max_year`` is Quartz's horizon (this year + 100), which bounds ``year/step``.
     """
     try:
-        return _parse(expr)
+        return _parse(expr, _default_max_year() if max_year is None else max_year)
     except CronParseError as exc:
         if exc.quartz_message == "Unexpected end of expression.":
             equivalent = quartz_equivalent(expr)
@@ -715,71 +736,52 @@ def parse(expr: str) -> CronExpression:
         raise
 
 
-def _parse(expr: str) -> CronExpression:
+def _parse(expr: str, max_year: int) -> CronExpression:
     tokens = [t for t in _SEPARATORS.split(expr.upper()) if t]
-    builders = [_FieldBuilder(f) for f in _Field]
-    day_flags = _DayFlags()
-    dow_flags = _DayFlags()
+    builders = [_FieldBuilder(f, max_year) for f in _Field]
+    dom, dow = builders[_Field.DAY_OF_MONTH], builders[_Field.DAY_OF_WEEK]
     for position, token in enumerate(tokens[:7]):
         field = _Field(position)
-        b = builders[position]
-        for item in (part for part in token.split(",") if part):
-            is_last = field is _Field.DAY_OF_MONTH and _is_last_item(item, field)
-            if field is _Field.DAY_OF_MONTH and (day_flags.last or (is_last and b.items)):
-                raise CronParseError(
-                    "Support for specifying 'L' and 'LW' with other days of the month is not "
-                    "implemented"
-                )
-            if field is _Field.DAY_OF_WEEK and dow_flags.last_weekday_of_month:
-                raise CronParseError(
-                    "Support for specifying 'L' with other days of the week is not implemented"
-                )
-            flags = _parse_item(item, b, builders[_Field.DAY_OF_MONTH])
-            if field is _Field.DAY_OF_WEEK:
-                if flags.last_weekday_of_month and b.items:
-                    raise CronParseError(
-                        "Support for specifying 'L' with other days of the week is not implemented"
-                    )
-                if flags.nth and dow_flags.nth:
-                    raise CronParseError(
-                        'Support for specifying multiple "nth" days is not implemented.'
-                    )
-                dow_flags.last_weekday_of_month |= flags.last_weekday_of_month
-                dow_flags.nth = flags.nth or dow_flags.nth
-            elif field is _Field.DAY_OF_MONTH:
-                day_flags.last |= flags.last
-                day_flags.weekday |= flags.weekday
-                day_flags.offset = flags.offset or day_flags.offset
-            b.items += 1
+        if field is _Field.DAY_OF_MONTH and _mixes_last_with_others(token):
+            raise CronParseError(
+                "Support for specifying 'L' and 'LW' with other days of the month is not "
+                "implemented"
+            )
+        if field is _Field.DAY_OF_WEEK and _mixes_last_with_others(token):
+            raise CronParseError(
+                "Support for specifying 'L' with other days of the week is not implemented"
+            )
+        if field is _Field.DAY_OF_WEEK and token.count("#") > 1:
+            raise CronParseError('Support for specifying multiple "nth" days is not implemented.')
+        for item in token.split(","):
+            if item:
+                _parse_item(item, builders[position], dom)
     if len(tokens) < 6:
         raise CronParseError("Unexpected end of expression.")
-    dom, dow = builders[_Field.DAY_OF_MONTH], builders[_Field.DAY_OF_WEEK]
-    if dom.no_spec == dow.no_spec:
+    if (_NO_SPEC in dom.values) == (_NO_SPEC in dow.values):
         raise CronParseError(
             "Support for specifying both a day-of-week AND a day-of-month parameter is not "
             "implemented."
         )
-    by_month = not dom.no_spec
-    if by_month and not dom.values and not day_flags.last:
-        raise _wrapped("java.util.NoSuchElementException")
-    if by_month:
+    if _NO_SPEC in dow.values:
         days = _Days(
             by_month=True,
             values=tuple(sorted(dom.values)),
-            last=day_flags.last,
-            last_offset=day_flags.offset,
-            weekday=day_flags.weekday,
+            last=dom.last_day,
+            last_offset=dom.last_offset,
+            weekday=dom.weekday,
         )
     else:
         days = _Days(
             by_month=False,
             values=tuple(sorted(dow.values)),
-            last_weekday_of_month=dow_flags.last_weekday_of_month,
-            nth=dow_flags.nth,
+            last_weekday_of_month=dow.last_weekday_of_month,
+            nth=dow.nth,
         )
     years = builders[_Field.YEAR]
     if len(tokens) < 7:
         years.add(_ALL, None, None)
+
     return CronExpression(
         source=expr,
         seconds=tuple(sorted(builders[_Field.SECOND].values)),
@@ -805,9 +807,7 @@ def check_schedulable(expr: str, tz: str | ZoneInfo, now: datetime | None = None
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    failure = parsed.search_failure
-    if failure is None and parsed.days.by_month and parsed.days.last and parsed.days.weekday:
-        failure = _last_weekday_failure(parsed)
+    failure = parsed.search_failure or _weekday_hazard(parsed)
     if failure:
         raise CronError(f"{expr.strip()!r} cannot be scheduled: {failure}")
     try:
@@ -822,15 +822,24 @@ def check_schedulable(expr: str, tz: str | ZoneInfo, now: datetime | None = None
     return parsed
 
 
-def _last_weekday_failure(parsed: CronExpression) -> str | None:
-    """``L-nW`` hangs Quartz in any month shorter than n + 1 days that the expression reaches."""
-    offset = parsed.days.last_offset
+def _weekday_hazard(parsed: CronExpression) -> str | None:
+    """A ``W`` day that falls before the 1st sends Quartz's search round in a loop.
+
+    ``0W`` does so at once. ``L-nW`` does in any month shorter than n + 1 days that the search
+    visits: the months listed and, after each fire, the month that follows.
+    """
+    days = parsed.days
+    if not (days.by_month and days.weekday):
+        return None
+    if not days.last:
+        return "'0W' makes Quartz's search for fire times loop" if days.values[0] < 1 else None
     shortest = {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}
-    bad = [m for m in parsed.months if shortest.get(m, 31) - offset < 1]
-    if bad:
+    listed = [m for m in parsed.months if 1 <= m <= 12]
+    visited = sorted(set(listed) | {m % 12 + 1 for m in listed})
+    short = [m for m in visited if shortest.get(m, 31) - days.last_offset < 1]
+    if short:
         return (
-            f"'L-{offset}W' makes Quartz's search for fire times never return once it reaches "
-            f"month {bad[0]}"
+            f"'L-{days.last_offset}W' makes Quartz's search for fire times loop in month {short[0]}"
         )
     return None
 
@@ -908,7 +917,7 @@ def quartz_equivalent(unix_expr: str) -> str | None:
             return None
         quartz = f"0 {minute} {hour} ? {month} {converted}"
     try:
-        _parse(quartz)
+        _parse(quartz, _default_max_year())
     except CronParseError:
         return None
     return quartz
