@@ -551,6 +551,10 @@ def _set_job_override(ctx: Context, project: Project, ret: dict[str, Any]) -> No
 def _change_description(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
     description = ctx.req.require("description")
     project.description = description
+    if len(description.encode("utf-16-le")) // 2 > 2048:
+        # The in-memory project changes first; the database column then refuses the text.
+        ret["error"] = f"Error update Description, project {project.name}"
+        return
     project.modified_ms = now_ms()
     project.modified_by = ctx.user.name
     project.event(ctx.user.name, "DESCRIPTION", f"Description changed to {description}")

@@ -65,7 +65,8 @@ class SandboxServer:
     @property
     def url(self) -> str:
         scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> SandboxServer:
         """Listen, then serve from a daemon thread; returns once the socket accepts."""
