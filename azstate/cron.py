@@ -565,9 +565,16 @@ def _parse_no_value(item: str, b: _FieldBuilder, dom: _FieldBuilder) -> None:
 
 
 def _parse_every(item: str, b: _FieldBuilder) -> None:
-    """``*``, ``*/n`` and ``/n``; anything after a bare ``*`` is ignored."""
-    if item[0] == "*" and (len(item) == 1 or item[1] != "/"):
+    """``*``, ``*/n`` and ``/n``; anything after a bare ``*`` is ignored.
+
+    Only a lone ``*`` (or a step of 0) leaves Quartz's "all" marker in the set, which the
+    day-of-week ``?`` check can see.
+    """
+    if item == "*":
         b.add(_ALL, None, None)
+        return
+    if item[0] == "*" and item[1] != "/":
+        b.add(_ALL, None, 1)
         return
     if item == "/":
         raise CronParseError("'/' must be followed by an integer.")
