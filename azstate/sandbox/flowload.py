@@ -9,7 +9,8 @@ handler reports as "Validator Directory Flow reports errors".
 
 A flow is kept as plain JSON-able data so the store can persist it::
 
-    {"id", "embedded", "nodes": [{"id", "type", "condition", "in", "embedded_flow", "props"}],
+    {"id", "format": "1.0"|"2.0", "embedded",
+     "nodes": [{"id", "type", "condition", "in", "embedded_flow", "props"}],
      "failure_emails", "success_emails", "failure_action", "trigger"}
 """
 
@@ -162,11 +163,17 @@ def _emails(lookup: dict[str, str]) -> tuple[list[str], list[str]]:
 
 
 def _flow(
-    flow_id: str, nodes: list[dict[str, Any]], props: dict[str, str], *, embedded: bool
+    flow_id: str,
+    nodes: list[dict[str, Any]],
+    props: dict[str, str],
+    *,
+    embedded: bool,
+    version: str,
 ) -> FlowData:
     failure, success = _emails(props)
     return {
         "id": flow_id,
+        "format": version,
         "embedded": embedded,
         "nodes": nodes,
         "failure_emails": failure,
@@ -305,7 +312,8 @@ class _Flow20Loader:
                 }
             )
         self._find_cycles(order, by_name)
-        flow = _flow(flow_id, nodes, dict(bean.get("config") or {}), embedded=embedded)
+        config = dict(bean.get("config") or {})
+        flow = _flow(flow_id, nodes, config, embedded=embedded, version="2.0")
         flow["trigger"] = bean.get("trigger") is not None
         self.result.flows[flow_id] = flow
 
@@ -559,7 +567,9 @@ class _Flow10Loader:
                 continue
             nodes: dict[str, dict[str, Any]] = {}
             self._construct(job, nodes, set(), set())
-            flow = _flow(job, list(nodes.values()), self.job_props[job].flattened(), embedded=False)
+            props = self.job_props[job].flattened()
+            flow = _flow(job, list(nodes.values()), props, embedded=False, version="1.0")
+            flow["failure_action"] = None
             flows[job] = flow
         return flows
 

@@ -69,7 +69,7 @@ def handle_get(ctx: Context) -> Reply:
             return Reply.json(
                 {"error": "azkaban.properties doesn't contain property project.whitelist.xml.file"}
             )
-        return Reply.json({"error": "Permission denied. Need ADMIN access."})
+        return Reply.json({"error": "Provided session doesn't have admin privilege."})
     return page_reply(pages.message_page(error="No project set."))
 
 
@@ -535,17 +535,37 @@ def _set_job_override(ctx: Context, project: Project, ret: dict[str, Any]) -> No
     if flow is None:
         ret["error"] = f"Flow {flow_name} not found in project {project.name}"
         return
-    if _node(flow, job_name) is None:
+    node = _node(flow, job_name)
+    if node is None:
         ret["error"] = f"Job {job_name} not found in flow {flow_name}"
         return
     override = ctx.req.group("jobOverride")
-    project.overrides[f"{flow_name}/{job_name}"] = override
-    project.event(
-        ctx.user.name,
-        "PROPERTY_OVERRIDE",
-        f"Modified Properties: {flow_name}/{job_name} {override}",
-    )
+    key = f"{flow_name}/{job_name}"
+    if flow.get("format") == "2.0":
+        # Flow 2.0 rewrites the job's config in the stored flow file.
+        old = dict(node["props"])
+        node["props"] = override
+    else:
+        old = dict(project.overrides.get(key, {}))
+        project.overrides[key] = override
+    project.event(ctx.user.name, "PROPERTY_OVERRIDE", _property_diff(old, override))
     ctx.store.save_project(project)
+
+
+def _property_diff(old: dict[str, str], new: dict[str, str]) -> str:
+    """PropsUtils.getPropertyDiff, the message of a PROPERTY_OVERRIDE event."""
+    text = ""
+    created = [k for k in hashmap_order(new) if k not in old]
+    deleted = [k for k in hashmap_order(old) if k not in new]
+    changed = [k for k in hashmap_order(old) if k in new and old[k] != new[k]]
+    if created:
+        text += "Newly created Properties: " + "".join(f"[ {k}, {new[k]}], " for k in created)
+        text += "\n"
+    if deleted:
+        text += "Deleted Properties: " + "".join(f"[ {k}, {old[k]}], " for k in deleted) + "\n"
+    if changed:
+        text += "Modified Properties: " + "".join(f"[ {k}, {old[k]}-->{new[k]}], " for k in changed)
+    return text
 
 
 def _change_description(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
