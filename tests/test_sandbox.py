@@ -892,3 +892,61 @@ def test_zip_round_trip(az: Az, project: str) -> None:
     reply = az.get("/manager", project=project, download="true")
     with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
         assert sorted(archive.namelist()) == ["basic.flow", "flow20.project"]
+
+
+# -- pages and rarer /manager calls -------------------------------------------------------------
+
+
+def _alert(reply: requests.Response) -> str | None:
+    marker = '<div class="alert alert-danger"><h4>Error</h4>'
+    if marker not in reply.text:
+        return None
+    return reply.text.split(marker, 1)[1].split("</div>", 1)[0]
+
+
+def test_project_sub_pages_and_their_errors(server: SandboxServer, az: Az, project: str) -> None:
+    assert _alert(az.get("/manager", project="nosuch", logs="1")) == "Project nosuch doesn't exist."
+    assert _alert(az.get("/manager", project="nosuch", permissions="1")) == (
+        "Project nosuch not found."
+    )
+    assert _alert(az.get("/manager", project=project, flow="nosuch")) == "Flow nosuch not found."
+    assert _alert(az.get("/manager", project=project, flow="basic", job="x")) == (
+        "Job x not found."
+    )
+    assert az.get("/manager", project="nosuch", flow="basic", job="jobA").status_code == 500
+    assert _alert(az.get("/manager", project=project, flow="basic")) is None
+    reader = Az(server.url, "reader")
+    assert _alert(reader.get("/manager", project=project, flow="basic")) == (
+        "No permission Project demo."
+    )
+
+
+def test_job_overrides_proxy_users_locks_and_purge(az: Az, project: str) -> None:
+    reply = az.post("/manager", ajax="setJobOverrideProperty", project=project, flowName="basic",
+                    jobName="jobA", **{"jobOverride[command]": "echo new"})  # fmt: skip
+    assert "error" not in reply.json()
+    info = az.get("/manager", ajax="fetchJobInfo", project=project, flowName="basic",
+                  jobName="jobA").json()  # fmt: skip
+    assert info["generalParams"] == {"command": "echo new", "type": "command"}
+    logs = az.get("/manager", ajax="fetchProjectLogs", project=project, size=1).json()["logData"]
+    assert logs[0][2:] == [
+        "PROPERTY_OVERRIDE",
+        "Deleted Properties: [ type, command], \n"
+        "Modified Properties: [ command, echo A-->echo new], ",
+    ]
+    assert az.get("/manager", ajax="getProxyUsers", project=project).json()["proxyUsers"] == [
+        "azkaban"
+    ]
+    added = az.post("/manager", ajax="addProxyUser", project=project, name="bob").json()
+    assert added["error"] == "User azkaban has no permission to add bob as proxy user."
+    locked = az.post("/manager", ajax="setFlowLock", project=project, flowName="basic",
+                     isLocked="true").json()  # fmt: skip
+    assert locked["isLocked"] is True
+    assert (
+        az.schedule(project, "basic").json()["message"] == "Flow basic in project demo is locked."
+    )
+    pid = az.project_id(project)
+    early = az.get("/manager", project=str(pid), purge="true").json()
+    assert early == {"error": "Project demo should be deleted before purging", "success": False}
+    az.get("/manager", project=project, delete="true")
+    assert az.get("/manager", project=str(pid), purge="true").json() == {"success": True}

@@ -132,12 +132,38 @@ def _project_page(ctx: Context) -> Reply:
 
 
 def _sub_page(ctx: Context, kind: str) -> Reply:
-    name = ctx.req.require("project")
+    """The other project pages (logs, permissions, prop, history, job, flow) with their errors."""
+    req = ctx.req
+    if kind == "history":
+        req.require("job")
+    name = req.require("project")
+    if kind in ("prop", "job", "flow"):
+        flow_id = req.require("flow")
+    if kind in ("prop", "job"):
+        job_id = req.require("job")
+    if kind == "prop":
+        req.require("prop")
+        nested = req.require("propNode")
     project = ctx.store.find_project(name)
     if project is None:
-        return page_reply(pages.message_page(error=f"Project {name} not found."))
+        if kind == "job":
+            raise ServletError("", "java.lang.NullPointerException")
+        missing = "doesn't exist." if kind in ("logs", "history") else "not found."
+        return page_reply(pages.message_page(error=f"Project {name} {missing}"))
     if not ctx.allows(project, "READ"):
-        return page_reply(pages.message_page(error=f"No permission to view project {name}."))
+        denied = f"No permission Project {name}." if kind == "flow" else (
+            f"No permission to view project {name}."
+        )  # fmt: skip
+        return page_reply(pages.message_page(error=denied))
+    if kind in ("prop", "job", "flow"):
+        flow = project.flows.get(flow_id)
+        if flow is None:
+            return page_reply(pages.message_page(error=f"Flow {flow_id} not found."))
+        if kind != "flow" and _node(flow, job_id) is None:
+            return page_reply(pages.message_page(error=f"Job {job_id} not found."))
+        if kind == "prop" and nested not in project.flows:
+            return page_reply(pages.message_page(
+                error=f"Nested Flow {nested} not found in Flow {flow_id}."))  # fmt: skip
     return page_reply(pages.message_page(heading=f"{project.name}: {kind}"))
 
 
@@ -542,9 +568,11 @@ def _set_job_override(ctx: Context, project: Project, ret: dict[str, Any]) -> No
     override = ctx.req.group("jobOverride")
     key = f"{flow_name}/{job_name}"
     if flow.get("format") == "2.0":
-        # Flow 2.0 rewrites the job's config in the stored flow file.
+        # Flow 2.0 rewrites the job in the stored flow file: its config, and its type if given.
         old = dict(node["props"])
-        node["props"] = override
+        node["type"] = override.get("type", node["type"])
+        node["props"] = {k: v for k, v in override.items() if k != "type"}
+        node["props"]["type"] = node["type"]
     else:
         old = dict(project.overrides.get(key, {}))
         project.overrides[key] = override
