@@ -1,8 +1,8 @@
 """The Java behaviours the sandbox reproduces, pinned against the recorded server's own bytes.
 
-The pretty printer is checked by re-printing every JSON body of the raw transcripts in
-../shared/azkaban-transcripts (copied here in spirit: the texts below are theirs) and HashMap
-order by the key orders those transcripts show.
+The pretty printer is checked by re-printing every JSON body of the raw exchanges recorded from
+the real server (tests/conformance/transcripts, a copy of shared/azkaban-transcripts), and
+HashMap order by the key orders those exchanges show.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from azstate.sandbox.javalang import (
 )
 from azstate.sandbox.pages import escape_html
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "azkaban-transcripts"
+TRANSCRIPTS = Path(__file__).resolve().parent / "conformance" / "transcripts"
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,6 @@ def _json_bodies() -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.skipif(not TRANSCRIPTS.is_dir(), reason="shared transcripts not present")
 def test_pretty_printer_reproduces_every_recorded_json_body() -> None:
     bodies = _json_bodies()
     assert len(bodies) >= 20
