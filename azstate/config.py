@@ -1,0 +1,646 @@
+"""The TOML file as frozen pydantic models (design.md section 2); field names are the TOML keys.
+
+Validation here is about one value at a time and is strict on purpose: a TOML ``"true"`` is not
+a boolean, ``30`` is not a string, an unknown key is an error. Whatever needs more than the
+value itself (where a key is in which file, the server's time zone for "does this cron ever
+fire", the flows in a source) is checked by load.py, which also turns pydantic's errors into
+ConfigErrors with file, line and key path. Messages raised here are written for that: they say
+what was found and what is expected, and never repeat the key path (load.py adds it).
+
+Two conveniences, both documented in the schema: enum values are case-insensitive
+(``"success"``, ``"READ"``), and flow ``parameters`` may be numbers or booleans in the TOML;
+they are sent to Azkaban as text (``true``/``false``, ``3``, ``1.5``), which is all it takes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from collections.abc import Iterable
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from azstate import cron
+from azstate.errors import CronError
+from azstate.state import Concurrent, FailureAction, Perm, SlaRule
+
+PROJECT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*")
+PROJECT_NAME_MAX = 64
+DESCRIPTION_MAX = 2048
+DEFAULT_TIMEZONE = "America/Los_Angeles"
+CRON_FIELDS = "seconds minutes hours day-of-month month day-of-week [year]"
+_DURATION = re.compile(
+    r"(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?|(?P<hh>\d+):(?P<mm>\d{2})", re.IGNORECASE
+)
+_JAVA_INT_MAX = 2**31 - 1
+E = TypeVar("E", bound=StrEnum)
+
+
+def quoted(value: object) -> str:
+    """A value as the user would write it in TOML, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def suggestion(word: str, choices: Iterable[str]) -> str | None:
+    """The closest choice to a mistyped word, ignoring case, '_' and '-'; None if none is close."""
+    options = list(choices)
+
+    def squash(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "")
+
+    for option in options:
+        if squash(option) == squash(word):
+            return option
+    close = difflib.get_close_matches(word.lower(), [o.lower() for o in options], n=1, cutoff=0.6)
+    if not close:
+        return None
+    return next(o for o in options if o.lower() == close[0])
+
+
+def _enum_value(kind: type[E], value: object, *, hints: dict[str, str] | None = None) -> E:
+    allowed = [m.value for m in kind]
+    listed = ", ".join(quoted(a) for a in allowed)
+    if not isinstance(value, str):
+        raise ValueError(f"expected one of {listed}, got {quoted(value)}")
+    for member in kind:
+        if member.value.lower() == value.strip().lower():
+            return member
+    hint = (hints or {}).get(value.strip().lower().replace("-", "_"))
+    if hint is None:
+        close = suggestion(value, allowed)
+        hint = f'did you mean "{close}"?' if close else None
+    return_hint = f" ({hint})" if hint else ""
+    raise ValueError(f"{quoted(value)} is not allowed; expected one of {listed}{return_hint}")
+
+
+_FAILURE_HINTS = {
+    "finishcurrent": 'Azkaban calls it finishCurrent; write "finish_current"',
+    "finish_currently_running": 'write "finish_current"',
+    "cancelimmediately": 'Azkaban calls it cancelImmediately; write "cancel_all"',
+    "cancel_immediately": 'write "cancel_all"',
+    "finishpossible": 'Azkaban calls it finishPossible; write "finish_possible"',
+    "finish_all_possible": 'write "finish_possible"',
+}
+_CONCURRENT_HINTS = {
+    "queue": "azstate does not manage queued runs; use skip, ignore or pipeline",
+    "true": 'write "ignore" to let runs overlap',
+    "false": 'write "skip" to skip a run while one is going',
+}
+_RULE_HINTS = {
+    "succeed": 'SUCCEED is how Azkaban reports it; write "SUCCESS"',
+    "success_finish": 'one rule per line: "SUCCESS" or "FINISH"',
+    "finished": 'write "FINISH"',
+}
+_PERM_HINTS = {
+    "all": 'write "admin" (it holds every other permission)',
+    "execute_flow": 'write "execute"',
+    "exec": 'write "execute"',
+}
+
+
+def _concurrent(value: object) -> Concurrent:
+    return _enum_value(Concurrent, value, hints=_CONCURRENT_HINTS)
+
+
+def _failure_action(value: object) -> FailureAction:
+    return _enum_value(FailureAction, value, hints=_FAILURE_HINTS)
+
+
+def _sla_rule(value: object) -> SlaRule:
+    return _enum_value(SlaRule, value, hints=_RULE_HINTS)
+
+
+def _perm(value: object) -> Perm:
+    return _enum_value(Perm, value, hints=_PERM_HINTS)
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or blank")
+    return value
+
+
+def _email(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError("an e-mail address must not be empty")
+    if re.search(r"[\s,;]", text):
+        raise ValueError(
+            f"{quoted(value)} holds a space, ',' or ';': give one address per array item"
+        )
+    if not re.fullmatch(r"[^@]+@[^@]+", text):
+        raise ValueError(f"{quoted(value)} is not an e-mail address (expected name@domain)")
+    return text
+
+
+def _project_name(name: str) -> str:
+    if not PROJECT_NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid project name {quoted(name)}: Azkaban project names start with a letter, "
+            "followed by letters, digits, '-' or '_'"
+        )
+    if len(name) > PROJECT_NAME_MAX:
+        raise ValueError(
+            f"project name {quoted(name[:20] + '...')} is {len(name)} characters long; Azkaban "
+            f"allows at most {PROJECT_NAME_MAX}"
+        )
+    return name
+
+
+def _principal(name: str) -> str:
+    if not name.strip() or name != name.strip():
+        raise ValueError(f"invalid name {quoted(name)}: no empty names or surrounding spaces")
+    return name
+
+
+def _flow_id(name: str) -> str:
+    if not name.strip() or name != name.strip():
+        raise ValueError(f"invalid flow name {quoted(name)}: no empty names or surrounding spaces")
+    return name
+
+
+def parse_duration(value: object) -> int:
+    """SLA durations in minutes: 90, "90m", "2h", "1h30m", "2:00" (H:MM)."""
+    expected = 'expected minutes (90) or a duration such as "90m", "2h", "1h30m" or "2:00"'
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{expected}, got {quoted(value)}")
+    if isinstance(value, int):
+        minutes = value
+    else:
+        text = value.strip()
+        match = _DURATION.fullmatch(text) if text else None
+        if match is None or not any(match.groupdict().values()):
+            hint = ""
+            if text.isdigit():
+                hint = f' (write {text} without quotes, or "{text}m")'
+            elif re.fullmatch(r"\d+\s*d", text, re.IGNORECASE):
+                hint = f' (days are not supported: write "{int(text[:-1]) * 24}h")'
+            raise ValueError(f"{expected}, got {quoted(value)}{hint}")
+        if match["hh"] is not None:
+            if int(match["mm"]) > 59:
+                raise ValueError(f"{quoted(value)}: the minutes after ':' must be 00 to 59")
+            minutes = int(match["hh"]) * 60 + int(match["mm"])
+        else:
+            minutes = int(match["h"] or 0) * 60 + int(match["m"] or 0)
+    if minutes <= 0:
+        raise ValueError(f"a duration must be at least 1 minute, got {quoted(value)}")
+    if minutes > _JAVA_INT_MAX:
+        raise ValueError(f"{quoted(value)} is too long for Azkaban")
+    return minutes
+
+
+def _parameter_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValueError(f"expected a string, number or boolean, got {describe_value(value)}")
+
+
+def describe_value(value: object) -> str:
+    """What the user wrote, in TOML words: 'a string ("x")', 'an integer (5)', 'a table'."""
+    match value:
+        case bool():
+            return f"a boolean ({quoted(value)})"
+        case str():
+            return f"a string ({quoted(value[:60])})"
+        case int():
+            return f"an integer ({value})"
+        case float():
+            return f"a float ({value})"
+        case dict():
+            return "a table"
+        case list() | tuple():
+            return "an array"
+        case _ if hasattr(value, "isoformat"):
+            return f"a date/time ({value})"
+        case _:
+            return type(value).__name__
+
+
+def _at_least_one(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not values:
+        raise ValueError("must not be empty: give at least one")
+    return values
+
+
+def _description(text: str) -> str:
+    _non_blank(text)
+    if len(text) > DESCRIPTION_MAX:
+        raise ValueError(f"is {len(text)} characters long; Azkaban keeps at most {DESCRIPTION_MAX}")
+    return text
+
+
+def check_cron(expr: str) -> str:
+    """Quartz's verdict on the text alone; whether it ever fires depends on the zone (load.py)."""
+    try:
+        cron.parse(expr)
+    except CronError as exc:
+        message = str(exc)
+        tokens = expr.split()
+        if "day-of-week AND a day-of-month" in message and len(tokens) >= 6:
+            fixed = _question_mark_fix(tokens)
+            if fixed:
+                message += f" Put '?' in one of the two day fields: {quoted(fixed)}"
+        elif "5-field Unix cron" not in message:
+            message += f' (Quartz fields: {CRON_FIELDS}, e.g. "0 0 2 ? * *")'
+        raise ValueError(f"invalid Quartz cron {quoted(expr)}: {message}") from None
+    return expr
+
+
+def _question_mark_fix(tokens: list[str]) -> str | None:
+    if tokens[5] == "*":
+        return " ".join([*tokens[:5], "?", *tokens[6:]])
+    if tokens[3] == "*":
+        return " ".join([*tokens[:3], "?", *tokens[4:]])
+    return None
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        close = suggestion(name, sorted(_zones()))
+        hint = f' (did you mean "{close}"?)' if close else ' such as "America/Los_Angeles"'
+        raise ValueError(f"unknown time zone {quoted(name)}: expected an IANA name{hint}") from None
+    return name
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f'expected an http:// or https:// URL such as "https://azkaban.example.com:8443", '
+            f"got {quoted(url)}"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError(f"bad port in {quoted(url)}") from None
+    return url.strip()
+
+
+def _enum_schema(kind: type[StrEnum], description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "enum": [m.value for m in kind], "description": description}
+    )
+
+
+Text = Annotated[str, Strict()]
+NonBlank = Annotated[str, Strict(), AfterValidator(_non_blank)]
+Email = Annotated[str, Strict(), AfterValidator(_email)]
+Emails = Annotated[
+    tuple[Email, ...],
+    Field(description="E-mail addresses, one per item."),
+]
+ProjectName = Annotated[str, AfterValidator(_project_name)]
+Principal = Annotated[str, AfterValidator(_principal)]
+FlowId = Annotated[str, AfterValidator(_flow_id)]
+PermValue = Annotated[
+    Perm,
+    BeforeValidator(_perm),
+    _enum_schema(Perm, "A project permission (admin holds all the others)."),
+]
+Perms = Annotated[
+    tuple[PermValue, ...],
+    AfterValidator(_at_least_one),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "string",
+                "enum": [p.value for p in Perm],
+                "description": "A project permission (admin holds all the others).",
+            },
+        }
+    ),
+]
+Duration = Annotated[
+    int,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {
+                    "type": "string",
+                    "pattern": r"^\s*(\d+\s*[hH])?\s*(\d+\s*[mM])?\s*$|^\s*\d+:[0-5]\d\s*$",
+                },
+            ],
+            "description": 'Minutes (90), or "90m", "2h", "1h30m", "2:00" (H:MM).',
+            "examples": ["2h", "1h30m", "90m", "2:00", 90],
+        }
+    ),
+]
+ParameterValue = Annotated[
+    str,
+    BeforeValidator(_parameter_value),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class ServerConfig(_Model):
+    """[server]: where the Azkaban web server is and how to talk to it."""
+
+    url: Annotated[Text, AfterValidator(_check_url)] | None = Field(
+        default=None,
+        description="Base URL of the Azkaban web server; AZKABAN_URL overrides it.",
+        examples=["https://azkaban.example.com:8443"],
+    )
+    timezone: Annotated[Text, AfterValidator(check_timezone)] = Field(
+        default=DEFAULT_TIMEZONE,
+        description="The server's default.timezone.id: cron schedules fire in this zone.",
+    )
+    verify_tls: Annotated[bool, Strict()] = Field(
+        default=True, description="Check the server's TLS certificate."
+    )
+    ca_bundle: NonBlank | None = Field(
+        default=None,
+        description="A PEM file of CA certificates to trust, relative to this file.",
+    )
+    timeout: Annotated[float, Strict(), Field(gt=0)] = Field(
+        default=30, description="Seconds to wait for each request."
+    )
+    parallelism: Annotated[int, Strict(), Field(ge=1, le=64)] = Field(
+        default=8, description="Requests in flight at once (1 to 64)."
+    )
+
+
+class AzstateSettings(_Model):
+    """[azstate]: how azstate treats what the file does not declare."""
+
+    prune: tuple[NonBlank, ...] = Field(
+        default=(),
+        description=(
+            "Globs (fnmatch, case-insensitive): server projects that match and are not "
+            "declared here are deleted."
+        ),
+        examples=[["etl-*"]],
+    )
+
+
+class SlaRuleConfig(_Model):
+    """One SLA rule: the flow (or one job) must succeed or finish within a duration."""
+
+    job: NonBlank | None = Field(
+        default=None,
+        description=(
+            "The job the rule watches; omit for the whole flow. Jobs inside an embedded flow "
+            "are named parent:job."
+        ),
+    )
+    rule: Annotated[
+        SlaRule,
+        BeforeValidator(_sla_rule),
+        _enum_schema(SlaRule, "SUCCESS: must succeed in time; FINISH: must finish in time."),
+    ]
+    duration: Duration
+    email: Annotated[bool, Strict()] = Field(
+        default=False, description="E-mail sla.emails when the rule is missed."
+    )
+    kill: Annotated[bool, Strict()] = Field(
+        default=False, description="Kill the flow (or job) when the rule is missed."
+    )
+
+    @model_validator(mode="after")
+    def _needs_an_action(self) -> SlaRuleConfig:
+        if not (self.email or self.kill):
+            raise ValueError(
+                "the rule has no action: set email = true, kill = true, or both "
+                "(Azkaban refuses an SLA rule without one)"
+            )
+        return self
+
+
+class SlaConfig(_Model):
+    """A schedule's SLA: rules for the flow or its jobs, one recipient list for all."""
+
+    emails: Emails = ()
+    rules: Annotated[tuple[SlaRuleConfig, ...], AfterValidator(_at_least_one)] = Field(
+        description="At least one rule.", json_schema_extra={"minItems": 1}
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, rules: tuple[SlaRuleConfig, ...]) -> tuple[SlaRuleConfig, ...]:
+        seen: set[tuple[str | None, SlaRule]] = set()
+        for rule in rules:
+            key = (rule.job, rule.rule)
+            if key in seen:
+                what = f"job {quoted(rule.job)}" if rule.job else "the whole flow"
+                raise ValueError(f"two {rule.rule.value} rules for {what}: keep one")
+            seen.add(key)
+        return rules
+
+
+class ScheduleConfig(_Model):
+    """A cron schedule of one flow (the table's key is the flow id) and its run options."""
+
+    cron: Annotated[Text, AfterValidator(check_cron)] = Field(
+        description="Quartz cron: seconds minutes hours day-of-month month day-of-week [year].",
+        examples=["0 0 2 ? * *", "0 30 6 ? * MON-FRI"],
+    )
+    concurrent: Annotated[
+        Concurrent,
+        BeforeValidator(_concurrent),
+        _enum_schema(
+            Concurrent,
+            "When a run is still going: skip the new one, ignore (run both), or pipeline.",
+        ),
+    ] = Concurrent.SKIP
+    pipeline_level: Annotated[int, Strict()] | None = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            "Only with concurrent = pipeline: 1 waits for the previous run's same job, 2 for "
+            "that job's children."
+        ),
+    )
+    failure_action: Annotated[
+        FailureAction,
+        BeforeValidator(_failure_action),
+        _enum_schema(FailureAction, "What to do with running jobs when one fails."),
+    ] = FailureAction.FINISH_CURRENT
+    failure_emails: Emails = ()
+    success_emails: Emails = ()
+    notify_on_first_failure: Annotated[bool, Strict()] = True
+    notify_on_last_failure: Annotated[bool, Strict()] = False
+    disabled_jobs: tuple[NonBlank, ...] = Field(
+        default=(), description="Jobs at the top of the flow to skip in scheduled runs."
+    )
+    parameters: dict[NonBlank, ParameterValue] = Field(
+        default={}, description="Flow parameter overrides, sent to Azkaban as text."
+    )
+    sla: SlaConfig | None = None
+
+    @field_validator("pipeline_level")
+    @classmethod
+    def _pipeline_level(cls, level: int | None, info: ValidationInfo) -> int | None:
+        concurrent = info.data.get("concurrent")
+        if concurrent is None:
+            return level
+        if concurrent is Concurrent.PIPELINE:
+            if level is None:
+                raise ValueError(
+                    'required with concurrent = "pipeline": 1 (wait for the previous run\'s '
+                    "same job) or 2 (wait for that job's children)"
+                )
+            if level not in (1, 2):
+                raise ValueError(
+                    f"expected 1 (wait for the previous run's same job) or 2 (wait for that "
+                    f"job's children), got {level}"
+                )
+        elif level is not None:
+            raise ValueError(
+                f'only allowed with concurrent = "pipeline" (this schedule has '
+                f'concurrent = "{concurrent.value}")'
+            )
+        return level
+
+    @field_validator("disabled_jobs")
+    @classmethod
+    def _unique_jobs(cls, jobs: tuple[str, ...]) -> tuple[str, ...]:
+        for index, job in enumerate(jobs):
+            if job in jobs[:index]:
+                raise ValueError(f"{quoted(job)} is listed twice")
+        return jobs
+
+
+class PermissionsConfig(_Model):
+    """Permission entries of a project; when present they are the whole truth for it."""
+
+    users: dict[Principal, Perms] = Field(
+        default={},
+        description='User name to permissions, e.g. alice = ["read", "execute"].',
+    )
+    groups: dict[Principal, Perms] = Field(
+        default={},
+        description='Group name to permissions, e.g. analysts = ["read"].',
+    )
+
+
+class ProjectConfig(_Model):
+    """An Azkaban project, owned whole: description, files, schedules, SLAs, permissions."""
+
+    description: Annotated[Text, AfterValidator(_description)] = Field(
+        description="Required by Azkaban, non-blank, at most 2048 characters.",
+        json_schema_extra={"minLength": 1, "maxLength": DESCRIPTION_MAX},
+    )
+    source: (
+        Annotated[
+            Path,
+            BeforeValidator(lambda v: _source(v)),
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A directory or a .zip file, relative to this file.",
+                }
+            ),
+        ]
+        | None
+    ) = None
+    protect: Annotated[bool, Strict()] = Field(
+        default=False, description="Refuse any plan that deletes this project."
+    )
+    permissions: PermissionsConfig | None = None
+    schedules: dict[FlowId, ScheduleConfig] = Field(
+        default={}, description="One schedule per flow; the key is the flow id."
+    )
+
+
+def _source(value: object) -> object:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path as a string, got {describe_value(value)}")
+    if not value.strip():
+        raise ValueError("must not be empty: give a directory or a .zip file")
+    return Path(value)
+
+
+class Config(_Model):
+    """The whole configuration: one file, or the merge of a directory of files."""
+
+    server: ServerConfig = ServerConfig()
+    azstate: AzstateSettings = AzstateSettings()
+    projects: dict[ProjectName, ProjectConfig] = Field(
+        default={}, description="Projects by name (unique ignoring case)."
+    )
+
+    @model_validator(mode="after")
+    def _unique_ignoring_case(self) -> Config:
+        seen: dict[str, str] = {}
+        for name in self.projects:
+            other = seen.setdefault(name.lower(), name)
+            if other != name:
+                raise ValueError(
+                    f"projects {quoted(other)} and {quoted(name)} differ only in case; Azkaban "
+                    "treats them as one project"
+                )
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """The configuration's JSON Schema, for editors and `azstate schema`.
+
+    TOML has no null, so the "or null" of optional fields is left out: an editor should offer
+    the value's own type, and omitting the key is how a TOML file says "none".
+    """
+    schema = _without_null(Config.model_json_schema())
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "azstate configuration"
+    schema["description"] = (
+        "Azkaban projects, schedules, SLAs and permissions for azstate plan and apply."
+    )
+    return schema
+
+
+def _without_null(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_without_null(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _without_null(v) for k, v in node.items()}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1:
+            out = {**rest[0], **out}
+        else:
+            out["anyOf"] = rest
+    if out.get("default", 0) is None:
+        del out["default"]
+    return out
