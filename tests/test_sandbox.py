@@ -266,9 +266,11 @@ def test_session_id_as_a_multipart_part_and_one_off_credentials(az: Az) -> None:
 
 
 def test_logout_redirects_home_and_ends_the_session(az: Az) -> None:
+    """As on the real server the session goes once the 302 is sent, so wait a moment."""
     reply = az.get("/index", logout="true")
     assert reply.status_code == 302
     assert reply.headers["Location"] == az.url + "/"
+    time.sleep(0.1)
     assert az.get("/index", ajax="fetchallprojects").json() == {"error": "session"}
 
 

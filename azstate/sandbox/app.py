@@ -157,6 +157,10 @@ class SandboxApp:
         reply.body += b"\n"
         return reply
 
+    def _forget(self, session_id: str) -> None:
+        with self.store.lock:
+            self.store.drop_session(session_id)
+
     def _expire(self, incoming: Incoming) -> None:
         with self.store.lock:
             for sid in (incoming.cookies.get(SESSION_COOKIE), incoming.param("session.id")):
@@ -184,9 +188,10 @@ class SandboxApp:
         servlet = _SERVLETS.get(req.path, _INDEX_REDIRECT)
         if req.method in ("GET", "HEAD", "DELETE"):
             if req.has("logout"):
+                reply = Reply.redirect(req.redirect_url("/"))
                 if session is not None:
-                    self.store.drop_session(session.id)
-                return Reply.redirect(req.redirect_url("/"))
+                    reply.after_sent.append(lambda: self._forget(session.id))
+                return reply
             if user is None:
                 if req.has("ajax"):
                     return Reply.json({"error": "session"})
@@ -413,6 +418,8 @@ def _to_response(reply: Reply) -> Response:
         response.headers.add(name, _latin1(value))
     for header in reply.cookie_headers():
         response.headers.add("Set-Cookie", _latin1(header))
+    for work in reply.after_sent:
+        response.call_on_close(work)
     return response
 
 

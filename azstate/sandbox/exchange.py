@@ -8,7 +8,7 @@ only the session id is ever looked for outside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,8 @@ class Reply:
     cookies: list[tuple[str, str]] = field(default_factory=list)
     # Set by fault injection: drop the connection instead of answering.
     drop_connection: bool = False
+    # Work done once the reply has been sent (logout forgets the session only then).
+    after_sent: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def json(cls, value: Any, status: int = 200) -> Reply:
