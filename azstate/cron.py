@@ -56,7 +56,7 @@ class CronParseError(CronError):
     def __init__(self, quartz_message: str, *, hint: str | None = None) -> None:
         self.quartz_message = quartz_message
         self.hint = hint
-        super().__init__(f"{quartz_message} {hint}" if hint else quartz_message)
+        super().__init__(f"{quartz_message} ({hint})" if hint else quartz_message)
 
 
 class CronSearchError(CronError):
@@ -730,14 +730,15 @@ def parse(expr: str, *, max_year: int | None = None) -> CronExpression:
     try:
         return _parse(expr, _default_max_year() if max_year is None else max_year)
     except CronParseError as exc:
-        if exc.quartz_message == "Unexpected end of expression.":
+        unix_like = exc.quartz_message == "Unexpected end of expression." or expr.strip()[:1] == "@"
+        if unix_like:
             equivalent = quartz_equivalent(expr)
             if equivalent is not None:
                 raise CronParseError(
                     exc.quartz_message,
                     hint=(
-                        "This looks like a 5-field Unix cron; Quartz needs seconds first and "
-                        f"a '?' day field: {equivalent!r}"
+                        "this looks like a Unix cron; the Quartz equivalent, with seconds "
+                        f"first and one '?' day field, is {equivalent!r}"
                     ),
                 ) from None
         raise
