@@ -379,7 +379,7 @@ def canonical(value: Any) -> str:
 
 def normalise(observation: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
     """The common steps: masks (not under ``exact``), ``ignore``, ``unordered``."""
-    obs = json.loads(json.dumps(observation))
+    obs: dict[str, Any] = json.loads(json.dumps(observation))
     if obs["location"] is not None:
         obs["location"] = mask_text(obs["location"])
     obs["cookies"] = {
