@@ -257,19 +257,28 @@ def check_cron(expr: str) -> str:
     try:
         cron.parse(expr)
     except CronError as exc:
-        message = str(exc)
+        message = getattr(exc, "quartz_message", None) or str(exc)
         tokens = expr.split()
-        if "day-of-week AND a day-of-month" in message and len(tokens) >= 6:
-            fixed = _question_mark_fix(tokens)
-            if fixed:
-                message += f" Put '?' in one of the two day fields: {quoted(fixed)}"
-        elif "5-field Unix cron" not in message:
+        equivalent = cron.quartz_equivalent(expr) if len(tokens) in (1, 5) else None
+        if equivalent is not None:
+            message = message.rstrip().removesuffix(".") + "."
+            message += (
+                " This is a Unix cron; Quartz needs seconds first and one '?' day field: "
+                f"write {quoted(equivalent)}"
+            )
+        elif "day-of-week AND a day-of-month" in message and _question_mark_fix(tokens):
+            message += (
+                f" Put '?' in one of the two day fields: {quoted(_question_mark_fix(tokens))}"
+            )
+        else:
             message += f' (Quartz fields: {CRON_FIELDS}, e.g. "0 0 2 ? * *")'
         raise ValueError(f"invalid Quartz cron {quoted(expr)}: {message}") from None
     return expr
 
 
 def _question_mark_fix(tokens: list[str]) -> str | None:
+    if len(tokens) < 6:
+        return None
     if tokens[5] == "*":
         return " ".join([*tokens[:5], "?", *tokens[6:]])
     if tokens[3] == "*":
@@ -593,8 +602,8 @@ def _source(value: object) -> object:
 class Config(_Model):
     """The whole configuration: one file, or the merge of a directory of files."""
 
-    server: ServerConfig = ServerConfig()
-    azstate: AzstateSettings = AzstateSettings()
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    azstate: AzstateSettings = Field(default_factory=AzstateSettings)
     projects: dict[ProjectName, ProjectConfig] = Field(
         default={}, description="Projects by name (unique ignoring case)."
     )
