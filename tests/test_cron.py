@@ -6,11 +6,14 @@ tests/data/quartz-vectors.jsonl was computed by Quartz 2.2.1 in 2026 (see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,7 +38,7 @@ def _comparable(message: str | None) -> str | None:
 
 def _verdict(row: dict[str, Any]) -> dict[str, Any]:
     try:
-        parsed = cron.parse(row["expr"])
+        parsed = cron.parse(row["expr"], max_year=HORIZON)
     except cron.CronParseError as exc:
         return {
             "valid": False,
@@ -95,3 +98,241 @@ def test_check_schedulable_refuses_what_never_fires() -> None:
         cron.check_schedulable("0 0 0 31 2 ?", "UTC", now)
     with pytest.raises(CronError, match="cannot be scheduled"):
         cron.check_schedulable("0 0 L * * ?", "UTC", now)
+
+
+QUIRKS = Path(__file__).parent / "data" / "cron" / "quartz-quirks.jsonl"
+
+
+def test_every_quirk_case_agrees_with_quartz() -> None:
+    """Edge cases run through real Quartz (see tests/data/cron/README.md)."""
+    with QUIRKS.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    assert len(rows) > 100
+    mismatches = []
+    for row in rows:
+        expected = {
+            "valid": row["valid"],
+            "error": _comparable(row["error"]),
+            "next": row["next"],
+            "fails": "next_error" in row,
+        }
+        got = _verdict(row)
+        if got != expected:
+            mismatches.append(f"{row['expr']!r} {row['tz']} {row['after']}: {got} != {expected}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def _times(expr: str, tz: str, after: str, count: int = 3) -> list[str]:
+    parsed = cron.parse(expr, max_year=HORIZON)
+    moments = parsed.next_times(datetime.fromisoformat(after), tz, count, max_year=HORIZON)
+    return [t.isoformat() for t in moments]
+
+
+def test_spring_forward_skips_the_missing_hour() -> None:
+    times = _times("0 30 2 * * ?", "America/Los_Angeles", "2026-03-07T12:00:00-08:00")
+    assert times == [
+        "2026-03-09T02:30:00-07:00",
+        "2026-03-10T02:30:00-07:00",
+        "2026-03-11T02:30:00-07:00",
+    ]
+
+
+def test_fall_back_fires_once_at_the_second_occurrence() -> None:
+    times = _times("0 30 1 * * ?", "America/Los_Angeles", "2026-10-31T12:00:00-07:00")
+    assert times[:2] == ["2026-11-01T01:30:00-08:00", "2026-11-02T01:30:00-08:00"]
+    every_second = _times("* * * * * ?", "America/Los_Angeles", "2026-11-01T01:30:00-07:00", 1)
+    assert every_second == ["2026-11-01T01:30:01-08:00"]
+
+
+def test_a_restart_inside_a_half_hour_gap_moves_forward_first() -> None:
+    """Lord Howe skips 02:00-02:30: the hour restarts at 02:00, which becomes 02:30."""
+    times = _times("34 9-53/6 2 ? 10 *", "Australia/Lord_Howe", "2026-10-04T01:30:00+10:30", 2)
+    assert times == ["2026-10-04T02:33:34+11:00", "2026-10-04T02:39:34+11:00"]
+
+
+def test_expressions_valid_in_one_zone_can_never_fire_in_another() -> None:
+    parsed = cron.parse("0 30 2 ? 3 1L 2027")
+    after = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert parsed.next_after(after, "Europe/Berlin") is None
+    assert parsed.next_after(after, "UTC") == datetime(2027, 3, 28, 2, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expr", "first"),
+    [
+        ("0 0 0 ? * L", "2026-11-28T00:00:00+00:00"),
+        ("0 0 0 ? * 0#1", "2026-12-05T00:00:00+00:00"),
+        ("0 0 0 ? * MON/2", "2026-11-23T00:00:00+00:00"),
+        ("0 0 0 ? * MONDAY", "2026-11-23T00:00:00+00:00"),
+        ("0 0 22-2 * * ?", "2026-11-22T22:00:00+00:00"),
+        ("0 0 0 ? NOV-FEB FRI-MON", "2026-11-23T00:00:00+00:00"),
+        ("0 0 99 * * ?", "2026-11-22T13:00:00+00:00"),
+        ("0 0 5/0 * * ?", "2026-11-23T05:00:00+00:00"),
+        ("0 0 0 15W,3 * ?", "2026-12-03T00:00:00+00:00"),
+        ("0 0 0 31W * ?", "2026-12-31T00:00:00+00:00"),
+        ("0 0 12x * * ? 2026 extra", "2026-11-23T12:00:00+00:00"),
+        ("0 0 0 ? * 2%", "2026-11-23T00:00:00+00:00"),
+    ],
+)
+def test_lenient_quartz_readings(expr: str, first: str) -> None:
+    assert _times(expr, "UTC", "2026-11-22T12:00:00+00:00", 1) == [first]
+
+
+def test_year_horizon_is_this_year_plus_one_hundred() -> None:
+    after = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert cron.parse("0 0 0 1 1 ? 2126").next_after(after, "UTC", max_year=2126) is not None
+    assert cron.parse("0 0 0 1 1 ? 2127").next_after(after, "UTC", max_year=2126) is None
+    assert cron.parse("0 0 0 1 1 ? 2127").next_after(after, "UTC", max_year=2127) is not None
+    with pytest.raises(cron.CronParseError, match="Start year must be less than stop year"):
+        cron.parse("0 0 0 1 1 ? 2130/10", max_year=2126)
+
+
+def test_next_after_is_strictly_after_and_keeps_the_zone() -> None:
+    parsed = cron.parse("0 0 2 ? * *")
+    at_fire = datetime(2026, 11, 23, 2, tzinfo=UTC)
+    assert parsed.next_after(at_fire, "UTC") == datetime(2026, 11, 24, 2, tzinfo=UTC)
+    nxt = parsed.next_after(at_fire, ZoneInfo("Asia/Kolkata"))
+    assert nxt is not None and nxt.utcoffset() == timedelta(hours=5, minutes=30)
+    with pytest.raises(ValueError):
+        parsed.next_after(datetime(2026, 11, 23, 2), "UTC")
+
+
+def test_search_failures_raise_with_what_was_found() -> None:
+    after = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    with pytest.raises(cron.CronSearchError):
+        cron.parse("0 0 L * * ?").next_after(after, "UTC")
+    with pytest.raises(cron.CronSearchError) as caught:
+        cron.parse("0 0 0 0W * ?").next_times(datetime(2027, 1, 31, 12, tzinfo=UTC), "UTC", 5)
+    assert caught.value.found == (datetime(2027, 2, 1, tzinfo=UTC),)
+
+
+@pytest.mark.parametrize(
+    ("expr", "reason"),
+    [
+        ("0 0 0 31 2 ?", "never fires"),
+        ("0 0 0 1 1 ? 2020", "never fires"),
+        ("0 0 L * * ?", "cannot be scheduled"),
+        ("0 0 0 , * *", "day-of-week AND a day-of-month"),
+        ("0 0 0 ? * ,", "cannot be scheduled"),
+        ("0 0 0 0W * ?", "cannot be scheduled"),
+        ("0 0 0 L-30W 3 ?", "cannot be scheduled"),
+        ("0 0 0 L-28W * ?", "cannot be scheduled"),
+        ("0 0 12 * *", "Quartz equivalent"),
+    ],
+)
+def test_check_schedulable_refuses_what_azkaban_cannot_run(expr: str, reason: str) -> None:
+    with pytest.raises(CronError, match=reason):
+        cron.check_schedulable(expr, "UTC", datetime(2026, 11, 22, 12, tzinfo=UTC))
+
+
+def test_check_schedulable_accepts_ordinary_schedules() -> None:
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    for expr in ("0 0 2 ? * *", "0 30 8 L-5W * ?", "0 0 0 L-27W * ?", " 0 0 1 ? * MON "):
+        assert cron.check_schedulable(expr, "America/Los_Angeles", now).source == expr
+    with pytest.raises(CronError, match="unknown time zone"):
+        cron.check_schedulable("0 0 2 ? * *", "Mars/Olympus", now)
+
+
+def test_expression_is_immutable() -> None:
+    parsed = cron.parse("0 0 2 ? * *")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.source = "0 0 3 ? * *"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("0 0 2 ? * *", "  0\t0  2 ? *\t* "),
+        ("0 0 2 ? * mon-fri", "0 0 2 ? * MON-FRI"),
+        ("0 0 2 ? * MON-FRI 2030", "0 0 2 ? * MON-FRI 2030 ignored tokens"),
+    ],
+)
+def test_normalize_equates_spellings_quartz_reads_alike(left: str, right: str) -> None:
+    assert cron.normalize(left) == cron.normalize(right)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("0 0 2 ? * *", "0 0 2 * * ?"),
+        ("0 0 2 ? * *", "0 0 3 ? * *"),
+        ("0 0 2 ? * 1", "0 0 2 ? * 0#1"),
+    ],
+)
+def test_normalize_keeps_different_schedules_apart(left: str, right: str) -> None:
+    assert cron.normalize(left) != cron.normalize(right)
+
+
+def test_normalize_text() -> None:
+    assert cron.normalize("\t0  0 2 ? * mon \t") == "0 0 2 ? * MON"
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        ("0 0 2 ? * *", "At 02:00"),
+        ("0 */5 * * * ?", "Every 5 minutes"),
+        ("0 0 0 ? * 1", "At 00:00, only on Sunday"),
+        ("0 0 0 ? * 7", "At 00:00, only on Saturday"),
+        ("0 15 10 ? * 6#3", "At 10:15, on the third Friday of the month"),
+        ("0 0 0 L * ?", "At 00:00, on the last day of the month"),
+    ],
+)
+def test_describe_reads_quartz_day_numbers(expr: str, text: str) -> None:
+    assert cron.describe(expr) == text
+
+
+def test_describe_refuses_what_quartz_refuses() -> None:
+    with pytest.raises(cron.CronParseError):
+        cron.describe("0 0 2 * * *")
+    assert cron.describe("0 0 L * * ?")
+
+
+@pytest.mark.parametrize(
+    ("unix", "quartz"),
+    [
+        ("*/5 * * * *", "0 */5 * * * ?"),
+        ("0 12 * * *", "0 0 12 * * ?"),
+        ("30 6 1 * *", "0 30 6 1 * ?"),
+        ("0 9 * * 1-5", "0 0 9 ? * 2-6"),
+        ("0 9 * * 0,7", "0 0 9 ? * 1,1"),
+        ("0 9 * * MON-FRI", "0 0 9 ? * MON-FRI"),
+        ("0 0 * * 5-7", "0 0 0 ? * 6-1"),
+        ("@hourly", "0 0 * * * ?"),
+        ("@weekly", "0 0 0 ? * SUN"),
+        ("0 0 1 1 *", "0 0 0 1 1 ?"),
+    ],
+)
+def test_quartz_equivalent_of_unix_crons(unix: str, quartz: str) -> None:
+    assert cron.quartz_equivalent(unix) == quartz
+    cron.parse(quartz)
+
+
+@pytest.mark.parametrize("text", ["0 0 2 ? * *", "0 9 1 * 1", "* * *", "0 9 * * 8"])
+def test_quartz_equivalent_is_none_without_one(text: str) -> None:
+    assert cron.quartz_equivalent(text) is None
+
+
+def test_unix_weekday_conversion_fires_on_the_same_days() -> None:
+    after = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    quartz = cron.quartz_equivalent("0 0 * * 1-7/2")
+    assert quartz is not None
+    days = {t.strftime("%a") for t in cron.parse(quartz).next_times(after, "UTC", 14)}
+    assert days == {"Mon", "Wed", "Fri", "Sun"}
+
+
+def test_thousands_of_schedules_are_quick() -> None:
+    after = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    started = time.perf_counter()
+    for minute in range(60):
+        for hour in range(24):
+            for tail in ("* * ?", "? * MON-FRI", "L * ?"):
+                expr = f"0 {minute} {hour} {tail}"
+                cron.check_schedulable(expr, "America/Los_Angeles", after)
+                cron.parse(expr).next_times(after, "America/Los_Angeles", 5)
+    assert time.perf_counter() - started < 15
+    far = cron.parse("0 0 0 29 2 ? 2124")
+    started = time.perf_counter()
+    assert far.next_after(after, "UTC", max_year=2126) == datetime(2124, 2, 29, tzinfo=UTC)
+    assert cron.parse("0 0 0 31 2 ?").next_after(after, "UTC", max_year=2126) is None
+    assert time.perf_counter() - started < 1
