@@ -459,14 +459,21 @@ class _Flow10:
     def load(self) -> FlowInfo:
         self._read_jobs("", None)
         self._resolve()
-        if self.errors.items:
-            return FlowInfo(version="1.0", flows=frozenset(), jobs={})
         depended = {d for deps in self.edges.values() for d in deps}
         flows = sorted(j for j in self.props if j not in depended or j in self.roots)
+        self._find_cycles(flows)
+        if self.errors.items:
+            return FlowInfo(version="1.0", flows=frozenset(), jobs={})
         members = {flow: self._members(flow) for flow in flows}
         self._check_embedded(flows, members)
         jobs = {flow: frozenset(self._job_paths(flow, members, ())) for flow in flows}
         warnings: list[str] = []
+        orphans = set(self.props) - {job for flow in flows for job in members[flow]}
+        if orphans:
+            warnings.append(
+                f"jobs {', '.join(sorted(orphans))} belong to no flow (they depend on each other "
+                "in a ring, so none is a final job); Azkaban ignores them"
+            )
         if not flows and not self.errors.items:
             flow_files = [p for p in self.files if p.endswith(".flow")]
             hint = (
@@ -539,9 +546,13 @@ class _Flow10:
                 elif dep not in deps:
                     deps.append(dep)
             self.edges[job] = deps
-        self._find_cycles()
 
-    def _find_cycles(self) -> None:
+    def _find_cycles(self, flows: list[str]) -> None:
+        """Cycles on the way from a flow's final job, as the server meets them building flows.
+
+        Jobs that only depend on each other in a ring belong to no flow: the server ignores
+        them without a word, and so do we (with a warning).
+        """
         on_stack: set[str] = set()
         visited: set[str] = set()
 
@@ -555,7 +566,7 @@ class _Flow10:
                     visit(dep)
             on_stack.discard(job)
 
-        for job in sorted(self.props):
+        for job in flows:
             if job not in visited:
                 visit(job)
 

@@ -242,7 +242,11 @@ def test_flow_files_without_project_file_are_ignored_with_a_warning() -> None:
         ({"a.job": b"type=command\ndependencies=z"}, "src/a.job: a cannot find dependency z"),
         ({"a.job": b"type=command\ndependencies=a"}, "src/a.job: a has a self cycle"),
         (
-            {"a.job": b"type=command\ndependencies=b", "b.job": b"type=command\ndependencies=a"},
+            {
+                "a.job": b"type=command\ndependencies=b",
+                "b.job": b"type=command\ndependencies=a",
+                "c.job": b"type=command\ndependencies=a",
+            },
             "src/b.job: Cyclical dependency found at a>>b",
         ),
         (
@@ -258,6 +262,18 @@ def test_flow_files_without_project_file_are_ignored_with_a_warning() -> None:
 )
 def test_flow10_refusals(files: dict[str, bytes], message: str) -> None:
     assert error_of(files) == message
+
+
+def test_a_ring_of_jobs_with_no_final_job_is_ignored_as_the_server_does() -> None:
+    info = discover(
+        {"a.job": b"type=command\ndependencies=b", "b.job": b"type=command\ndependencies=a"},
+        origin="src",
+    )
+    assert info.flows == frozenset()
+    assert info.warnings[0] == (
+        "jobs a, b belong to no flow (they depend on each other in a ring, so none is a final "
+        "job); Azkaban ignores them"
+    )
 
 
 def test_parse_properties_follows_java() -> None:
