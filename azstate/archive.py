@@ -27,7 +27,7 @@ from azstate.errors import SourceError
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".azstate"})  # .azstate: our own state
 SKIPPED_FILES = frozenset({".DS_Store"})
 MAX_TOTAL = 512 * 1024 * 1024
 MAX_ENTRIES = 20_000
@@ -48,6 +48,13 @@ def collect_files(directory: Path | str, *, origin: str | None = None) -> dict[s
     real_root = Path(os.path.realpath(root))
     files: dict[str, bytes] = {}
     _walk(root, "", real_root, frozenset({real_root}), files, origin)
+    total = sum(len(data) for data in files.values())
+    if total > MAX_TOTAL or len(files) > MAX_ENTRIES:
+        raise SourceError(
+            f"{len(files)} files, {total} bytes: over the limit of {MAX_ENTRIES} files or "
+            f"{MAX_TOTAL} bytes for one project",
+            file=origin,
+        )
     return dict(sorted(files.items()))
 
 

@@ -627,7 +627,7 @@ def json_schema() -> dict[str, Any]:
     TOML has no null, so the "or null" of optional fields is left out: an editor should offer
     the value's own type, and omitting the key is how a TOML file says "none".
     """
-    schema = _without_null(Config.model_json_schema())
+    schema: dict[str, Any] = _without_null(Config.model_json_schema())
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "azstate configuration"
     schema["description"] = (

@@ -100,6 +100,7 @@ def test_vcs_folders_and_ds_store_are_left_out(tmp_path: Path) -> None:
             ".DS_Store": b"x",
             "sub/.DS_Store": b"x",
             ".gitignore": b"kept",
+            ".azstate/sandbox/state.json": b"x",
         },
     )
     assert sorted(collect_files(tmp_path)) == [".gitignore", "a.job"]
@@ -255,3 +256,13 @@ def test_zip_round_trip_keeps_content_and_digest(files: dict[str, bytes]) -> Non
 def test_garbage_is_a_source_error_never_a_crash(data: bytes) -> None:
     with contextlib.suppress(SourceError):
         read_zip_safely(b"PK\x03\x04" + data)
+
+
+def test_directory_over_the_limits_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path, {"a.job": b"x" * 100, "b.job": b"y"})
+    monkeypatch.setattr("azstate.archive.MAX_TOTAL", 50)
+    with pytest.raises(SourceError, match="over the limit") as info:
+        collect_files(tmp_path, origin="flows")
+    assert info.value.file == "flows"
