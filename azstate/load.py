@@ -788,7 +788,8 @@ def _message(err: Any, loc: KeyPath) -> str:
     if kind == "extra_forbidden":
         return _unknown_key(loc, value)
     if kind in _TYPE_NAMES:
-        return f"expected {_TYPE_NAMES[kind]}, got {describe_value(value)}{_type_hint(kind, value)}"
+        hint = _type_hint(kind, value, loc)
+        return f"expected {_TYPE_NAMES[kind]}, got {describe_value(value)}{hint}"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"])).removeprefix("Value error, ")
     if kind == "too_short":
@@ -810,7 +811,20 @@ def _message(err: Any, loc: KeyPath) -> str:
     return str(err["msg"])
 
 
-def _type_hint(kind: str, value: Any) -> str:
+def _type_hint(kind: str, value: Any, loc: KeyPath) -> str:
+    table = render_key_path(loc)
+    if _TYPE_NAMES[kind] == "a table" and isinstance(value, list):
+        if value and all(isinstance(v, Mapping) for v in value):
+            if loc[-1:] == ("schedules",):
+                return f" (one table per flow: [{table}.FLOW], not [[{table}]])"
+            return f" (write [{table}], not [[{table}]])"
+        if loc[-1:] in (("users",), ("groups",)) and value and isinstance(value[0], str):
+            return f' (write {loc[-1]} = {{ {render_key_path((value[0],))} = ["read"] }})'
+        return " (write { key = value, ... })"
+    if _TYPE_NAMES[kind] == "an array" and isinstance(value, Mapping):
+        if loc[-1:] == ("rules",):
+            return f" (write rules = [{{ ... }}, ...] or one [[{table}]] table per rule)"
+        return " (write [ ... ])"
     if kind == "bool_type" and isinstance(value, str) and value.lower() in ("true", "false"):
         return f" (write {value.lower()} without quotes)"
     numeric = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
@@ -828,6 +842,9 @@ def _unknown_key(loc: KeyPath, value: Any) -> str:
     model = _model_at(loc[:-1])
     allowed = list(model.model_fields) if model is not None else []
     close = suggestion(key, allowed)
+    home = _home_of(key)
+    if close and home:
+        return f'unknown key here; "{key}" belongs in {home} (or did you mean "{close}"?)'
     if close:
         return f'unknown key; did you mean "{close}"?'
     if model is Config and isinstance(value, Mapping) and "description" in value:
@@ -835,8 +852,35 @@ def _unknown_key(loc: KeyPath, value: Any) -> str:
     if model is ProjectConfig and isinstance(value, Mapping) and "cron" in value:
         project = render_key_path(loc[:-1])
         return f"unknown key; a schedule goes in [{project}.schedules.{render_key_path((key,))}]"
+    if home is not None:
+        return f'unknown key here; "{key}" belongs in {home}'
     listed = ", ".join(allowed)
     return f"unknown key; allowed here: {listed}" if listed else "unknown key"
+
+
+def _home_of(key: str) -> str | None:
+    """Where a key that is valid elsewhere in the file goes, for one put in the wrong table."""
+    from azstate.config import (
+        AzstateSettings,
+        PermissionsConfig,
+        ScheduleConfig,
+        SlaConfig,
+        SlaRuleConfig,
+    )
+
+    homes: tuple[tuple[type[BaseModel], str], ...] = (
+        (ServerConfig, "[server]"),
+        (AzstateSettings, "[azstate]"),
+        (ProjectConfig, "[projects.NAME]"),
+        (ScheduleConfig, "[projects.NAME.schedules.FLOW]"),
+        (SlaConfig, "[projects.NAME.schedules.FLOW.sla]"),
+        (SlaRuleConfig, "an SLA rule (sla.rules = [{ ... }])"),
+        (PermissionsConfig, "[projects.NAME.permissions]"),
+    )
+    for model, home in homes:
+        if key in model.model_fields:
+            return home
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:
