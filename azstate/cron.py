@@ -115,7 +115,7 @@ _LIMITS: dict[_Field, _Limits] = {
 _ALL = 99
 _NO_SPEC = 98
 _YEAR_HORIZON = 100
-_SEARCH_STEPS = 200_000
+_SEARCH_STEPS = 5_000_000
 
 _MONTHS = {
     name: number
@@ -344,17 +344,17 @@ class CronExpression:
                 y, mo, d, h, mi = wall.year, wall.month, wall.day, wall.hour, wall.minute
             nmi = _ceil(self.minutes, mi)
             if nmi is None:
-                wall = _settle(zone, y, mo, d, h + 1, self.minutes[0])
+                wall = _settle_hour(zone, y, mo, d, h + 1, self.minutes[0])
                 continue
             if nmi != mi:
-                wall = _settle(zone, y, mo, d, h, nmi)
+                wall = _settle_hour(zone, y, mo, d, h, nmi)
                 continue
             nh = _ceil(self.hours, h)
             if nh is None:
                 wall = _settle(zone, y, mo, d + 1)
                 continue
             if nh != h:
-                wall = _settle(zone, y, mo, d, nh)
+                wall = _settle_hour(zone, y, mo, d, nh)
                 continue
             moved = self._day_step(wall, start, zone)
             if moved is not None:
@@ -461,6 +461,18 @@ def _lenient(y: int, mo: int, d: int = 1, h: int = 0, mi: int = 0, sec: int = 0)
     """
     y, mo = y + (mo - 1) // 12, (mo - 1) % 12 + 1
     return datetime(y, mo, 1) + timedelta(days=d - 1, hours=h, minutes=mi, seconds=sec)
+
+
+def _settle_hour(zone: ZoneInfo, y: int, mo: int, d: int, hour: int, mi: int = 0) -> datetime:
+    """Setting the hour, Quartz checks it took and otherwise sets the next hour on the result.
+
+    That is meant for an hour lost to daylight saving (02:00 read back as 03:00 becomes 03:00
+    anyway); an hour past 23 from a ``99-n`` range overflows twice, skipping a further day.
+    """
+    wall = _settle(zone, y, mo, d, hour, mi)
+    if wall.hour != hour and hour != 24:
+        wall = _settle(zone, wall.year, wall.month, wall.day, hour + 1, wall.minute, wall.second)
+    return wall
 
 
 def _settle(
