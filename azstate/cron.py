@@ -42,6 +42,7 @@ __all__ = [
     "CronExpression",
     "CronParseError",
     "CronSearchError",
+    "canonical",
     "check_schedulable",
     "describe",
     "normalize",
@@ -878,10 +879,16 @@ def normalize(expr: str) -> str:
 def describe(expr: str) -> str:
     """Plain English for a Quartz expression, via cron-descriptor (1 = Sunday, as in Quartz).
 
-    Raises CronParseError for text Quartz refuses, so a description never dresses up an
-    expression that Azkaban would reject.
+    cron-descriptor reads the text by its own rules, which differ from Quartz's on the quirks
+    (``MON/2`` is every Monday to Quartz, ``L`` in the day-of-week is Saturday), so it is given
+    a clean spelling of what Quartz understood instead of the text as written. Raises
+    CronParseError for text Quartz refuses, so a description never dresses up an expression
+    that Azkaban would reject.
     """
-    parse(expr)
+    parsed = parse(expr)
+    failure = parsed.search_failure
+    if failure:
+        return f"Never fires: {failure}"
     from cron_descriptor import (  # type: ignore[import-untyped]
         ExpressionDescriptor,
         FormatError,
@@ -893,11 +900,79 @@ def describe(expr: str) -> str:
     options = Options()
     options.day_of_week_start_index_zero = False
     options.use_24hour_time_format = True
-    text = normalize(expr)
+    text = canonical(parsed)
     try:
         return str(ExpressionDescriptor(text, options).get_description())
     except (FormatError, MissingFieldError, WrongArgumentError, ValueError, IndexError, KeyError):
         return f"Quartz schedule {text}"
+
+
+def canonical(parsed: CronExpression) -> str:
+    """A clean Quartz spelling of what Quartz understood: one 7-field form per meaning.
+
+    Fields read as value sets, so ``0/15``, ``*/15`` and ``0,15,30,45`` all become ``*/15``,
+    lenient junk disappears and names become numbers. Values Quartz could never reach
+    (markers, overflowing ranges) are left out.
+    """
+    fields = [
+        _spell(parsed.seconds, _Field.SECOND),
+        _spell(parsed.minutes, _Field.MINUTE),
+        _spell(parsed.hours, _Field.HOUR),
+    ]
+    days = parsed.days
+    if days.by_month:
+        if days.last:
+            offset = f"-{days.last_offset}" if days.last_offset else ""
+            dom = f"L{offset}{'W' if days.weekday else ''}"
+        elif days.weekday:
+            dom = f"{days.values[0]}W"
+        else:
+            dom = _spell(days.values, _Field.DAY_OF_MONTH)
+        fields += [dom, _spell(parsed.months, _Field.MONTH), "?"]
+    else:
+        first = days.values[0] if days.values else 0
+        if days.last_weekday_of_month:
+            dow = f"{first}L"
+        elif days.nth:
+            dow = f"{7 if first == 0 else first}#{days.nth}"
+        else:
+            dow = _spell(days.values, _Field.DAY_OF_WEEK)
+        fields += ["?", _spell(parsed.months, _Field.MONTH), dow]
+    fields.append(",".join(_spell_years(r) for r in parsed.years) or "*")
+    return " ".join(fields)
+
+
+def _spell(values: tuple[int, ...], field: _Field) -> str:
+    lim = _LIMITS[field]
+    usable = sorted(v for v in set(values) if lim.low <= v <= lim.high)
+    if not usable:
+        return "*"
+    if usable == list(range(lim.low, lim.high + 1)):
+        return "*"
+    first = usable[0]
+    if len(usable) >= 3:
+        step = usable[1] - first
+        progression = list(range(first, lim.high + 1, step))
+        if step > 1 and usable == progression:
+            return f"*/{step}" if first == lim.low else f"{first}/{step}"
+    parts: list[str] = []
+    run_start = previous = first
+    for v in [*usable[1:], None]:
+        if v is not None and v == previous + 1:
+            previous = v
+            continue
+        parts.append(str(run_start) if run_start == previous else f"{run_start}-{previous}")
+        if v is not None:
+            run_start = previous = v
+    return ",".join(parts)
+
+
+def _spell_years(r: _YearRange) -> str:
+    if r.stop is None:
+        return "*" if (r.start, r.step) == (_LIMITS[_Field.YEAR].low, 1) else f"{r.start}/{r.step}"
+    if r.start == r.stop:
+        return str(r.start)
+    return f"{r.start}-{r.stop}" + (f"/{r.step}" if r.step != 1 else "")
 
 
 _UNIX_MACROS = {

@@ -336,3 +336,26 @@ def test_thousands_of_schedules_are_quick() -> None:
     assert far.next_after(after, "UTC", max_year=2126) == datetime(2124, 2, 29, tzinfo=UTC)
     assert cron.parse("0 0 0 31 2 ?").next_after(after, "UTC", max_year=2126) is None
     assert time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        ("0 0 0 ? * MON/2", "At 00:00, only on Monday"),
+        ("0 0 0 ? * L", "At 00:00, only on Saturday"),
+        ("0 0 12x * * ? 2026 extra", "At 12:00, only in 2026"),
+        ("0 0/15 * * * ?", "Every 15 minutes"),
+        ("0 0 0 15W,3 * ?", "At 00:00, on the weekday nearest day 3 of the month"),
+    ],
+)
+def test_describe_says_what_quartz_understood_not_what_was_typed(expr: str, text: str) -> None:
+    assert cron.describe(expr) == text
+
+
+def test_describe_of_an_unsearchable_expression_says_it_never_fires() -> None:
+    assert cron.describe("0 0 L * * ?").startswith("Never fires: the hour field")
+
+
+def test_canonical_spelling_is_shared_by_equivalent_expressions() -> None:
+    spellings = ["0 0/15 * * * ?", "0 */15 * * * ?", "0 0,15,30,45 * * * ? *", "0 /15 * * * ?"]
+    assert {cron.canonical(cron.parse(e)) for e in spellings} == {"0 */15 * * * ? *"}
