@@ -3,9 +3,10 @@
 Azkaban hands cron strings to Quartz 2.2.1 and refuses a schedule when Quartz does, or when it
 would never fire again. No Python library follows Quartz's rules (croniter and friends are Unix
 cron; cron-descriptor only describes), so this module reimplements them from Quartz's
-documentation and from behaviour observed on Quartz itself (../shared/testdata/quartz-vectors.jsonl
-and azkaban-api.md section 9). Quartz is lenient in ways a strict grammar would reject, and the
-server's verdict is what counts, so the quirks are kept on purpose:
+documentation and from behaviour observed on Quartz itself: Quartz 2.2.1's answers in
+../shared/testdata/quartz-vectors.jsonl, azkaban-api.md section 9, and Quartz run as a black box
+on generated expressions (tests/data/cron/README.md). Quartz is lenient in ways a strict grammar
+would reject, and the server's verdict is what counts, so the quirks are kept on purpose:
 
 - only spaces and tabs separate fields; tokens after the 7th are ignored; the year is optional;
 - junk after a number or a three-letter name is ignored (``12x``, ``MONDAY``, ``1-5W``);
@@ -18,10 +19,11 @@ server's verdict is what counts, so the quirks are kept on purpose:
   February): such expressions parse but cannot be scheduled;
 - the search stops after the current year + 100.
 
-Fire times are found on the wall clock of the zone, then placed on the timeline as Quartz's
-``java.util.Calendar`` places them: a wall time in a spring-forward gap moves forward by the
-gap (and is then checked again, so a skipped hour is skipped), and a wall time that occurs twice
-means its second (standard time) occurrence.
+Fire times are searched field by field on the wall clock of the zone, the way Quartz walks a
+lenient ``java.util.Calendar``: every time the search moves a field on, the wall time it lands
+on is placed in the zone, so one in a spring-forward gap moves forward by the gap and is then
+checked again (a skipped 02:30 is skipped, not moved), and one that occurs twice means its
+second (standard time) occurrence.
 """
 
 from __future__ import annotations
