@@ -1,0 +1,271 @@
+"""One builder per endpoint: typed arguments in, a Call with Azkaban's own parameter names out.
+
+Every option a schedule has is sent explicitly, so that what fetchSchedule reads back equals
+the value that was sent (scheduleCronFlow replaces all options, and the server's defaults are
+not always ours). Login is not here: it carries the password, and a Call is data that plans,
+logs and dry runs show; the client logs in by itself. No Call ever holds the session id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Literal
+
+from azstate.plan import Call, UploadFile
+from azstate.state import FailureAction, Perm, Principal, ScheduleValue, SlaRule, SlaValue
+
+Params = tuple[tuple[str, str], ...]
+Method = Literal["GET", "POST", "HEAD"]
+
+# The request tokens parseFlowOptions knows (HRU:61-172); fetchSchedule answers enum names.
+FAILURE_ACTION_TOKENS: dict[FailureAction, str] = {
+    FailureAction.FINISH_CURRENT: "finishCurrent",
+    FailureAction.CANCEL_ALL: "cancelImmediately",
+    FailureAction.FINISH_POSSIBLE: "finishPossible",
+}
+
+# The order of the five flags in every recorded permission request.
+PERMISSION_FLAGS: tuple[Perm, ...] = (
+    Perm.ADMIN,
+    Perm.READ,
+    Perm.WRITE,
+    Perm.EXECUTE,
+    Perm.SCHEDULE,
+)
+
+
+def _read(path: str, *params: tuple[str, str], method: Method = "GET") -> Call:
+    return Call(method=method, path=path, params=params, mutating=False)
+
+
+def _write(path: str, *params: tuple[str, str], method: Method = "POST") -> Call:
+    return Call(method=method, path=path, params=params, mutating=True)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _emails(values: Iterable[str]) -> str:
+    """Comma-joined: the server splits on `,` `;` and white space, and keeps empty entries."""
+    return ",".join(sorted(v for v in values if v))
+
+
+def sla_duration(minutes: int) -> str:
+    """`H:MM`, the only duration setSla parses (`90m` or `5h` are refused, trap 28)."""
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}:{rest:02d}"
+
+
+def sla_settings(sla: SlaValue) -> tuple[str, ...]:
+    """`job,SUCCESS|FINISH,H:MM,email,kill` per rule, in a stable order.
+
+    Only the exact word `SUCCESS` means "succeed" to the server; `SUCCEED` (what it reads back)
+    would silently mean FINISH.
+    """
+    rules = sorted(sla.rules, key=lambda r: (r.job, r.rule.value, r.minutes, r.email, r.kill))
+    return tuple(
+        ",".join(
+            (
+                r.job,
+                "SUCCESS" if r.rule is SlaRule.SUCCESS else "FINISH",
+                sla_duration(r.minutes),
+                _bool(r.email),
+                _bool(r.kill),
+            )
+        )
+        for r in rules
+    )
+
+
+def _sla_params(sla: SlaValue, group: str) -> Params:
+    params = [(f"{group}[{i}]", s) for i, s in enumerate(sla_settings(sla))]
+    if sla.emails:
+        params.append(("slaEmails", _emails(sla.emails)))
+    return tuple(params)
+
+
+def _permission_params(
+    ajax: str, project: str, principal: Principal, name: str, perms: frozenset[Perm]
+) -> Params:
+    flags = tuple((f"permissions[{p.value}]", _bool(p in perms)) for p in PERMISSION_FLAGS)
+    return (
+        ("ajax", ajax),
+        ("project", project),
+        ("name", name),
+        ("group", _bool(principal == "group")),
+        *flags,
+    )
+
+
+# -- projects ------------------------------------------------------------------------------
+
+
+def create_project(name: str, description: str) -> Call:
+    """POST only; the reply has no project id (trap 6)."""
+    return _write("/manager", ("action", "create"), ("name", name), ("description", description))
+
+
+def delete_project(name: str) -> Call:
+    """A GET with `delete=`; the reply is a 302 with the outcome in a cookie (trap 9)."""
+    return _write("/manager", ("project", name), ("delete", "true"), method="GET")
+
+
+def upload(project: str, file: UploadFile) -> Call:
+    """Multipart: `ajax` and `project` must be body parts, the zip goes in as part `file`."""
+    return Call(
+        method="POST",
+        path="/manager",
+        params=(("ajax", "upload"), ("project", project)),
+        multipart=True,
+        upload=file,
+        mutating=True,
+    )
+
+
+def change_description(project: str, description: str) -> Call:
+    return _write(
+        "/manager",
+        ("ajax", "changeDescription"),
+        ("project", project),
+        ("description", description),
+    )
+
+
+def add_permission(project: str, principal: Principal, name: str, perms: frozenset[Perm]) -> Call:
+    """All five flags and `group` are required (a missing one is a 500, trap 18)."""
+    return _write("/manager", *_permission_params("addPermission", project, principal, name, perms))
+
+
+def change_permission(
+    project: str, principal: Principal, name: str, perms: frozenset[Perm]
+) -> Call:
+    """With every flag false the server removes the entry: that is how one is deleted."""
+    return _write(
+        "/manager", *_permission_params("changePermission", project, principal, name, perms)
+    )
+
+
+# -- schedules and SLAs --------------------------------------------------------------------
+
+
+def schedule_cron_flow(project: str, flow: str, value: ScheduleValue, sla: SlaValue | None) -> Call:
+    """Every option explicitly; the SLA in the same request, since a re-post wipes it (trap 23)."""
+    if value.concurrent == "pipeline" and value.pipeline_level is None:
+        raise ValueError("concurrent = pipeline needs a pipeline level (the server answers 500)")
+    params: list[tuple[str, str]] = [
+        ("ajax", "scheduleCronFlow"),
+        ("projectName", project),
+        ("flow", flow),
+        ("cronExpression", value.cron),
+        ("concurrentOption", value.concurrent),
+    ]
+    if value.concurrent == "pipeline":
+        params.append(("pipelineLevel", str(value.pipeline_level)))
+    params += [
+        ("failureAction", FAILURE_ACTION_TOKENS[value.failure_action]),
+        ("failureEmailsOverride", _bool(bool(value.failure_emails))),
+        ("successEmailsOverride", _bool(bool(value.success_emails))),
+        ("failureEmails", _emails(value.failure_emails)),
+        ("successEmails", _emails(value.success_emails)),
+        ("notifyFailureFirst", _bool(value.notify_on_first_failure)),
+        ("notifyFailureLast", _bool(value.notify_on_last_failure)),
+        ("disabled", json.dumps(sorted(value.disabled_jobs), separators=(",", ":"))),
+    ]
+    params += [(f"flowOverride[{k}]", v) for k, v in value.parameters]
+    if sla is not None:
+        params += _sla_params(sla, "slaSettings")
+    return _write("/schedule", *params)
+
+
+def set_sla(schedule_id: int, sla: SlaValue) -> Call:
+    """Replaces the whole SLA list; cannot clear it (no rules is an error, trap 29)."""
+    return _write(
+        "/schedule",
+        ("ajax", "setSla"),
+        ("scheduleId", str(schedule_id)),
+        *_sla_params(sla, "settings"),
+    )
+
+
+def remove_schedule(schedule_id: int) -> Call:
+    """POST `action=removeSched`: `ajax=removeSched` answers `{}` and removes nothing (trap 22)."""
+    return _write("/schedule", ("action", "removeSched"), ("scheduleId", str(schedule_id)))
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+def fetch_all_projects() -> Call:
+    """Every project with ids and permissions, in one call, whatever the caller may read."""
+    return _read("/index", ("ajax", "fetchallprojects"))
+
+
+def fetch_schedules() -> Call:
+    """Every schedule of the server: ids, flow and project names, cron; `{}` when none."""
+    return _read("/schedule", ("ajax", "fetchSchedules"))
+
+
+def fetch_schedule(project_id: int, flow: str) -> Call:
+    """By project *id* and `flowId` (trap 20); `{}` when the flow has no schedule."""
+    return _read(
+        "/schedule", ("ajax", "fetchSchedule"), ("projectId", str(project_id)), ("flowId", flow)
+    )
+
+
+def sla_info(schedule_id: int) -> Call:
+    return _read("/schedule", ("ajax", "slaInfo"), ("scheduleId", str(schedule_id)))
+
+
+def project_page(project: str) -> Call:
+    """The HTML project page: the only place the description can be read back (trap 7)."""
+    return _read("/manager", ("project", project))
+
+
+def download(project: str, version: int | None = None, *, head: bool = False) -> Call:
+    """The current (or a given) zip; HEAD gives just the `version` and `projectId` headers."""
+    params: list[tuple[str, str]] = [("project", project), ("download", "true")]
+    if version is not None:
+        params.append(("version", str(version)))
+    return _read("/manager", *params, method="HEAD" if head else "GET")
+
+
+def fetch_project_flows(project: str) -> Call:
+    return _read("/manager", ("ajax", "fetchprojectflows"), ("project", project))
+
+
+def fetch_flow_graph(project: str, flow: str) -> Call:
+    """Unlike fetchflowjobs, an unknown flow is an error reply rather than a 500 (trap 15)."""
+    return _read("/manager", ("ajax", "fetchflowgraph"), ("project", project), ("flow", flow))
+
+
+def get_project_id(project: str) -> Call:
+    return _read("/manager", ("ajax", "getProjectId"), ("project", project))
+
+
+def get_permissions(project: str) -> Call:
+    return _read("/manager", ("ajax", "getPermissions"), ("project", project))
+
+
+def get_group_permissions(project: str) -> Call:
+    return _read("/manager", ("ajax", "getGroupPermissions"), ("project", project))
+
+
+def fetch_project_logs(project: str, *, size: int | None = None, skip: int | None = None) -> Call:
+    params: list[tuple[str, str]] = [("ajax", "fetchProjectLogs"), ("project", project)]
+    if size is not None:
+        params.append(("size", str(size)))
+    if skip is not None:
+        params.append(("skip", str(skip)))
+    return _read("/manager", *params)
+
+
+def execute_flow(project: str, flow: str) -> Call:
+    """Starts a run: a write, never repeated blindly."""
+    return _write("/executor", ("ajax", "executeFlow"), ("project", project), ("flow", flow))
+
+
+def fetch_exec_flow(exec_id: int) -> Call:
+    return _read("/executor", ("ajax", "fetchexecflow"), ("execid", str(exec_id)))
