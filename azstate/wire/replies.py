@@ -1,0 +1,516 @@
+"""Reply models, and the mapping from what Azkaban reads back to the normalized state values.
+
+What is sent and what is read back differ in spelling (azkaban-api.md traps 21, 24, 27, 28):
+ids are numbers in one reply and strings in the next, `{}` means "none", `finishCurrent` comes
+back as `FINISH_CURRENTLY_RUNNING`, `SUCCESS` as `SUCCEED`, `1:30` as `"90m"` or 5400 seconds,
+a `disabled` JSON list as `disabledJobs` objects, `flowOverride[k]` as `flowParameters`. Each
+parser here takes one decoded reply and returns a value that compares equal to the desired one
+exactly when the server would behave the same. A reply of an unexpected shape is an
+AzkabanError naming the endpoint, never a pydantic or KeyError traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from azstate import cron
+from azstate.errors import AzkabanError
+from azstate.state import (
+    FailureAction,
+    Perm,
+    PermissionValue,
+    ScheduleValue,
+    SlaRule,
+    SlaRuleValue,
+    SlaValue,
+    email_set,
+)
+from azstate.wire.detect import header
+
+log = logging.getLogger("azstate.wire")
+
+T = TypeVar("T")
+
+FAILURE_ACTIONS: dict[str, FailureAction] = {
+    "FINISH_CURRENTLY_RUNNING": FailureAction.FINISH_CURRENT,
+    "CANCEL_ALL": FailureAction.CANCEL_ALL,
+    "FINISH_ALL_POSSIBLE": FailureAction.FINISH_POSSIBLE,
+}
+
+# SlaType names in fetchSchedule's slaOptions (SLT:23-26): (flow-level?, rule).
+SLA_TYPES: dict[str, tuple[bool, SlaRule]] = {
+    "FLOW_SUCCEED": (True, SlaRule.SUCCESS),
+    "FLOW_FINISH": (True, SlaRule.FINISH),
+    "JOB_SUCCEED": (False, SlaRule.SUCCESS),
+    "JOB_FINISH": (False, SlaRule.FINISH),
+}
+
+# slaInfo's rule words: only SUCCEED is "succeed"; anything else was stored as finish.
+SLA_INFO_RULES: dict[str, SlaRule] = {"SUCCEED": SlaRule.SUCCESS, "FINISH": SlaRule.FINISH}
+
+_MINUTES = re.compile(r"^\s*(-?\d+)\s*m\s*$")
+_DESCRIPTION = re.compile(r'<[^>]*\bid="project-description"[^>]*>(.*?)</', re.DOTALL)
+_PROJECT_MISSING = re.compile(r"^Project .* doesn't exist\.?$", re.DOTALL)
+_NO_VERSION = re.compile(r"with version -?\d+ doesn't exist")
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProjectListing(Reply):
+    """One item of fetchallprojects: no version, description or flows (trap 16)."""
+
+    project_id: int
+    name: str
+    created_by: str | None = None  # in fact the last user to modify the project
+    created_time: int | None = None
+    user_permissions: dict[str, PermissionValue] = {}
+    group_permissions: dict[str, PermissionValue] = {}
+
+
+class ScheduleListing(Reply):
+    """One item of fetchSchedules: lower-case `flowname`/`projectname`, a numeric id."""
+
+    schedule_id: int
+    project_name: str
+    flow: str
+    cron: str  # cron.normalize()d
+
+
+class SlaRuleReadBack(Reply):
+    """An SLA rule as fetchSchedule's slaOptions show it: no actions there, only the type."""
+
+    job: str  # "" is the whole flow
+    rule: SlaRule
+    minutes: int
+
+
+class SlaPartial(Reply):
+    """What fetchSchedule tells of a schedule's SLA; slaInfo is needed for email/kill."""
+
+    emails: frozenset[str]
+    rules: frozenset[SlaRuleReadBack]
+
+
+class LiveSchedule(Reply):
+    """fetchSchedule's answer: the options as a ScheduleValue, and whether an SLA is set."""
+
+    schedule_id: int
+    value: ScheduleValue
+    has_sla: bool
+    sla_partial: SlaPartial | None = None
+    submit_user: str | None = None
+    next_exec_time: str | None = None  # server time zone, no zone marker
+
+
+class UploadResult(Reply):
+    project_id: int
+    version: int
+    warnings: str | None = None
+
+
+class FlowNode(Reply):
+    id: str
+    type: str | None = None
+    parents: tuple[str, ...] = ()
+    embedded_flow: str | None = None
+
+
+class FlowGraph(Reply):
+    flow: str
+    nodes: tuple[FlowNode, ...]
+
+
+class ProjectLogEntry(Reply):
+    user: str | None
+    time: int | None
+    type: str
+    message: str | None
+
+
+class Execution(Reply):
+    exec_id: int
+    project: str | None = None
+    flow: str | None = None
+    status: str
+    nodes: dict[str, str] = {}  # node id -> status
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _shape(endpoint: str, detail: str) -> AzkabanError:
+    return AzkabanError(f"unexpected reply shape from {endpoint}: {detail}", action=endpoint)
+
+
+def _guard(endpoint: str, build: Callable[[], T]) -> T:
+    """Run a parse; any surprise in the reply becomes one AzkabanError naming the endpoint."""
+    try:
+        return build()
+    except AzkabanError:
+        raise
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+        )
+        raise _shape(endpoint, detail) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _shape(endpoint, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _obj(reply: Any, endpoint: str) -> dict[str, Any]:
+    if not isinstance(reply, dict):
+        raise _shape(endpoint, f"expected a JSON object, got {type(reply).__name__}")
+    return reply
+
+
+def _int(value: Any) -> int:
+    """Ids arrive as numbers or as strings depending on the endpoint (traps 11, 21)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+def _str_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {value!r}")
+    return [v for v in value if isinstance(v, str)]
+
+
+def perms_from_types(types: Any) -> PermissionValue:
+    """Azkaban's type names to our Perm set; global-only types (METRICS, ...) are not ours."""
+    known = {p.value for p in Perm}
+    names = [str(t).lower() for t in (types or [])]
+    unknown = sorted(n for n in names if n not in known)
+    if unknown:
+        log.debug("ignoring permission types azstate does not manage: %s", ", ".join(unknown))
+    return PermissionValue(perms=frozenset(Perm(n) for n in names if n in known))
+
+
+def is_missing_project(error: AzkabanError) -> bool:
+    """`Project X doesn't exist.`: how /manager ajax calls say a project is not there."""
+    return bool(_PROJECT_MISSING.match(error.message))
+
+
+def is_missing_version(error: AzkabanError) -> bool:
+    """The download's failure cookie when a project has no upload (or not that version)."""
+    return bool(_NO_VERSION.search(error.message))
+
+
+# -- projects ------------------------------------------------------------------------------
+
+
+def project_listings(reply: Any) -> list[ProjectListing]:
+    """fetchallprojects: `{"projects":[...]}`, permissions as `{"first":n,"second":{"types"}}`."""
+
+    def build() -> list[ProjectListing]:
+        items = _obj(reply, "fetchallprojects").get("projects") or []
+        return [_listing(item) for item in items]
+
+    return _guard("fetchallprojects", build)
+
+
+def _listing(item: dict[str, Any]) -> ProjectListing:
+    def pairs(key: str) -> dict[str, PermissionValue]:
+        out: dict[str, PermissionValue] = {}
+        for pair in item.get(key) or []:
+            out[str(pair["first"])] = perms_from_types((pair.get("second") or {}).get("types"))
+        return out
+
+    created = item.get("createdTime")
+    return ProjectListing(
+        project_id=_int(item["projectId"]),
+        name=str(item["projectName"]),
+        created_by=item.get("createdBy"),
+        created_time=_int(created) if created is not None else None,
+        user_permissions=pairs("userPermissions"),
+        group_permissions=pairs("groupPermissions"),
+    )
+
+
+def project_id(reply: Any) -> int:
+    """getProjectId (or any /manager ajax reply): the numeric `projectId`."""
+    return _guard("getProjectId", lambda: _int(_obj(reply, "getProjectId")["projectId"]))
+
+
+def project_flows(reply: Any) -> frozenset[str]:
+    """fetchprojectflows: top-level flow ids (embedded flows are left out by the server)."""
+
+    def build() -> frozenset[str]:
+        flows = _obj(reply, "fetchprojectflows").get("flows") or []
+        return frozenset(str(f["flowId"]) for f in flows)
+
+    return _guard("fetchprojectflows", build)
+
+
+def flow_graph(reply: Any) -> FlowGraph:
+    def node(raw: dict[str, Any]) -> FlowNode:
+        return FlowNode(
+            id=str(raw["id"]),
+            type=raw.get("type"),
+            parents=tuple(_str_list(raw.get("in"))),
+            embedded_flow=raw.get("flowId"),
+        )
+
+    def build() -> FlowGraph:
+        body = _obj(reply, "fetchflowgraph")
+        return FlowGraph(flow=str(body["flow"]), nodes=tuple(node(n) for n in body["nodes"]))
+
+    return _guard("fetchflowgraph", build)
+
+
+def permissions(reply: Any, endpoint: str = "getPermissions") -> dict[str, PermissionValue]:
+    """getPermissions / getGroupPermissions: the key is `username` even for groups."""
+
+    def build() -> dict[str, PermissionValue]:
+        items = _obj(reply, endpoint).get("permissions") or []
+        return {str(i["username"]): perms_from_types(i.get("permission")) for i in items}
+
+    return _guard(endpoint, build)
+
+
+def upload_result(reply: Any) -> UploadResult:
+    """`projectId` and `version` come as strings here, and there is no `status` (trap 11)."""
+
+    def build() -> UploadResult:
+        body = _obj(reply, "upload")
+        warn = body.get("warn")
+        return UploadResult(
+            project_id=_int(body["projectId"]),
+            version=_int(body["version"]),
+            warnings=re.sub(r"<br\s*/?>", "\n", str(warn)).strip() if warn else None,
+        )
+
+    return _guard("upload", build)
+
+
+def download_identity(headers: Mapping[str, str]) -> tuple[int, int]:
+    """The download reply's `projectId` and `version` headers, as numbers."""
+
+    def build() -> tuple[int, int]:
+        pid, version = header(headers, "projectId"), header(headers, "version")
+        if pid is None or version is None:
+            raise ValueError("no projectId/version headers")
+        return _int(pid), _int(version)
+
+    return _guard("download", build)
+
+
+def description_from_page(page: str) -> str | None:
+    """The description on the project page, unescaped twice (section 13); None if absent.
+
+    The page escapes every string it renders and the template escapes once more, so `<b>`
+    arrives as `&amp;lt;b&amp;gt;`.
+    """
+    found = _DESCRIPTION.search(page)
+    if found is None:
+        return None
+    return html.unescape(html.unescape(found.group(1))).strip()
+
+
+def project_logs(reply: Any) -> list[ProjectLogEntry]:
+    """fetchProjectLogs: `logData` rows `[user, time, type, message]`, newest first."""
+
+    def build() -> list[ProjectLogEntry]:
+        rows = _obj(reply, "fetchProjectLogs").get("logData") or []
+        return [
+            ProjectLogEntry(
+                user=r[0],
+                time=_int(r[1]) if r[1] is not None else None,
+                type=str(r[2]),
+                message=r[3],
+            )
+            for r in rows
+        ]
+
+    return _guard("fetchProjectLogs", build)
+
+
+# -- schedules -----------------------------------------------------------------------------
+
+
+def schedule_listings(reply: Any) -> list[ScheduleListing]:
+    """fetchSchedules: `{}` (no `items`) when the server has no schedule at all (trap 24)."""
+
+    def build() -> list[ScheduleListing]:
+        items = _obj(reply, "fetchSchedules").get("items") or []
+        return [
+            ScheduleListing(
+                schedule_id=_int(i["scheduleId"]),
+                project_name=str(i["projectname"]),
+                flow=str(i["flowname"]),
+                cron=cron.normalize(str(i.get("cron") or "")),
+            )
+            for i in items
+        ]
+
+    return _guard("fetchSchedules", build)
+
+
+def scheduled_id(reply: Any) -> int:
+    """scheduleCronFlow's `scheduleId`, a number here (a string in fetchSchedule)."""
+
+    def build() -> int:
+        sid = _int(_obj(reply, "scheduleCronFlow")["scheduleId"])
+        if sid < 0:
+            raise ValueError("scheduleId -1: nothing was stored")
+        return sid
+
+    return _guard("scheduleCronFlow", build)
+
+
+def live_schedule(reply: Any) -> LiveSchedule | None:
+    """fetchSchedule: `{}` is "no schedule"; otherwise the options mapped back (trap 27)."""
+
+    def build() -> LiveSchedule | None:
+        body = _obj(reply, "fetchSchedule")
+        if "schedule" not in body:
+            return None
+        sched = body["schedule"]
+        options = sched.get("executionOptions") or {}
+        sla_options = options.get("slaOptions") or []
+        partial = _sla_partial(sla_options) if sla_options else None
+        return LiveSchedule(
+            schedule_id=_int(sched["scheduleId"]),
+            value=schedule_value(str(sched.get("cronExpression") or ""), options),
+            has_sla=bool(sla_options),
+            sla_partial=partial,
+            submit_user=sched.get("submitUser"),
+            next_exec_time=sched.get("nextExecTime"),
+        )
+
+    return _guard("fetchSchedule", build)
+
+
+def schedule_value(cron_expression: str, options: Mapping[str, Any]) -> ScheduleValue:
+    """executionOptions (Jackson's ExecutionOptions bean) as the ScheduleValue that was sent."""
+    concurrent = str(options.get("concurrentOption") or "skip")
+    level = options.get("pipelineLevel")
+    action_name = options.get("failureAction") or "FINISH_CURRENTLY_RUNNING"
+    if action_name not in FAILURE_ACTIONS:
+        raise ValueError(f"unknown failureAction {action_name!r}")
+    notify_first = options.get("notifyOnFirstFailure")
+    return ScheduleValue(
+        cron=cron.normalize(cron_expression),
+        concurrent=concurrent,
+        pipeline_level=_int(level) if concurrent == "pipeline" and level is not None else None,
+        failure_action=FAILURE_ACTIONS[action_name],
+        failure_emails=email_set(_str_list(options.get("failureEmails"))),
+        success_emails=email_set(_str_list(options.get("successEmails"))),
+        notify_on_first_failure=True if notify_first is None else bool(notify_first),
+        notify_on_last_failure=bool(options.get("notifyOnLastFailure")),
+        disabled_jobs=frozenset(_disabled_names(options.get("disabledJobs"))),
+        parameters=tuple(
+            (str(k), str(v)) for k, v in (options.get("flowParameters") or {}).items()
+        ),
+    )
+
+
+def _disabled_names(items: Any) -> list[str]:
+    """`disabledJobs` holds `{"name","children","embeddedFlow"}` beans; `null` for objects sent
+    in `disabled` (section 13), which name nothing."""
+    names: list[str] = []
+    for item in items or []:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and item.get("name"):
+            names.append(str(item["name"]))
+    return names
+
+
+def _sla_partial(options: list[Any]) -> SlaPartial:
+    rules: set[SlaRuleReadBack] = set()
+    emails: set[str] = set()
+    for option in options:
+        flow_level, rule = SLA_TYPES[str(option["type"])]
+        seconds = _int((option.get("duration") or {}).get("seconds", 0))
+        rules.add(
+            SlaRuleReadBack(
+                job="" if flow_level else str(option.get("jobName") or ""),
+                rule=rule,
+                minutes=seconds // 60,
+            )
+        )
+        emails |= email_set(_str_list(option.get("emails")))
+    return SlaPartial(emails=frozenset(emails), rules=frozenset(rules))
+
+
+def sla_from_info(reply: Any) -> SlaValue | None:
+    """slaInfo as the SlaValue that was set; None when it has no `settings` (no SLA).
+
+    `SUCCEED` is read back for `SUCCESS`, `"90m"` for `1:30`, an `["EMAIL","KILL"]` list for
+    the two flags, and `id` `""` (or null, after a restart) for the whole flow (trap 28). The
+    one email list is the first rule's, which setSla gives every rule (trap 29).
+    """
+
+    def build() -> SlaValue | None:
+        body = _obj(reply, "slaInfo")
+        settings = body.get("settings")
+        if settings is None:
+            return None
+        rules = frozenset(_sla_rule(s) for s in settings)
+        emails = body.get("slaEmails")
+        if emails is None:
+            emails = ((body.get("slaAlerters") or {}).get("email") or {}).get("recipients")
+        return SlaValue(emails=email_set(_str_list(emails)), rules=rules)
+
+    return _guard("slaInfo", build)
+
+
+def _sla_rule(setting: Mapping[str, Any]) -> SlaRuleValue:
+    rule = SLA_INFO_RULES.get(str(setting.get("rule")))
+    if rule is None:
+        raise ValueError(f"unknown SLA rule {setting.get('rule')!r}")
+    actions = {str(a).upper() for a in setting.get("actions") or []}
+    return SlaRuleValue(
+        job=str(setting.get("id") or ""),
+        rule=rule,
+        minutes=_sla_minutes(setting.get("duration")),
+        email="EMAIL" in actions,
+        kill="KILL" in actions,
+    )
+
+
+def _sla_minutes(duration: Any) -> int:
+    """`"<minutes>m"`, as slaInfo always writes durations (`5:00` comes back as `300m`)."""
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        return duration
+    found = _MINUTES.match(str(duration))
+    if found is None:
+        raise ValueError(f"SLA duration {duration!r} is not '<minutes>m'")
+    return int(found.group(1))
+
+
+# -- executions ----------------------------------------------------------------------------
+
+
+def exec_id(reply: Any) -> int:
+    """executeFlow: `execid`, a number."""
+    return _guard("executeFlow", lambda: _int(_obj(reply, "executeFlow")["execid"]))
+
+
+def execution(reply: Any) -> Execution:
+    def build() -> Execution:
+        body = _obj(reply, "fetchexecflow")
+        return Execution(
+            exec_id=_int(body["execid"]),
+            project=body.get("project"),
+            flow=body.get("flowId") or body.get("flow"),
+            status=str(body["status"]),
+            nodes={str(n["id"]): str(n.get("status")) for n in body.get("nodes") or []},
+        )
+
+    return _guard("fetchexecflow", build)
