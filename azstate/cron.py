@@ -267,7 +267,11 @@ class CronExpression:
 
     @property
     def search_failure(self) -> str | None:
-        """Why Quartz's own search would fail for every base time, if it does."""
+        """Why Quartz's own search can never give a fire time, if it cannot.
+
+        The search itself fails only when it reaches the empty field: an empty month behind a
+        day that never comes just never fires.
+        """
         empty = [
             name
             for name, values in (
@@ -328,9 +332,15 @@ class CronExpression:
         """
         if after.tzinfo is None:
             raise ValueError("after must be an aware datetime")
-        failure = self.search_failure
-        if failure:
-            raise CronSearchError(failure)
+        for values, name in (
+            (self.seconds, "second"),
+            (self.minutes, "minute"),
+            (self.hours, "hour"),
+        ):
+            if not values:
+                raise CronSearchError(_empty_field(name))
+        if not self.days.values and not self.days.last:
+            raise CronSearchError(_empty_field("day-of-week"))
         start = after.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
         wall = _wall(start, zone)
         seen: set[datetime] = set()
@@ -369,6 +379,8 @@ class CronExpression:
                 seen.add(moved)
                 wall = moved
                 continue
+            if not self.months:
+                raise CronSearchError(_empty_field("month"))
             nmo = _ceil(self.months, mo)
             if nmo is None:
                 wall = _settle(zone, y + 1, self.months[0], 1)
@@ -449,6 +461,10 @@ class CronExpression:
         later = _ceil(days.values, dow)
         ahead = later - dow if later is not None else days.values[0] + 7 - dow
         return d + ahead if d + ahead <= last else None
+
+
+def _empty_field(name: str) -> str:
+    return f"the {name} field has no usable value, so Quartz's search for fire times fails"
 
 
 def _ceil(values: tuple[int, ...], at: int) -> int | None:
