@@ -303,9 +303,20 @@ class CronExpression:
         return self._next(after, zone, limit)
 
     def next_times(
-        self, after: datetime, tz: str | ZoneInfo, count: int, *, max_year: int | None = None
+        self,
+        after: datetime,
+        tz: str | ZoneInfo,
+        count: int,
+        *,
+        max_year: int | None = None,
+        strict: bool = False,
     ) -> list[datetime]:
-        """Up to ``count`` successive fire times, each found after the previous one."""
+        """Up to ``count`` successive fire times, each found after the previous one.
+
+        Where Quartz's own search fails part way, the times it found before failing are
+        returned, as Quartz lists them; ``strict`` raises CronSearchError (carrying them)
+        instead, for callers that must tell "stops firing" from "cannot be searched".
+        """
         zone = _zone(tz)
         limit = _default_max_year() if max_year is None else max_year
         found: list[datetime] = []
@@ -314,6 +325,8 @@ class CronExpression:
             try:
                 nxt = self._next(moment, zone, limit)
             except CronSearchError as exc:
+                if not strict:
+                    break
                 raise CronSearchError(str(exc), found=found) from None
             if nxt is None:
                 break

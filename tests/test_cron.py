@@ -48,7 +48,7 @@ def _verdict(row: dict[str, Any]) -> dict[str, Any]:
         }
     after = datetime.fromisoformat(row["after"])
     try:
-        times = parsed.next_times(after, row["tz"], 8, max_year=HORIZON)
+        times = parsed.next_times(after, row["tz"], 8, max_year=HORIZON, strict=True)
         fails = False
     except cron.CronSearchError as exc:
         times, fails = list(exc.found), True
@@ -75,6 +75,15 @@ def test_every_vector_agrees_with_quartz() -> None:
         if got != expected:
             mismatches.append(f"{row['expr']!r} {row['tz']} {row['after']}: {got} != {expected}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_failing_searches_list_what_quartz_found_before_failing() -> None:
+    rows = [row for row in _rows() if "next_error" in row]
+    assert rows
+    for row in rows:
+        parsed = cron.parse(row["expr"], max_year=HORIZON)
+        times = parsed.next_times(datetime.fromisoformat(row["after"]), row["tz"], 8)
+        assert [t.isoformat() for t in times] == row["next"]
 
 
 def test_parse_is_cached_and_keeps_the_source() -> None:
@@ -201,9 +210,12 @@ def test_search_failures_raise_with_what_was_found() -> None:
     after = datetime(2026, 11, 22, 12, tzinfo=UTC)
     with pytest.raises(cron.CronSearchError):
         cron.parse("0 0 L * * ?").next_after(after, "UTC")
+    zero_w = cron.parse("0 0 0 0W * ?")
+    base = datetime(2027, 1, 31, 12, tzinfo=UTC)
     with pytest.raises(cron.CronSearchError) as caught:
-        cron.parse("0 0 0 0W * ?").next_times(datetime(2027, 1, 31, 12, tzinfo=UTC), "UTC", 5)
+        zero_w.next_times(base, "UTC", 5, strict=True)
     assert caught.value.found == (datetime(2027, 2, 1, tzinfo=UTC),)
+    assert zero_w.next_times(base, "UTC", 5) == [datetime(2027, 2, 1, tzinfo=UTC)]
 
 
 @pytest.mark.parametrize(

@@ -154,10 +154,7 @@ def report(expr: str, zone: ZoneInfo, after: datetime, count: int) -> CronReport
     except cron.CronParseError as exc:
         return CronReport(expr, False, str(exc), None, ())
     description = cron.describe(expr)
-    try:
-        times = tuple(parsed.next_times(after, zone, count))
-    except cron.CronSearchError as exc:
-        times = exc.found
+    times = tuple(parsed.next_times(after, zone, count))
     error: str | None = None
     try:
         cron.check_schedulable(expr, zone, after)
