@@ -170,9 +170,9 @@ def render_json(reports: Sequence[CronReport], console: Console) -> None:
 
 def render_text(reports: Sequence[CronReport], console: Console, zone: ZoneInfo) -> None:
     """One block per expression: verdict, reading, then fire times in ``zone``."""
-    for index, r in enumerate(reports):
-        if index:
-            console.print()
+    console.print(Text(f"Fire times in {zone.key}", style="dim"))
+    for r in reports:
+        console.print()
         console.print(Text(r.expr, style="bold"))
         if not r.valid:
             console.print(_row("invalid", r.error or "", "red"))
