@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from azstate.errors import AzkabanError, LoginError, SessionExpiredError
-from azstate.plan import Call
+from azstate.plan import Call, UploadFile
 from azstate.wire import calls
 from azstate.wire.detect import (
     LOGIN,
@@ -135,7 +135,7 @@ def golden(key: str) -> Recorded:
     request, reply = entry["request"], entry["reply"]
     pairs: list[tuple[str, str]] = []
     for field in ("query", "form"):
-        pairs += [tuple(p) for p in request.get(field, [])]  # type: ignore[misc]
+        pairs += [(str(k), str(v)) for k, v in request.get(field, [])]
     multipart = "multipart" in request
     for part in request.get("multipart", []):
         if "value" in part:
@@ -395,9 +395,7 @@ def test_upload_real_status_codes() -> None:
     assert gone is not None and gone.status == 410 and "doesn't exist" in gone.message
 
 
-def _upload():  # type: ignore[no-untyped-def]
-    from azstate.plan import UploadFile
-
+def _upload() -> UploadFile:
     return UploadFile(name="p.zip", size=1, sha256="0" * 64)
 
 

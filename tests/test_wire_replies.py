@@ -50,6 +50,10 @@ def golden_form(key: str) -> dict[str, str]:
     return {k: v for k, v in request.get("form", []) + request.get("query", [])}
 
 
+def pairs(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(mapping.items()))
+
+
 def rule(
     job: str = "",
     kind: str = "SUCCESS",
@@ -73,8 +77,8 @@ def test_no_builder_puts_a_secret_in_a_call() -> None:
         calls.change_description("p", "d"),
         calls.add_permission("p", "user", "u", frozenset({Perm.READ})),
         calls.change_permission("p", "group", "g", frozenset()),
-        calls.schedule_cron_flow("p", "f", value, SlaValue(rules={rule(email=True)})),
-        calls.set_sla(1, SlaValue(rules={rule(email=True)})),
+        calls.schedule_cron_flow("p", "f", value, SlaValue(rules=frozenset({rule(email=True)}))),
+        calls.set_sla(1, SlaValue(rules=frozenset({rule(email=True)}))),
         calls.remove_schedule(1),
         calls.fetch_all_projects(),
         calls.fetch_schedules(),
@@ -150,12 +154,12 @@ def test_schedule_call_sends_every_option() -> None:
     value = ScheduleValue(
         cron="0 0 1 ? * *",
         failure_action=FailureAction.CANCEL_ALL,
-        failure_emails={"b@example.com", "a@example.com"},
-        success_emails={"ok@example.com"},
+        failure_emails=frozenset({"b@example.com", "a@example.com"}),
+        success_emails=frozenset({"ok@example.com"}),
         notify_on_first_failure=False,
         notify_on_last_failure=True,
-        disabled_jobs={"jobB", "jobA"},
-        parameters={"env": "prod", "retry.count": "3"},
+        disabled_jobs=frozenset({"jobB", "jobA"}),
+        parameters=pairs({"env": "prod", "retry.count": "3"}),
     )
     params = dict(calls.schedule_cron_flow("etl", "basic", value, None).params)
     assert params == {
@@ -183,12 +187,12 @@ def test_schedule_call_names_match_the_recorded_requests() -> None:
         cron="0 0 2 ? * *",
         concurrent="pipeline",
         pipeline_level=2,
-        failure_emails={"a@x"},
-        success_emails={"b@x"},
-        disabled_jobs={"jobA"},
-        parameters={"env": "prod"},
+        failure_emails=frozenset({"a@x"}),
+        success_emails=frozenset({"b@x"}),
+        disabled_jobs=frozenset({"jobA"}),
+        parameters=pairs({"env": "prod"}),
     )
-    sla = SlaValue(emails={"s@x"}, rules={rule(email=True)})
+    sla = SlaValue(emails=frozenset({"s@x"}), rules=frozenset({rule(email=True)}))
     ours = {k for k, _ in calls.schedule_cron_flow("p", "basic", value, sla).params}
     recorded = {
         "ajax",
@@ -230,11 +234,13 @@ def test_sla_durations_are_sent_as_h_mm(minutes: int, text: str) -> None:
 
 def test_sla_settings_words_and_order() -> None:
     sla = SlaValue(
-        emails={"y@example.com", "x@example.com"},
-        rules={
-            rule("jobA", "SUCCESS", 30, email=True),
-            rule("", "FINISH", 120, email=True, kill=True),
-        },
+        emails=frozenset({"y@example.com", "x@example.com"}),
+        rules=frozenset(
+            {
+                rule("jobA", "SUCCESS", 30, email=True),
+                rule("", "FINISH", 120, email=True, kill=True),
+            }
+        ),
     )
     assert calls.sla_settings(sla) == (",FINISH,2:00,true,true", "jobA,SUCCESS,0:30,true,false")
     params = calls.set_sla(2001, sla).params
@@ -259,28 +265,28 @@ def test_project_listing_from_fetchallprojects() -> None:
     [item] = replies.project_listings(transcript("21").json())
     assert item.project_id == 1 and item.name == "demoproj"
     assert item.created_by == "azkaban" and item.created_time == 1795350008225
-    assert item.user_permissions == {"azkaban": PermissionValue(perms={Perm.ADMIN})}
+    assert item.user_permissions == {"azkaban": PermissionValue(perms=frozenset({Perm.ADMIN}))}
     assert item.group_permissions == {}
     [grouped] = replies.project_listings(golden_json("permissions-group/all-projects"))
-    assert grouped.group_permissions == {"readers": PermissionValue(perms={Perm.ADMIN})}
+    assert grouped.group_permissions == {"readers": PermissionValue(perms=frozenset({Perm.ADMIN}))}
 
 
 def test_permission_types_azstate_does_not_manage_are_dropped() -> None:
     value = replies.perms_from_types(["READ", "METRICS", "EXECUTE"])
-    assert value == PermissionValue(perms={Perm.READ, Perm.EXECUTE})
+    assert value == PermissionValue(perms=frozenset({Perm.READ, Perm.EXECUTE}))
     assert replies.perms_from_types([]) == PermissionValue(perms=frozenset())
 
 
 def test_permissions_lists() -> None:
     users = replies.permissions(golden_json("permissions-user/permissions-changed"))
     assert users == {
-        "azkaban": PermissionValue(perms={Perm.ADMIN}),
-        "reader": PermissionValue(perms={Perm.EXECUTE, Perm.READ, Perm.WRITE}),
+        "azkaban": PermissionValue(perms=frozenset({Perm.ADMIN})),
+        "reader": PermissionValue(perms=frozenset({Perm.EXECUTE, Perm.READ, Perm.WRITE})),
     }
     groups = replies.permissions(
         golden_json("permissions-group/groups-added"), "getGroupPermissions"
     )
-    assert groups == {"readers": PermissionValue(perms={Perm.EXECUTE, Perm.READ})}
+    assert groups == {"readers": PermissionValue(perms=frozenset({Perm.EXECUTE, Perm.READ}))}
 
 
 def test_schedule_listings() -> None:
@@ -326,8 +332,10 @@ def test_fetch_schedule_failure_options_read_back_as_sent() -> None:
     assert live.value == ScheduleValue(
         cron="0 0 1 ? * *",
         failure_action=FailureAction.CANCEL_ALL,
-        failure_emails={"a@example.com", "b@example.com", "c@example.com", "d@example.com"},
-        success_emails={"ok@example.com"},
+        failure_emails=frozenset(
+            {"a@example.com", "b@example.com", "c@example.com", "d@example.com"}
+        ),
+        success_emails=frozenset({"ok@example.com"}),
         notify_on_first_failure=False,
         notify_on_last_failure=True,
     )
@@ -338,8 +346,8 @@ def test_fetch_schedule_disabled_jobs_and_parameters() -> None:
     assert live is not None
     assert live.value == ScheduleValue(
         cron="0 15 6 ? * MON-FRI",
-        disabled_jobs={"jobA"},
-        parameters={"env": "prod", "retry.count": "3"},
+        disabled_jobs=frozenset({"jobA"}),
+        parameters=pairs({"env": "prod", "retry.count": "3"}),
     )
 
 
@@ -377,25 +385,30 @@ def test_flow_level_sla_after_a_restart_has_a_null_job_name() -> None:
 
 def test_sla_info_maps_succeed_minutes_and_actions() -> None:
     assert replies.sla_from_info(transcript("11").json()) == SlaValue(
-        emails={"ops@example.com"},
-        rules={
-            rule("", "SUCCESS", 90, email=True, kill=True),
-            rule("jobA", "FINISH", 300, kill=True),
-        },
+        emails=frozenset({"ops@example.com"}),
+        rules=frozenset(
+            {
+                rule("", "SUCCESS", 90, email=True, kill=True),
+                rule("jobA", "FINISH", 300, kill=True),
+            }
+        ),
     )
     assert replies.sla_from_info(golden_json("sla-job-level/sla-info")) == SlaValue(
-        emails={"x@example.com", "y@example.com"},
-        rules={
-            rule("", "FINISH", 120, email=True, kill=True),
-            rule("jobA", "SUCCESS", 30, email=True),
-        },
+        emails=frozenset({"x@example.com", "y@example.com"}),
+        rules=frozenset(
+            {
+                rule("", "FINISH", 120, email=True, kill=True),
+                rule("jobA", "SUCCESS", 30, email=True),
+            }
+        ),
     )
 
 
 def test_sla_info_succeed_sent_back_meant_finish() -> None:
     sla = replies.sla_from_info(golden_json("sla-rules/info-succeed-word"))
     assert sla == SlaValue(
-        emails={"ops@example.com"}, rules={rule("", "FINISH", 90, email=True, kill=True)}
+        emails=frozenset({"ops@example.com"}),
+        rules=frozenset({rule("", "FINISH", 90, email=True, kill=True)}),
     )
 
 
@@ -410,7 +423,7 @@ def test_sla_info_null_id_is_the_whole_flow_and_alerters_give_emails() -> None:
         "slaAlerters": {"email": {"recipients": ["a@x.com", ""]}},
     }
     assert replies.sla_from_info(body) == SlaValue(
-        emails={"a@x.com"}, rules={rule("", "FINISH", 30, kill=True)}
+        emails=frozenset({"a@x.com"}), rules=frozenset({rule("", "FINISH", 30, kill=True)})
     )
 
 
@@ -559,7 +572,7 @@ CASES: list[tuple[ScheduleValue, SlaValue | None]] = [
         ScheduleValue(
             cron="0 30 2 15 6 ? 2031",
             failure_action=FailureAction.CANCEL_ALL,
-            failure_emails={"a@example.com", "b@example.com"},
+            failure_emails=frozenset({"a@example.com", "b@example.com"}),
             notify_on_first_failure=False,
             notify_on_last_failure=True,
         ),
@@ -567,34 +580,40 @@ CASES: list[tuple[ScheduleValue, SlaValue | None]] = [
     ),
     (
         ScheduleValue(
-            cron="0 0 12 ? * 2#1", success_emails={"ok@example.com"}, disabled_jobs={"jobA", "jobB"}
+            cron="0 0 12 ? * 2#1",
+            success_emails=frozenset({"ok@example.com"}),
+            disabled_jobs=frozenset({"jobA", "jobB"}),
         ),
         None,
     ),
     (
         ScheduleValue(
             cron="0 0 3 ? * *",
-            parameters={"env": "prod", "retry.count": "3", "sp ace": "a b&c=d;e,f"},
+            parameters=pairs({"env": "prod", "retry.count": "3", "sp ace": "a b&c=d;e,f"}),
         ),
         None,
     ),
     (
         ScheduleValue(cron="0 0 4 ? * *"),
-        SlaValue(emails={"ops@example.com"}, rules={rule(email=True, minutes=90)}),
+        SlaValue(
+            emails=frozenset({"ops@example.com"}), rules=frozenset({rule(email=True, minutes=90)})
+        ),
     ),
     (
-        ScheduleValue(cron="0 0 5 ? * *", failure_emails={"f@example.com"}),
-        SlaValue(emails=set(), rules={rule("jobA", "FINISH", 45, kill=True)}),
+        ScheduleValue(cron="0 0 5 ? * *", failure_emails=frozenset({"f@example.com"})),
+        SlaValue(emails=frozenset(), rules=frozenset({rule("jobA", "FINISH", 45, kill=True)})),
     ),
     (
         ScheduleValue(cron="0 0 6 ? * *"),
         SlaValue(
-            emails={"x@example.com", "y@example.com"},
-            rules={
-                rule("", "FINISH", 120, email=True, kill=True),
-                rule("jobA", "SUCCESS", 30, email=True),
-                rule("jobB", "SUCCESS", 1500, kill=True),
-            },
+            emails=frozenset({"x@example.com", "y@example.com"}),
+            rules=frozenset(
+                {
+                    rule("", "FINISH", 120, email=True, kill=True),
+                    rule("jobA", "SUCCESS", 30, email=True),
+                    rule("jobB", "SUCCESS", 1500, kill=True),
+                }
+            ),
         ),
     ),
 ]
@@ -606,17 +625,19 @@ def test_schedule_round_trip(live: Live, value: ScheduleValue, sla: SlaValue | N
 
 
 def test_repost_without_sla_wipes_it(live: Live) -> None:
-    sla = SlaValue(emails={"a@example.com"}, rules={rule(email=True)})
+    sla = SlaValue(emails=frozenset({"a@example.com"}), rules=frozenset({rule(email=True)}))
     roundtrip(live, ScheduleValue(cron="0 0 7 ? * *"), sla)
     roundtrip(live, ScheduleValue(cron="0 0 7 ? * *"), None)
 
 
 def test_set_sla_round_trip_keeps_the_schedule(live: Live) -> None:
-    value = ScheduleValue(cron="0 0 8 ? * *", failure_emails={"f@example.com"})
+    value = ScheduleValue(cron="0 0 8 ? * *", failure_emails=frozenset({"f@example.com"}))
     sid = live.client.schedule_cron_flow("roundtrip", "other", value)
     sla = SlaValue(
-        emails={"s@example.com"},
-        rules={rule("", "SUCCESS", 61, email=True), rule("jobB", "FINISH", 5, kill=True)},
+        emails=frozenset({"s@example.com"}),
+        rules=frozenset(
+            {rule("", "SUCCESS", 61, email=True), rule("jobB", "FINISH", 5, kill=True)}
+        ),
     )
     live.client.set_sla(sid, sla)
     assert live.client.sla_info(sid) == sla
@@ -664,7 +685,7 @@ def schedule_values(draw: st.DrawFn) -> ScheduleValue:
         notify_on_first_failure=draw(st.booleans()),
         notify_on_last_failure=draw(st.booleans()),
         disabled_jobs=draw(st.frozensets(st.sampled_from(["jobA", "jobB"]))),
-        parameters=draw(st.dictionaries(KEYS, VALUES, max_size=3)),
+        parameters=draw(st.dictionaries(KEYS, VALUES, max_size=3).map(pairs)),
     )
 
 
