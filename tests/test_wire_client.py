@@ -469,7 +469,7 @@ def test_trap13_upload_without_a_flow_drops_its_schedule(client: AzkabanClient) 
 
 def test_trap14_flow_ids(client: AzkabanClient) -> None:
     with_project(client, "etl", "alpha", "beta")
-    assert client.fetch_project_flows("etl") == frozenset({"alpha", "beta"})
+    assert client.fetch_project_flows("etl") == ["alpha", "beta"]
     graph = client.fetch_flow_graph("etl", "alpha")
     assert {n.id for n in graph.nodes} == {"jobA", "jobB"}
     with pytest.raises(AzkabanError, match="not found in project"):

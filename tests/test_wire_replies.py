@@ -447,7 +447,7 @@ def test_upload_and_download_ids_are_numbers() -> None:
 
 def test_project_id_flows_graph_and_logs() -> None:
     assert replies.project_id(golden_json("auth-stale-cookie/project-id")) == 41
-    assert replies.project_flows(transcript("05").json()) == frozenset({"basic"})
+    assert replies.project_flows(transcript("05").json()) == ["basic"]
     graph = replies.flow_graph(golden_json("upload-flow20-basic/graph"))
     assert graph.flow == "basic"
     assert [(n.id, n.parents) for n in graph.nodes] == [("jobA", ()), ("jobB", ("jobA",))]

@@ -546,7 +546,7 @@ class AzkabanClient:
         page does not show it."""
         return replies.description_from_page(self.send(calls.project_page(project)).text)
 
-    def fetch_project_flows(self, project: str) -> frozenset[str]:
+    def fetch_project_flows(self, project: str) -> list[str]:
         return replies.project_flows(self.send(calls.fetch_project_flows(project)).json)
 
     def fetch_flow_graph(self, project: str, flow: str) -> FlowGraph:

@@ -60,11 +60,13 @@ _PROJECT_MISSING = re.compile(r"^Project .* doesn't exist\.?$", re.DOTALL)
 _NO_VERSION = re.compile(r"with version -?\d+ doesn't exist")
 
 
-class Reply(BaseModel):
+class ReplyModel(BaseModel):
+    """Base of the reply models: frozen values, unknown fields refused."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ProjectListing(Reply):
+class ProjectListing(ReplyModel):
     """One item of fetchallprojects: no version, description or flows (trap 16)."""
 
     project_id: int
@@ -75,7 +77,7 @@ class ProjectListing(Reply):
     group_permissions: dict[str, PermissionValue] = {}
 
 
-class ScheduleListing(Reply):
+class ScheduleListing(ReplyModel):
     """One item of fetchSchedules: lower-case `flowname`/`projectname`, a numeric id."""
 
     schedule_id: int
@@ -84,7 +86,7 @@ class ScheduleListing(Reply):
     cron: str  # cron.normalize()d
 
 
-class SlaRuleReadBack(Reply):
+class SlaRuleReadBack(ReplyModel):
     """An SLA rule as fetchSchedule's slaOptions show it: no actions there, only the type."""
 
     job: str  # "" is the whole flow
@@ -92,14 +94,14 @@ class SlaRuleReadBack(Reply):
     minutes: int
 
 
-class SlaPartial(Reply):
+class SlaPartial(ReplyModel):
     """What fetchSchedule tells of a schedule's SLA; slaInfo is needed for email/kill."""
 
     emails: frozenset[str]
     rules: frozenset[SlaRuleReadBack]
 
 
-class LiveSchedule(Reply):
+class LiveSchedule(ReplyModel):
     """fetchSchedule's answer: the options as a ScheduleValue, and whether an SLA is set."""
 
     schedule_id: int
@@ -110,32 +112,32 @@ class LiveSchedule(Reply):
     next_exec_time: str | None = None  # server time zone, no zone marker
 
 
-class UploadResult(Reply):
+class UploadResult(ReplyModel):
     project_id: int
     version: int
     warnings: str | None = None
 
 
-class FlowNode(Reply):
+class FlowNode(ReplyModel):
     id: str
     type: str | None = None
     parents: tuple[str, ...] = ()
     embedded_flow: str | None = None
 
 
-class FlowGraph(Reply):
+class FlowGraph(ReplyModel):
     flow: str
     nodes: tuple[FlowNode, ...]
 
 
-class ProjectLogEntry(Reply):
+class ProjectLogEntry(ReplyModel):
     user: str | None
     time: int | None
     type: str
     message: str | None
 
 
-class Execution(Reply):
+class Execution(ReplyModel):
     exec_id: int
     project: str | None = None
     flow: str | None = None
@@ -246,12 +248,13 @@ def project_id(reply: Any) -> int:
     return _guard("getProjectId", lambda: _int(_obj(reply, "getProjectId")["projectId"]))
 
 
-def project_flows(reply: Any) -> frozenset[str]:
-    """fetchprojectflows: top-level flow ids (embedded flows are left out by the server)."""
+def project_flows(reply: Any) -> list[str]:
+    """fetchprojectflows: top-level flow ids, sorted (the server's order is a HashMap's);
+    embedded flows are left out by the server."""
 
-    def build() -> frozenset[str]:
+    def build() -> list[str]:
         flows = _obj(reply, "fetchprojectflows").get("flows") or []
-        return frozenset(str(f["flowId"]) for f in flows)
+        return sorted({str(f["flowId"]) for f in flows})
 
     return _guard("fetchprojectflows", build)
 
