@@ -579,11 +579,22 @@ def test_downloads_and_stats(client: AzkabanClient) -> None:
         client.download("nosuch")
 
 
-def test_execute_flow(client: AzkabanClient) -> None:
-    with_project(client)
+def test_executions_and_other_reads(client: AzkabanClient) -> None:
+    pid = with_project(client)
     exec_id = client.execute_flow("etl", "basic")
     run = client.fetch_exec_flow(exec_id)
     assert run.exec_id == exec_id and run.flow == "basic"
+    assert set(run.nodes) == {"jobA", "jobB"}
+    [summary] = client.fetch_flow_executions("etl", "basic")
+    assert (summary.exec_id, summary.project_id) == (exec_id, pid)
+    assert all(isinstance(i, int) for i in client.get_running("etl", "basic"))
+    info = client.fetch_job_info("etl", "basic", "jobB")
+    assert info.job == "jobB" and info.type == "command"
+    assert [p.name for p in client.fetch_user_projects()] == ["etl"]
+    assert client.fetch_user_projects("reader") == []
+    assert isinstance(client.get_proxy_users("etl"), list)
+    with pytest.raises(AzkabanError, match="Cannot find execution"):
+        client.cancel_flow(999999)
 
 
 # -- redaction and logs ----------------------------------------------------------------------

@@ -232,6 +232,23 @@ def test_sla_durations_are_sent_as_h_mm(minutes: int, text: str) -> None:
     assert calls.sla_duration(minutes) == text
 
 
+def test_negative_sla_durations_are_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        calls.sla_duration(-5)
+
+
+def test_other_read_builders() -> None:
+    assert calls.fetch_job_info("p", "f", "j").params == (
+        ("ajax", "fetchJobInfo"),
+        ("project", "p"),
+        ("flowName", "f"),
+        ("jobName", "j"),
+    )
+    assert dict(calls.fetch_flow_executions("p", "f").params)["length"] == "10"
+    assert dict(calls.fetch_user_projects("reader").params)["user"] == "reader"
+    assert calls.cancel_flow(3).mutating and not calls.get_running("p", "f").mutating
+
+
 def test_sla_settings_words_and_order() -> None:
     sla = SlaValue(
         emails=frozenset({"y@example.com", "x@example.com"}),
@@ -461,6 +478,28 @@ def test_executions() -> None:
     run = replies.execution(golden_json("executor-basic/fetch-exec"))
     assert run.exec_id == 1001 and run.status == "SUCCEEDED"
     assert run.nodes == {"jobA": "SUCCEEDED", "jobB": "SUCCEEDED"}
+
+
+def test_job_info_proxies_and_flow_executions() -> None:
+    info = replies.job_info(
+        {
+            "jobName": "jobB",
+            "generalParams": {"type": "command", "command": 'echo "hello from jobB"'},
+            "project": "p",
+            "jobType": "command",
+            "projectId": 41,
+            "overrideParams": {"type": "command", "command": 'echo "hello from jobB"'},
+        }
+    )
+    assert (info.job, info.type) == ("jobB", "command")
+    assert info.general_params["command"] == 'echo "hello from jobB"'
+    assert replies.proxy_users({"proxyUsers": ["b", "a"]}) == ["a", "b"]
+    [run] = replies.flow_executions(transcript("36").json())
+    assert (run.exec_id, run.flow, run.project_id, run.status) == (1, "basic", 1, "SUCCEEDED")
+    assert run.end_time == 1795350028248
+    assert replies.running({}) == [] and replies.running({"execIds": [3, 4]}) == [3, 4]
+    listed = replies.project_listings(transcript("20").json(), "fetchuserprojects")
+    assert [p.name for p in listed] == ["demoproj"]
 
 
 def test_scheduled_id_refuses_minus_one() -> None:

@@ -54,9 +54,10 @@ def _emails(values: Iterable[str]) -> str:
 
 def sla_duration(minutes: int) -> str:
     """`H:MM`, the only duration setSla parses (`90m` or `5h` are refused, trap 28)."""
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    return f"{sign}{hours}:{rest:02d}"
+    if minutes < 0:
+        raise ValueError(f"an SLA duration cannot be negative ({minutes} minutes)")
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}:{rest:02d}"
 
 
 def sla_settings(sla: SlaValue) -> tuple[str, ...]:
@@ -260,6 +261,49 @@ def fetch_project_logs(project: str, *, size: int | None = None, skip: int | Non
     if skip is not None:
         params.append(("skip", str(skip)))
     return _read("/manager", *params)
+
+
+def fetch_user_projects(user: str | None = None) -> Call:
+    """Only projects with a direct user permission (roles and groups are ignored, trap 16)."""
+    params: list[tuple[str, str]] = [("ajax", "fetchuserprojects")]
+    if user is not None:
+        params.append(("user", user))
+    return _read("/index", *params)
+
+
+def fetch_job_info(project: str, flow: str, job: str) -> Call:
+    """Takes `flowName` and `jobName`, not `flow` and `job`."""
+    return _read(
+        "/manager",
+        ("ajax", "fetchJobInfo"),
+        ("project", project),
+        ("flowName", flow),
+        ("jobName", job),
+    )
+
+
+def get_proxy_users(project: str) -> Call:
+    return _read("/manager", ("ajax", "getProxyUsers"), ("project", project))
+
+
+def fetch_flow_executions(project: str, flow: str, *, start: int = 0, length: int = 10) -> Call:
+    """`start` and `length` are required by the server (a 500 without them)."""
+    return _read(
+        "/manager",
+        ("ajax", "fetchFlowExecutions"),
+        ("project", project),
+        ("flow", flow),
+        ("start", str(start)),
+        ("length", str(length)),
+    )
+
+
+def get_running(project: str, flow: str) -> Call:
+    return _read("/executor", ("ajax", "getRunning"), ("project", project), ("flow", flow))
+
+
+def cancel_flow(exec_id: int) -> Call:
+    return _write("/executor", ("ajax", "cancelFlow"), ("execid", str(exec_id)))
 
 
 def execute_flow(project: str, flow: str) -> Call:

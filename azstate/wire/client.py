@@ -56,7 +56,9 @@ from azstate.wire import calls, replies
 from azstate.wire.detect import LOGIN, CallInfo, Examined, examine, parse_set_cookie
 from azstate.wire.replies import (
     Execution,
+    ExecutionSummary,
     FlowGraph,
+    JobInfo,
     LiveSchedule,
     ProjectListing,
     ProjectLogEntry,
@@ -581,6 +583,25 @@ class AzkabanClient:
     def fetch_exec_flow(self, exec_id: int) -> Execution:
         return replies.execution(self.send(calls.fetch_exec_flow(exec_id)).json)
 
+    def fetch_user_projects(self, user: str | None = None) -> list[ProjectListing]:
+        reply = self.send(calls.fetch_user_projects(user))
+        return replies.project_listings(reply.json, "fetchuserprojects")
+
+    def fetch_job_info(self, project: str, flow: str, job: str) -> JobInfo:
+        return replies.job_info(self.send(calls.fetch_job_info(project, flow, job)).json)
+
+    def get_proxy_users(self, project: str) -> list[str]:
+        return replies.proxy_users(self.send(calls.get_proxy_users(project)).json)
+
+    def fetch_flow_executions(
+        self, project: str, flow: str, *, start: int = 0, length: int = 10
+    ) -> list[ExecutionSummary]:
+        call = calls.fetch_flow_executions(project, flow, start=start, length=length)
+        return replies.flow_executions(self.send(call).json)
+
+    def get_running(self, project: str, flow: str) -> list[int]:
+        return replies.running(self.send(calls.get_running(project, flow)).json)
+
     # -- writes: send what the builders make ------------------------------------------------
 
     def create_project(self, name: str, description: str) -> None:
@@ -622,6 +643,9 @@ class AzkabanClient:
 
     def execute_flow(self, project: str, flow: str) -> int:
         return replies.exec_id(self.send(calls.execute_flow(project, flow)).json)
+
+    def cancel_flow(self, exec_id: int) -> None:
+        self.send(calls.cancel_flow(exec_id))
 
 
 # -- small helpers -------------------------------------------------------------------------

@@ -137,6 +137,26 @@ class ProjectLogEntry(ReplyModel):
     message: str | None
 
 
+class JobInfo(ReplyModel):
+    job: str
+    type: str | None = None
+    general_params: dict[str, str] = {}
+    override_params: dict[str, str] = {}
+
+
+class ExecutionSummary(ReplyModel):
+    """One row of fetchFlowExecutions; times in epoch milliseconds, -1 when not yet."""
+
+    exec_id: int
+    flow: str
+    project_id: int
+    status: str
+    submit_user: str | None = None
+    submit_time: int | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+
+
 class Execution(ReplyModel):
     exec_id: int
     project: str | None = None
@@ -215,14 +235,15 @@ def is_missing_version(error: AzkabanError) -> bool:
 # -- projects ------------------------------------------------------------------------------
 
 
-def project_listings(reply: Any) -> list[ProjectListing]:
-    """fetchallprojects: `{"projects":[...]}`, permissions as `{"first":n,"second":{"types"}}`."""
+def project_listings(reply: Any, endpoint: str = "fetchallprojects") -> list[ProjectListing]:
+    """fetchallprojects (or fetchuserprojects): `{"projects":[...]}`, permissions as
+    `{"first":name,"second":{"types":[...]}}` pairs."""
 
     def build() -> list[ProjectListing]:
-        items = _obj(reply, "fetchallprojects").get("projects") or []
+        items = _obj(reply, endpoint).get("projects") or []
         return [_listing(item) for item in items]
 
-    return _guard("fetchallprojects", build)
+    return _guard(endpoint, build)
 
 
 def _listing(item: dict[str, Any]) -> ProjectListing:
@@ -283,6 +304,29 @@ def permissions(reply: Any, endpoint: str = "getPermissions") -> dict[str, Permi
         return {str(i["username"]): perms_from_types(i.get("permission")) for i in items}
 
     return _guard(endpoint, build)
+
+
+def job_info(reply: Any) -> JobInfo:
+    def build() -> JobInfo:
+        body = _obj(reply, "fetchJobInfo")
+
+        def props(key: str) -> dict[str, str]:
+            return {str(k): str(v) for k, v in (body.get(key) or {}).items()}
+
+        return JobInfo(
+            job=str(body["jobName"]),
+            type=body.get("jobType"),
+            general_params=props("generalParams"),
+            override_params=props("overrideParams"),
+        )
+
+    return _guard("fetchJobInfo", build)
+
+
+def proxy_users(reply: Any) -> list[str]:
+    return _guard(
+        "getProxyUsers", lambda: sorted(_str_list(_obj(reply, "getProxyUsers").get("proxyUsers")))
+    )
 
 
 def upload_result(reply: Any) -> UploadResult:
@@ -503,6 +547,37 @@ def _sla_minutes(duration: Any) -> int:
 def exec_id(reply: Any) -> int:
     """executeFlow: `execid`, a number."""
     return _guard("executeFlow", lambda: _int(_obj(reply, "executeFlow")["execid"]))
+
+
+def flow_executions(reply: Any) -> list[ExecutionSummary]:
+    """fetchFlowExecutions: the page of runs asked for, newest first."""
+
+    def build() -> list[ExecutionSummary]:
+        def millis(value: Any) -> int | None:
+            return None if value is None else _int(value)
+
+        return [
+            ExecutionSummary(
+                exec_id=_int(e["execId"]),
+                flow=str(e["flowId"]),
+                project_id=_int(e["projectId"]),
+                status=str(e["status"]),
+                submit_user=e.get("submitUser"),
+                submit_time=millis(e.get("submitTime")),
+                start_time=millis(e.get("startTime")),
+                end_time=millis(e.get("endTime")),
+            )
+            for e in _obj(reply, "fetchFlowExecutions").get("executions") or []
+        ]
+
+    return _guard("fetchFlowExecutions", build)
+
+
+def running(reply: Any) -> list[int]:
+    """getRunning: `{"execIds":[...]}`, or `{}` when nothing runs."""
+    return _guard(
+        "getRunning", lambda: [_int(i) for i in _obj(reply, "getRunning").get("execIds") or []]
+    )
 
 
 def execution(reply: Any) -> Execution:
