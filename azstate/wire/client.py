@@ -424,8 +424,10 @@ class AzkabanClient:
         try:
             response = request()
             content = response.content
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             failure = self._classify(exc)
+            failure.message = self.redact(failure.message)
+            failure.args = (failure.message,)
             self._log(info, params, f"failed: {failure.message}", started)
             self.stats.record(info.method, info.action, 0)
             raise failure from _scrubbed(exc, self.redact)
@@ -449,7 +451,7 @@ class AzkabanClient:
             ),
         )
 
-    def _classify(self, exc: requests.RequestException) -> _Failure:
+    def _classify(self, exc: BaseException) -> _Failure:
         """Did the request leave? Connection refused or a connect timeout: certainly not. A
         read timeout or a reset after sending: maybe, so a write must be checked, not resent."""
         host = self.url
@@ -684,15 +686,16 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:159] + "…"
 
 
-def _scrubbed(exc: requests.RequestException, clean: Callable[[str], str]) -> BaseException:
+def _scrubbed(exc: BaseException, clean: Callable[[str], str]) -> BaseException:
     """requests' exception, kept as the cause but without the URL's session id in it.
 
     Its message and chained urllib3 exceptions hold the full URL, query string and all; the
     request object holds the form body. They are rewritten or dropped before chaining.
     """
     exc.args = (clean(str(exc)),)
-    exc.request = None
-    exc.response = None
+    if isinstance(exc, requests.RequestException):
+        exc.request = None
+        exc.response = None
     exc.__cause__ = None
     exc.__context__ = None
     exc.__suppress_context__ = True
