@@ -46,7 +46,6 @@ from requests.adapters import HTTPAdapter
 from azstate.errors import (
     AzkabanError,
     AzstateError,
-    LoginError,
     SessionExpiredError,
     TransportError,
 )
@@ -306,7 +305,13 @@ class AzkabanClient:
     # -- sending -----------------------------------------------------------------------------
 
     def send(self, call: Call, *, file_bytes: bytes | None = None) -> Reply:
-        """Send one call; the reply, or the typed error it stands for."""
+        """Send one call; the reply, or the typed error it stands for.
+
+        An expired session is answered by one new login and one resend, writes included:
+        each of the three expired-session replies comes before the server looks at the
+        request, so nothing was done. ``file_bytes`` are the upload's zip, checked against the
+        size and SHA-256 the call names.
+        """
         filename = self._check_upload(call, file_bytes)
         info = CallInfo.of(call)
         relogged = False
@@ -702,13 +707,4 @@ def _scrubbed(exc: BaseException, clean: Callable[[str], str]) -> BaseException:
     return exc
 
 
-__all__ = [
-    "AzkabanClient",
-    "CallStats",
-    "LoginError",
-    "Reply",
-    "SessionExpiredError",
-    "TransportError",
-    "redact",
-    "redact_params",
-]
+__all__ = ["AzkabanClient", "CallStats", "Reply", "redact", "redact_params"]
