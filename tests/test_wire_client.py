@@ -32,7 +32,15 @@ from azstate.errors import (
 )
 from azstate.plan import Call, UploadFile
 from azstate.sandbox.server import SandboxServer
-from azstate.state import Perm, PermissionValue, ScheduleValue, SlaRule, SlaRuleValue, SlaValue
+from azstate.state import (
+    FailureAction,
+    Perm,
+    PermissionValue,
+    ScheduleValue,
+    SlaRule,
+    SlaRuleValue,
+    SlaValue,
+)
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient, redact, redact_params
 
@@ -504,6 +512,12 @@ def test_trap18_add_once_change_and_remove(client: AzkabanClient) -> None:
     assert "reader" not in client.get_permissions("etl")
 
 
+def test_trap19_creator_is_a_proxy_user(client: AzkabanClient) -> None:
+    """addProxyUser is not offered (the solo user may add no proxy); the creator is listed."""
+    client.create_project("etl", "d")
+    assert client.get_proxy_users("etl") == ["azkaban"]
+
+
 def test_trap20_21_ids_by_name_and_number(client: AzkabanClient) -> None:
     pid = with_project(client)
     sid = client.schedule_cron_flow("etl", "basic", ScheduleValue(cron="0 0 2 ? * *"))
@@ -547,6 +561,45 @@ def test_trap24_none_is_empty(client: AzkabanClient) -> None:
     pid = with_project(client)
     assert client.fetch_schedules() == []
     assert client.fetch_schedule(pid, "basic") is None
+
+
+def test_trap25_cron_is_stored_verbatim_and_read_back_normalized(client: AzkabanClient) -> None:
+    pid = with_project(client)
+    call = calls.schedule_cron_flow("etl", "basic", ScheduleValue(cron="0 0 2 ? * mon"), None)
+    client.send(call)
+    live = client.fetch_schedule(pid, "basic")
+    assert live is not None and live.value.cron == "0 0 2 ? * MON"
+
+
+def test_trap27_options_read_back_as_sent(client: AzkabanClient) -> None:
+    pid = with_project(client)
+    value = ScheduleValue(
+        cron="0 0 2 ? * *",
+        concurrent="pipeline",
+        pipeline_level=2,
+        failure_action=FailureAction.FINISH_POSSIBLE,
+        failure_emails=frozenset({"a@example.com"}),
+        notify_on_first_failure=False,
+        disabled_jobs=frozenset({"jobB"}),
+        parameters=(("env", "prod"),),
+    )
+    client.schedule_cron_flow("etl", "basic", value)
+    live = client.fetch_schedule(pid, "basic")
+    assert live is not None and live.value == value
+
+
+def test_trap28_sla_formats_converted_both_ways(client: AzkabanClient) -> None:
+    with_project(client)
+    sid = client.schedule_cron_flow("etl", "basic", ScheduleValue(cron="0 0 2 ? * *"))
+    sla = SlaValue(
+        emails=frozenset({"ops@example.com"}),
+        rules=frozenset({
+            SlaRuleValue(rule=SlaRule.SUCCESS, minutes=90, email=True, kill=True),
+            SlaRuleValue(job="jobA", rule=SlaRule.FINISH, minutes=300, kill=True),
+        }),
+    )  # fmt: skip
+    client.set_sla(sid, sla)
+    assert client.sla_info(sid) == sla
 
 
 def test_trap29_set_sla_cannot_clear(client: AzkabanClient) -> None:
