@@ -34,7 +34,7 @@ KIND_ORDER = {Kind.PROJECT: 0, Kind.FILES: 1, Kind.SCHEDULE: 2, Kind.SLA: 3, Kin
 class Address:
     """An immutable, hashable, sortable resource address."""
 
-    __slots__ = ("_key", "kind", "name", "project", "principal")
+    __slots__ = ("_key", "kind", "name", "principal", "project")
 
     def __init__(
         self, project: str, kind: Kind = Kind.PROJECT, name: str = "", principal: str = ""

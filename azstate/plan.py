@@ -63,7 +63,11 @@ class Call(_Frozen):
         return next((v for k, v in self.params if k == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "path": self.path, "params": dict(self.params)}
+        out: dict[str, Any] = {
+            "method": self.method,
+            "path": self.path,
+            "params": dict(self.params),
+        }
         if len(dict(self.params)) != len(self.params):
             out["params"] = [list(p) for p in self.params]
         if self.multipart:
@@ -139,7 +143,10 @@ class Plan(_Frozen):
     def to_json(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["changes"] = [
-            {**c.model_dump(mode="json", exclude={"calls"}), "calls": [x.to_json() for x in c.calls]}
+            {
+                **c.model_dump(mode="json", exclude={"calls"}),
+                "calls": [x.to_json() for x in c.calls],
+            }
             for c in self.changes
         ]
         return data

@@ -141,10 +141,10 @@ def refresh(
         by_name = {p.name.lower(): p for p in listing}
         schedules_by_project: dict[str, dict[str, int]] = {}
         crons: dict[tuple[str, str], str] = {}
-        for item in schedule_list:
-            key = item.project_name.lower()
-            schedules_by_project.setdefault(key, {})[item.flow] = item.schedule_id
-            crons[(key, item.flow)] = item.cron
+        for sched in schedule_list:
+            key = sched.project_name.lower()
+            schedules_by_project.setdefault(key, {})[sched.flow] = sched.schedule_id
+            crons[(key, sched.flow)] = sched.cron
 
         wanted = [k for k in scope.declared if k in by_name]
         if scope.only is not None:

@@ -186,7 +186,9 @@ def _json_field(key: str, field: Any) -> Any:
         return dict(field)
     if isinstance(field, frozenset):
         items = [_json_field("", x) for x in field]
-        return sorted(items, key=lambda x: str(sorted(x.items())) if isinstance(x, dict) else str(x))
+        return sorted(
+            items, key=lambda x: str(sorted(x.items())) if isinstance(x, dict) else str(x)
+        )
     if isinstance(field, StrEnum):
         return field.value
     if isinstance(field, Mapping):

@@ -21,8 +21,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from core import core_benchmark  # noqa: E402
-from fleet import write_fleet  # noqa: E402
+from core import core_benchmark
+from fleet import write_fleet
 
 
 def free_port() -> int:
@@ -36,9 +36,19 @@ class Sandbox:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "azstate", "sandbox", "serve", "--port", str(self.port),
-             "--data-dir", str(data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "azstate",
+                "sandbox",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -51,8 +61,9 @@ class Sandbox:
 
     def _control(self, method: str, path: str, body: dict | None = None) -> object:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=30) as reply:
             raw = reply.read()
         return json.loads(raw) if raw else None
@@ -77,8 +88,13 @@ def azstate(args: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     """Run azstate in a child process: (wall seconds, exit code, peak RSS in MB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "azstate", *args], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "azstate", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode not in (0, 2):
@@ -104,8 +120,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="azstate-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sandbox = Sandbox(tmp / "sandbox")
-        env = {**os.environ, "AZKABAN_URL": sandbox.url, "AZKABAN_USERNAME": "azkaban",
-               "AZKABAN_PASSWORD": "azkaban", "AZSTATE_CACHE_DIR": str(tmp / "cache")}
+        env = {
+            **os.environ,
+            "AZKABAN_URL": sandbox.url,
+            "AZKABAN_USERNAME": "azkaban",
+            "AZKABAN_PASSWORD": "azkaban",
+            "AZSTATE_CACHE_DIR": str(tmp / "cache"),
+        }
         try:
             fleet = write_fleet(tmp / "fleet", opts.projects, url=sandbox.url)
             par = ["--parallelism", str(opts.parallelism)]
@@ -120,35 +141,67 @@ def main() -> int:
             env_cold = {**env, "AZSTATE_CACHE_DIR": str(tmp / "cold-cache")}
             sandbox.clear_log()
             wall_cold, code, _ = azstate(
-                ["plan", "--detailed-exitcode", "-c", str(fleet), *par], env_cold)
+                ["plan", "--detailed-exitcode", "-c", str(fleet), *par], env_cold
+            )
             cold_log = sandbox.log()
             assert code == 0, f"the no-change plan found changes (exit {code})"
-            cold_bytes = sum(e.get("bytes", 0) for e in cold_log if e.get("action") == "download"
-                             and e["method"] == "GET")
+            cold_bytes = sum(
+                e.get("bytes", 0)
+                for e in cold_log
+                if e.get("action") == "download" and e["method"] == "GET"
+            )
             sandbox.clear_log()
             wall, code, peak = azstate(
-                ["plan", "--detailed-exitcode", "-c", str(fleet), *par], env_cold)
+                ["plan", "--detailed-exitcode", "-c", str(fleet), *par], env_cold
+            )
             log = sandbox.log()
             calls = len(log)
             bound_calls = 3 + 2 * opts.projects + schedules
             bound_wall = 1.5 * (calls * latency / opts.parallelism) + 1
-            warm_downloads = [e for e in log if e.get("action") == "download" and e["method"] == "GET"]
+            warm_downloads = [
+                e for e in log if e.get("action") == "download" and e["method"] == "GET"
+            ]
             warm_bytes = sum(e.get("bytes", 0) for e in warm_downloads)
-            rows.append(("no-change plan: calls", str(calls),
-                         f"bound 3 + 2P + S = {bound_calls} (+{schedules // 2} slaInfo, see README)"))
+            rows.append(
+                (
+                    "no-change plan: calls",
+                    str(calls),
+                    f"bound 3 + 2P + S = {bound_calls} (+{schedules // 2} slaInfo, see README)",
+                )
+            )
             for endpoint, n in sorted(per_endpoint(log).items()):
                 rows.append((f"  {endpoint}", str(n), ""))
-            rows.append(("no-change plan: wall (warm cache)", f"{wall:.2f} s",
-                         f"bound {bound_wall:.2f} s, ratio {wall / bound_wall:.2f}"))
-            rows.append(("no-change plan: wall (cold cache)", f"{wall_cold:.2f} s",
-                         f"downloaded {cold_bytes} bytes"))
-            rows.append(("warm plan: zip bytes downloaded", str(warm_bytes),
-                         f"{len(warm_downloads)} GET downloads"))
+            rows.append(
+                (
+                    "no-change plan: wall (warm cache)",
+                    f"{wall:.2f} s",
+                    f"bound {bound_wall:.2f} s, ratio {wall / bound_wall:.2f}",
+                )
+            )
+            rows.append(
+                (
+                    "no-change plan: wall (cold cache)",
+                    f"{wall_cold:.2f} s",
+                    f"downloaded {cold_bytes} bytes",
+                )
+            )
+            rows.append(
+                (
+                    "warm plan: zip bytes downloaded",
+                    str(warm_bytes),
+                    f"{len(warm_downloads)} GET downloads",
+                )
+            )
             rows.append(("no-change plan: peak RSS", f"{peak:.0f} MB", "target < 300 MB"))
             if not opts.skip_sequential:
                 seq, _, _ = azstate(["plan", "-c", str(fleet), "--parallelism", "1"], env)
-                rows.append(("one request at a time", f"{seq:.2f} s",
-                             f"{seq / wall:.1f}x slower than parallel (target >= 8x)"))
+                rows.append(
+                    (
+                        "one request at a time",
+                        f"{seq:.2f} s",
+                        f"{seq / wall:.1f}x slower than parallel (target >= 8x)",
+                    )
+                )
 
             # 5: apply of new projects
             new = write_fleet(tmp / "new", opts.new_projects, prefix="fresh", url=sandbox.url)
@@ -156,9 +209,14 @@ def main() -> int:
             wall, code, _ = azstate(["apply", "--auto-approve", "-c", str(new), *par], env)
             applied = len(sandbox.log())
             bound = 1.5 * (applied * latency / opts.parallelism) + 1
-            rows.append((f"apply {opts.new_projects} new projects", f"{wall:.2f} s",
-                         f"{applied} calls, bound {bound:.2f} s, ratio {wall / bound:.2f}"
-                         + ("" if code == 0 else f", EXIT {code}")))
+            rows.append(
+                (
+                    f"apply {opts.new_projects} new projects",
+                    f"{wall:.2f} s",
+                    f"{applied} calls, bound {bound:.2f} s, ratio {wall / bound:.2f}"
+                    + ("" if code == 0 else f", EXIT {code}"),
+                )
+            )
         finally:
             sandbox.stop()
 

@@ -29,11 +29,15 @@ def _project(name: str, data: dict[str, Any], *, live: bool, pid: int) -> Projec
         files = {**files, "zip_name": f"{name}.zip", "zip_size": 100, "zip_sha256": "f" * 64}
     if files is not None:
         data["files"] = files
+    if isinstance(data.get("permissions"), dict):
+        data["permissions"] = {k: {"perms": v} for k, v in data["permissions"].items()}
     if live:
         data["ids"] = LiveIds(
             project_id=pid,
             version=1 if files and files.get("digest") else None,
-            schedule_ids={f: 100 * pid + i for i, f in enumerate(sorted(data.get("schedules", {})))},
+            schedule_ids={
+                f: 100 * pid + i for i, f in enumerate(sorted(data.get("schedules", {})))
+            },
         )
     return ProjectState.model_validate({"name": name, **data})
 
@@ -59,7 +63,9 @@ def run_case(path: Path) -> tuple[dict[str, Any], Plan | PlanError]:
         refresh_only=opts.get("refresh_only", False),
     )
     try:
-        return case, diff(_state(case["desired"], live=False), _state(case["live"], live=True), options)
+        return case, diff(
+            _state(case["desired"], live=False), _state(case["live"], live=True), options
+        )
     except PlanError as exc:
         return case, exc
 
@@ -113,8 +119,10 @@ def test_schedule_call_carries_every_option_and_the_sla() -> None:
 
 
 def test_deleted_schedule_of_vanished_flow_sends_nothing() -> None:
-    _, plan = run_case(Path(__file__).parent / "scenarios/diff/files-drop-flow-deletes-schedule.json")
+    _, plan = run_case(
+        Path(__file__).parent / "scenarios/diff/files-drop-flow-deletes-schedule.json"
+    )
     assert isinstance(plan, Plan)
     dropped = next(c for c in plan.changes if c.address == "project.etl.schedule.f2")
     assert dropped.action is Action.DELETE and dropped.calls == ()
-    assert "no longer exists" in (dropped.reason or "")
+    assert "flow f2 is gone" in (dropped.reason or "")

@@ -31,10 +31,13 @@ HELP = "make the changes of a plan on the server"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved by plan --out")
+    parser.add_argument(
+        "planfile", nargs="?", metavar="PLANFILE", help="a plan saved by plan --out"
+    )
     add_config_arg(parser)
     parser.add_argument(
-        "--dry-run", action="store_true",
+        "--dry-run",
+        action="store_true",
         help="print the exact calls apply would send, and send nothing that changes the server",
     )
     parser.add_argument("--auto-approve", action="store_true", help="apply without asking")
@@ -98,5 +101,7 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console) -> int:
         raise ApplyError(
             f"apply sent every call, but the server still differs from the configuration: {left}"
         )
-    out.print(f"Apply complete: {len(outcomes)} changes applied; the server matches the configuration.")
+    out.print(
+        f"Apply complete: {len(outcomes)} changes applied; the server matches the configuration."
+    )
     return 0

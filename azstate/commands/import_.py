@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--all", action="store_true", help="import every project")
     parser.add_argument("--out", default=".", metavar="DIR", help="where to write (default: .)")
     parser.add_argument(
-        "--timezone", default="America/Los_Angeles",
+        "--timezone",
+        default="America/Los_Angeles",
         help="the server's default.timezone.id, written to server.timezone",
     )
     add_server_args(parser)
@@ -51,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
             raise AzstateError("no such project on the server: " + ", ".join(missing))
         chosen = sorted({n.lower() for n in args.project})
     names = {k: listing[k].name for k in chosen}
-    scope = RefreshScope(
-        declared={k: ProjectState(name=names[k], permissions={}) for k in chosen}
-    )
+    scope = RefreshScope(declared={k: ProjectState(name=names[k], permissions={}) for k in chosen})
     live = refresh(client, scope, parallelism=parallelism)
 
     out_dir = Path(args.out)
@@ -64,12 +63,18 @@ def run(args: argparse.Namespace) -> int:
         )
     sources = {names[k]: f"projects/{names[k]}" for k in chosen if unpacked[k]}
     projects = [
-        live.projects[k].model_copy(update={"files": FilesValue(digest=None) if unpacked[k] else None})
-        for k in chosen if k in live.projects
+        live.projects[k].model_copy(
+            update={"files": FilesValue(digest=None) if unpacked[k] else None}
+        )
+        for k in chosen
+        if k in live.projects
     ]
     schema = Path(__file__).resolve().parents[2] / "schema" / "azstate.schema.json"
     result = export(
-        projects, url=client.url, timezone=args.timezone, sources=sources,
+        projects,
+        url=client.url,
+        timezone=args.timezone,
+        sources=sources,
         schema=str(schema) if schema.exists() else None,
     )
     (out_dir / "azstate.toml").write_text(result.text, encoding="utf-8")

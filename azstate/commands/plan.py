@@ -22,10 +22,13 @@ HELP = "show what apply would change on the server"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arg(parser)
-    parser.add_argument("--out", metavar="PLANFILE", help="save the plan for `azstate apply PLANFILE`")
+    parser.add_argument(
+        "--out", metavar="PLANFILE", help="save the plan for `azstate apply PLANFILE`"
+    )
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     parser.add_argument(
-        "--detailed-exitcode", action="store_true",
+        "--detailed-exitcode",
+        action="store_true",
         help="exit 0 with no changes, 2 with changes, 1 on error",
     )
     parser.add_argument("--refresh-only", action="store_true", help="show drift only")

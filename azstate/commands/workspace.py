@@ -38,25 +38,35 @@ SANDBOX_USER = ("azkaban", "azkaban")
 
 def add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-c", "--config", default="azstate.toml", metavar="PATH",
+        "-c",
+        "--config",
+        default="azstate.toml",
+        metavar="PATH",
         help="a TOML file or a directory of them (default: ./azstate.toml)",
     )
 
 
 def add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--parallelism", type=int, default=None, metavar="N",
+        "--parallelism",
+        type=int,
+        default=None,
+        metavar="N",
         help="concurrent requests (default: server.parallelism)",
     )
     parser.add_argument(
-        "--sandbox", action="store_true",
+        "--sandbox",
+        action="store_true",
         help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
     )
 
 
 def add_target_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--target", action="append", default=[], metavar="ADDRESS",
+        "--target",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
         help="limit the plan to this resource (and what it needs); repeatable",
     )
 
@@ -89,8 +99,12 @@ def progress_for(err: Console, label: str) -> Iterator[Progress]:
         yield NoProgress()
         return
     bar = RichProgress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     with bar:
         yield BarProgress(bar, label)
@@ -112,12 +126,8 @@ class Workspace:
     def desired(self) -> ServerState:
         return desired_state(self.config, self.loaded.sources, self.client.username)
 
-    def refresh(
-        self, desired: ServerState, *, only: frozenset[str] | None = None
-    ) -> ServerState:
-        scope = RefreshScope(
-            declared=desired.projects, prune=self.config.azstate.prune, only=only
-        )
+    def refresh(self, desired: ServerState, *, only: frozenset[str] | None = None) -> ServerState:
+        scope = RefreshScope(declared=desired.projects, prune=self.config.azstate.prune, only=only)
         cache = DigestCache(default_cache_dir() / "digests.json")
         with progress_for(self.err, "Reading the server") as progress:
             return refresh_server(
@@ -152,8 +162,13 @@ def parse_targets(values: list[str]) -> tuple[Address, ...]:
     return tuple(Address.parse(v) for v in values)
 
 
-def connect(args: argparse.Namespace, server: ServerConfig, err: Console, *,
-            where: str = "the configuration") -> AzkabanClient:
+def connect(
+    args: argparse.Namespace,
+    server: ServerConfig,
+    err: Console,
+    *,
+    where: str = "the configuration",
+) -> AzkabanClient:
     """A logged-in client for the configured server, AZKABAN_URL, or the local sandbox."""
     sandbox = bool(getattr(args, "sandbox", False))
     if sandbox:
@@ -163,7 +178,9 @@ def connect(args: argparse.Namespace, server: ServerConfig, err: Console, *,
     else:
         url = os.environ.get("AZKABAN_URL") or server.url or ""
         if not url:
-            raise AzstateError(f"no server: set server.url in {where} or AZKABAN_URL, or use --sandbox")
+            raise AzstateError(
+                f"no server: set server.url in {where} or AZKABAN_URL, or use --sandbox"
+            )
     username, password = _credentials(sandbox)
     if not server.verify_tls and not sandbox:
         err.print(
@@ -171,8 +188,12 @@ def connect(args: argparse.Namespace, server: ServerConfig, err: Console, *,
             "anyone on the network path can read the session and change the plan."
         )
     client = AzkabanClient(
-        url, username, password,
-        timeout=server.timeout, verify_tls=server.verify_tls, ca_bundle=server.ca_bundle,
+        url,
+        username,
+        password,
+        timeout=server.timeout,
+        verify_tls=server.verify_tls,
+        ca_bundle=server.ca_bundle,
         pool_size=max(parallelism_of(args, server), 4),
     )
     client.login()
@@ -186,16 +207,21 @@ def parallelism_of(args: argparse.Namespace, server: ServerConfig) -> int:
     return parallelism
 
 
-def open_workspace(args: argparse.Namespace, err: Console, *, config_path: str | None = None
-                   ) -> Workspace:
+def open_workspace(
+    args: argparse.Namespace, err: Console, *, config_path: str | None = None
+) -> Workspace:
     path = config_path or args.config
     loaded = load_config(Path(path))
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(args, server, err, where=where)
     return Workspace(
-        loaded=loaded, client=client, url=client.url, parallelism=parallelism_of(args, server),
-        err=err, config_path=path,
+        loaded=loaded,
+        client=client,
+        url=client.url,
+        parallelism=parallelism_of(args, server),
+        err=err,
+        config_path=path,
     )
 
 
@@ -210,7 +236,5 @@ def _credentials(sandbox: bool) -> tuple[str, SecretStr]:
         if sys.stdin.isatty() and sys.stderr.isatty():
             password = getpass.getpass(f"Azkaban password for {user}: ")
         else:
-            raise AzstateError(
-                "set AZKABAN_PASSWORD: no terminal to prompt for the password"
-            )
+            raise AzstateError("set AZKABAN_PASSWORD: no terminal to prompt for the password")
     return user, SecretStr(password)

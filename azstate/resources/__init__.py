@@ -155,7 +155,9 @@ def desired_project(name: str, project: ProjectConfig, source: SourceFiles | Non
     )
 
 
-def desired_state(config: Config, sources: Mapping[str, SourceFiles], user: str = "") -> ServerState:
+def desired_state(
+    config: Config, sources: Mapping[str, SourceFiles], user: str = ""
+) -> ServerState:
     return ServerState(
         projects={
             name.lower(): desired_project(name, project, sources.get(name))

@@ -43,13 +43,21 @@ def plan(ctx: ProjectContext) -> list[Change]:
         before = None if ctx.live is None else {"digest": None}
         return [
             ctx.change(
-                addr, Action.CREATE, before, _value(want), (call,),
+                addr,
+                Action.CREATE,
+                before,
+                _value(want),
+                (call,),
                 fingerprint_extra=[ids.project_id if ids else None, version],
             )
         ]
     return [
         ctx.change(
-            addr, Action.UPDATE, _value(live), _value(want), (call,),
+            addr,
+            Action.UPDATE,
+            _value(live),
+            _value(want),
+            (call,),
             reason="every upload creates a new project version",
             fingerprint_extra=[ids.project_id if ids else None, version],
         )

@@ -7,10 +7,12 @@ azstate out of the project it manages.
 
 from __future__ import annotations
 
+from typing import cast
+
 from azstate.address import Address
 from azstate.plan import Action, Change
 from azstate.resources import ProjectContext
-from azstate.state import PermissionValue, permission_key
+from azstate.state import Perm, PermissionValue, Principal, permission_key
 from azstate.wire import calls
 
 
@@ -22,7 +24,7 @@ def plan(ctx: ProjectContext) -> list[Change]:
     own = permission_key("user", ctx.user)
     if ctx.creating and ctx.user:
         # Azkaban grants the creator ADMIN at create.
-        live[own] = PermissionValue(perms=frozenset({"admin"}))
+        live[own] = PermissionValue(perms=frozenset({Perm.ADMIN}))
     changes: list[Change] = []
     for key in sorted(set(desired) | set(live)):
         if key == own and key not in desired:
@@ -30,7 +32,8 @@ def plan(ctx: ProjectContext) -> list[Change]:
         want, have = desired.get(key), live.get(key)
         if want == have:
             continue
-        principal, _, name = key.partition(".")
+        kind, _, name = key.partition(".")
+        principal = cast(Principal, kind)
         addr = Address.permission(ctx.name, principal, name)
         if have is None:
             assert want is not None
@@ -38,8 +41,16 @@ def plan(ctx: ProjectContext) -> list[Change]:
             changes.append(ctx.change(addr, Action.CREATE, None, want, (call,)))
         elif want is None:
             call = calls.change_permission(ctx.name, principal, name, frozenset())
-            changes.append(ctx.change(addr, Action.DELETE, have, None, (call,),
-                                      "not in the configuration's permissions table"))
+            changes.append(
+                ctx.change(
+                    addr,
+                    Action.DELETE,
+                    have,
+                    None,
+                    (call,),
+                    "not in the configuration's permissions table",
+                )
+            )
         else:
             call = calls.change_permission(ctx.name, principal, name, want.perms)
             changes.append(ctx.change(addr, Action.UPDATE, have, want, (call,)))

@@ -29,7 +29,10 @@ def plan(ctx: ProjectContext) -> list[Change]:
         assert ctx.live is not None
         return [
             ctx.change(
-                addr, Action.DELETE, _value(ctx.live), None,
+                addr,
+                Action.DELETE,
+                _value(ctx.live),
+                None,
                 (calls.delete_project(ctx.live.name),),
                 reason="deleting a project also removes its schedules and SLAs",
                 fingerprint_extra=extra,
@@ -42,7 +45,11 @@ def plan(ctx: ProjectContext) -> list[Change]:
         return []
     return [
         ctx.change(
-            addr, Action.UPDATE, _value(ctx.live), _value(ctx.desired),
-            (calls.change_description(ctx.name, want),), fingerprint_extra=extra,
+            addr,
+            Action.UPDATE,
+            _value(ctx.live),
+            _value(ctx.desired),
+            (calls.change_description(ctx.name, want),),
+            fingerprint_extra=extra,
         )
     ]

@@ -8,7 +8,7 @@ lose an SLA, even if apply stops right after it.
 from __future__ import annotations
 
 from azstate.address import Address
-from azstate.plan import Action, Change
+from azstate.plan import Action, Call, Change
 from azstate.resources import ProjectContext
 from azstate.wire import calls
 
@@ -40,11 +40,11 @@ def plan(ctx: ProjectContext) -> list[Change]:
             )
             continue
         assert have is not None
+        call_list: tuple[Call, ...]
         if ctx.deleting:
             reason, call_list = "removed by the server with the project", ()
         elif ctx.uploading and flow not in (ctx.desired_flows or frozenset()):
-            reason = f"removed by the server when the new files are uploaded: flow {flow} no longer exists"
-            call_list = ()
+            reason, call_list = f"removed by the server with the new files: flow {flow} is gone", ()
         else:
             reason, call_list = "not in the configuration", (calls.remove_schedule(sid or 0),)
         changes.append(

@@ -30,28 +30,39 @@ def plan(ctx: ProjectContext) -> list[Change]:
         if schedule_reposted:
             changes.append(
                 ctx.change(
-                    addr, action, have, want, (),
-                    "sent with the schedule's scheduleCronFlow call", fingerprint_extra=sid,
+                    addr,
+                    action,
+                    have,
+                    want,
+                    (),
+                    "sent with the schedule's scheduleCronFlow call",
+                    fingerprint_extra=sid,
                 )
             )
         elif want is not None:
             assert sid is not None
             changes.append(
-                ctx.change(addr, action, have, want, (calls.set_sla(sid, want),),
-                           fingerprint_extra=sid)
+                ctx.change(
+                    addr, action, have, want, (calls.set_sla(sid, want),), fingerprint_extra=sid
+                )
             )
         elif flow in d_sched:
             call = calls.schedule_cron_flow(ctx.name, flow, d_sched[flow], None)
             changes.append(
                 ctx.change(
-                    addr, action, have, None, (call,),
+                    addr,
+                    action,
+                    have,
+                    None,
+                    (call,),
                     "setSla cannot clear an SLA: the schedule is re-posted without one",
                     fingerprint_extra=sid,
                 )
             )
         else:
             changes.append(
-                ctx.change(addr, action, have, None, (), "removed with its schedule",
-                           fingerprint_extra=sid)
+                ctx.change(
+                    addr, action, have, None, (), "removed with its schedule", fingerprint_extra=sid
+                )
             )
     return changes

@@ -70,13 +70,17 @@ def test_new_flow10_project(ws: Workspace) -> None:
 
 def test_flow10_and_flow20_together(ws: Workspace) -> None:
     flow10(ws.root / "src" / "legacy", {"a": [], "b": ["a"]})
-    ws.write(ETL + DAILY + """
+    ws.write(
+        ETL
+        + DAILY
+        + """
     [projects.legacy]
     description = "Flow 1.0"
     source = "src/legacy"
     [projects.legacy.schedules.b]
     cron = "0 0 5 ? * *"
-    """)
+    """
+    )
     ws.apply()
     ws.assert_converged()
 
@@ -84,21 +88,32 @@ def test_flow10_and_flow20_together(ws: Workspace) -> None:
 def test_files_add_a_flow_and_schedule_it(ws: Workspace) -> None:
     ws.write(ETL + DAILY)
     ws.apply()
-    flow20(ws.root / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping"], "weekly": ["w"]})
-    ws.write(ETL + DAILY + """
+    flow20(
+        ws.root / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping"], "weekly": ["w"]}
+    )
+    ws.write(
+        ETL
+        + DAILY
+        + """
     [projects.etl.schedules.weekly]
     cron = "0 0 6 ? * SUN"
-    """)
+    """
+    )
     ws.apply()
     ws.assert_converged()
     assert sorted(ws.client().fetch_project_flows("etl")) == ["daily", "hourly", "weekly"]
 
 
 def test_files_remove_a_scheduled_flow(ws: Workspace) -> None:
-    ws.write(ETL + DAILY + SLA + """
+    ws.write(
+        ETL
+        + DAILY
+        + SLA
+        + """
     [projects.etl.schedules.hourly]
     cron = "0 0 * ? * *"
-    """)
+    """
+    )
     ws.apply()
     flow20(ws.root / "src" / "etl", {"daily": ["extract", "load"]})
     ws.write(ETL + DAILY + SLA)
@@ -122,7 +137,9 @@ def test_cron_change_keeps_sla(ws: Workspace) -> None:
 def test_schedule_options(ws: Workspace) -> None:
     ws.write(ETL + DAILY)
     ws.apply()
-    ws.write(ETL + """
+    ws.write(
+        ETL
+        + """
     [projects.etl.schedules.daily]
     cron = "0 0 2 ? * *"
     concurrent = "pipeline"
@@ -132,7 +149,8 @@ def test_schedule_options(ws: Workspace) -> None:
     success_emails = ["c@example.com"]
     notify_on_first_failure = false
     notify_on_last_failure = true
-    """)
+    """
+    )
     ws.apply()
     ws.assert_converged()
     live = _schedule(ws, "daily")
@@ -158,14 +176,18 @@ def test_sla_added(ws: Workspace) -> None:
 def test_sla_changed_and_job_level_rules(ws: Workspace) -> None:
     ws.write(ETL + DAILY + SLA)
     ws.apply()
-    ws.write(ETL + DAILY + """
+    ws.write(
+        ETL
+        + DAILY
+        + """
     [projects.etl.schedules.daily.sla]
     emails = ["ops@example.com", "lead@example.com"]
     rules = [
       { rule = "FINISH", duration = "1h30m", email = true, kill = true },
       { job = "load", rule = "SUCCESS", duration = "45m", kill = true },
     ]
-    """)
+    """
+    )
     ws.apply()
     ws.assert_converged()
     live = _schedule(ws, "daily")
@@ -173,7 +195,9 @@ def test_sla_changed_and_job_level_rules(ws: Workspace) -> None:
     sla = ws.client().sla_info(live.schedule_id)
     assert sla is not None
     assert {(r.job, r.rule, r.minutes) for r in sla.rules} == {
-        ("", SlaRule.FINISH, 90), ("load", SlaRule.SUCCESS, 45)}
+        ("", SlaRule.FINISH, 90),
+        ("load", SlaRule.SUCCESS, 45),
+    }
 
 
 def test_sla_reduced_to_nothing(ws: Workspace) -> None:
@@ -187,7 +211,9 @@ def test_sla_reduced_to_nothing(ws: Workspace) -> None:
 
 
 def test_disabled_jobs_and_parameters(ws: Workspace) -> None:
-    ws.write(ETL + DAILY + 'disabled_jobs = ["extract"]\nparameters = { env = "prod", day = "1" }\n')
+    ws.write(
+        ETL + DAILY + 'disabled_jobs = ["extract"]\nparameters = { env = "prod", day = "1" }\n'
+    )
     ws.apply()
     ws.assert_converged()
     live = _schedule(ws, "daily")
@@ -197,7 +223,7 @@ def test_disabled_jobs_and_parameters(ws: Workspace) -> None:
 
 
 def test_permissions_added_changed_removed(ws: Workspace) -> None:
-    perms = '\n[projects.etl.permissions]\nusers = {{ reader = [{u}] }}\ngroups = {{ {g} }}\n'
+    perms = "\n[projects.etl.permissions]\nusers = {{ reader = [{u}] }}\ngroups = {{ {g} }}\n"
     ws.write(ETL + perms.format(u='"read"', g='analysts = ["read", "execute"]'))
     ws.apply()
     ws.assert_converged()
@@ -217,7 +243,7 @@ def test_permissions_added_changed_removed(ws: Workspace) -> None:
 def test_description_changed(ws: Workspace) -> None:
     ws.write(ETL)
     ws.apply()
-    ws.write(ETL.replace("Nightly ETL", 'Nightly <ETL> & "friends" é'))
+    ws.write(ETL.replace('"Nightly ETL"', """'Nightly <ETL> & "friends" é'"""))
     ws.apply()
     ws.assert_converged()
     assert ws.client().project_description("etl") == 'Nightly <ETL> & "friends" é'
@@ -250,7 +276,9 @@ def test_schedule_created_in_ui_is_removed(ws: Workspace) -> None:
     ws.apply()
     from azstate.state import ScheduleValue
 
-    ws.client().send(calls.schedule_cron_flow("etl", "hourly", ScheduleValue(cron="0 0 * ? * *"), None))
+    ws.client().send(
+        calls.schedule_cron_flow("etl", "hourly", ScheduleValue(cron="0 0 * ? * *"), None)
+    )
     ws.apply()
     ws.assert_converged()
     assert _schedule(ws, "hourly") is None
@@ -271,7 +299,9 @@ def test_sla_wiped_in_ui_is_restored(ws: Workspace) -> None:
     ws.apply()
     from azstate.state import ScheduleValue
 
-    ws.client().send(calls.schedule_cron_flow("etl", "daily", ScheduleValue(cron="0 0 2 ? * *"), None))
+    ws.client().send(
+        calls.schedule_cron_flow("etl", "daily", ScheduleValue(cron="0 0 2 ? * *"), None)
+    )
     ws.apply()
     ws.assert_converged()
 
@@ -280,13 +310,17 @@ def test_files_uploaded_in_ui_are_restored(ws: Workspace) -> None:
     ws.write(ETL + DAILY)
     ws.apply()
     other = flow20(ws.root / "other", {"daily": ["x"], "hourly": ["y"]})
+    import hashlib
+
     from azstate.archive import build_zip
     from azstate.plan import UploadFile
-    import hashlib
 
     data = build_zip(other)
     ws.client().send(
-        calls.upload("etl", UploadFile(name="other.zip", size=len(data), sha256=hashlib.sha256(data).hexdigest())),
+        calls.upload(
+            "etl",
+            UploadFile(name="other.zip", size=len(data), sha256=hashlib.sha256(data).hexdigest()),
+        ),
         file_bytes=data,
     )
     ws.apply()
