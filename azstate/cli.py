@@ -8,6 +8,7 @@ imported only when their command runs, so ``azstate --version`` stays fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import sys
@@ -76,6 +77,13 @@ def _command_name(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if a in names), None)
 
 
+def tune_gc() -> None:
+    """A plan of a large fleet allocates millions of small long-lived objects; with CPython's
+    default thresholds the full collections that keep rescanning them make the core grow
+    faster than linearly (x16 instead of x10 from 1,000 to 10,000 schedules)."""
+    gc.set_threshold(100_000, 50, 100)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=_command_name(args_list))
@@ -90,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger("azstate").setLevel(logging.WARNING)
+    tune_gc()
     try:
         code: int = _load(args._module).run(args)
     except AzstateError as exc:

@@ -137,9 +137,21 @@ def _find_project_file(files: Mapping[str, bytes], errors: _Errors) -> str | Non
     return search("")
 
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _safe_load(text: str) -> Any:
+    """yaml.safe_load through libyaml when PyYAML has it, ten times faster on a big fleet; a
+    file it refuses is read again by the pure-Python loader, whose messages are clearer."""
+    try:
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def _check_project_file(path: str, data: bytes, errors: _Errors) -> None:
     try:
-        document = yaml.safe_load(_text(data))
+        document = _safe_load(_text(data))
     except yaml.YAMLError as exc:
         errors.add(path, f"not valid YAML: {_yaml_problem(exc)}")
         return
@@ -211,7 +223,7 @@ class _Flow20:
         flow_id = file[: -len(".flow")]
         try:
             try:
-                document = yaml.safe_load(_text(self.files[path]))
+                document = _safe_load(_text(self.files[path]))
             except yaml.YAMLError as exc:
                 raise _NodeError(_yaml_problem(exc)) from exc
             if document is None:

@@ -104,14 +104,26 @@ class KeyLocator:
         self.text = text
         self.pos = 0
         self.line = 1
-        self.lines: dict[KeyPath, int] = {}
+        self._lines: dict[KeyPath, int] = {}
         self._aot: dict[KeyPath, int] = {}
-        self._parse()
+        self._parsed = False
+
+    @property
+    def lines(self) -> dict[KeyPath, int]:
+        if not self._parsed:
+            self._parsed = True
+            self._parse()
+        return self._lines
 
     def find(self, path: KeyPath) -> int | None:
-        """The line of ``path``, or of its nearest ancestor that has one."""
+        """The line of ``path``, or of its nearest ancestor that has one.
+
+        The text is scanned on the first question only: a valid configuration never asks, and
+        the scan costs as much as tomllib's parse on a big fleet.
+        """
+        lines = self.lines
         for end in range(len(path), 0, -1):
-            line = self.lines.get(tuple(path[:end]))
+            line = lines.get(tuple(path[:end]))
             if line is not None:
                 return line
         return None
@@ -139,7 +151,7 @@ class KeyLocator:
 
     def _record(self, path: KeyPath, line: int) -> None:
         for end in range(1, len(path) + 1):
-            self.lines.setdefault(tuple(path[:end]), line)
+            self._lines.setdefault(tuple(path[:end]), line)
 
     def _parse(self) -> None:
         table: KeyPath = ()

@@ -46,6 +46,7 @@ class Perm(StrEnum):
 
 
 Principal = Literal["user", "group"]
+_ADMIN_ONLY = frozenset({Perm.ADMIN})
 
 
 def email_set(values: Iterable[str]) -> frozenset[str]:
@@ -126,8 +127,8 @@ class PermissionValue(Frozen):
     @field_validator("perms", mode="before")
     @classmethod
     def _admin_holds_only_admin(cls, v: Any) -> Any:
-        perms = frozenset(Perm(str(p).lower()) for p in v)
-        return frozenset({Perm.ADMIN}) if Perm.ADMIN in perms else perms
+        perms = frozenset(p if isinstance(p, Perm) else Perm(str(p).lower()) for p in v)
+        return _ADMIN_ONLY if Perm.ADMIN in perms else perms
 
 
 def permission_key(principal: Principal, name: str) -> str:

@@ -18,8 +18,12 @@ FLOW = """nodes:
 """
 
 
-def write_fleet(root: Path, count: int, *, prefix: str = "bench", url: str = "") -> Path:
-    """Write ROOT/azstate.toml and ROOT/src/<project>/ and return the config path."""
+def project_names(count: int, prefix: str = "bench") -> list[str]:
+    return [f"{prefix}-p{i:04d}" for i in range(count)]
+
+
+def fleet_toml(count: int, *, prefix: str = "bench", url: str = "") -> str:
+    """The configuration of the fleet; each project's source is src/<name>."""
     lines = [
         "[server]",
         f'url = "{url or "http://127.0.0.1:8081"}"',
@@ -27,13 +31,7 @@ def write_fleet(root: Path, count: int, *, prefix: str = "bench", url: str = "")
         "parallelism = 16",
         "",
     ]
-    for i in range(count):
-        name = f"{prefix}-p{i:04d}"
-        src = root / "src" / name
-        src.mkdir(parents=True, exist_ok=True)
-        (src / "flow.project").write_text("azkaban-flow-version: 2.0\n")
-        (src / "daily.flow").write_text(FLOW.format(i=i))
-        (src / "hourly.flow").write_text(FLOW.format(i=i))
+    for i, name in enumerate(project_names(count, prefix)):
         lines += [
             f"[projects.{name}]",
             f'description = "Benchmark project {i}"',
@@ -55,6 +53,17 @@ def write_fleet(root: Path, count: int, *, prefix: str = "bench", url: str = "")
             f'cron = "0 {i % 60} * ? * *"',
             "",
         ]
+    return "\n".join(lines)
+
+
+def write_fleet(root: Path, count: int, *, prefix: str = "bench", url: str = "") -> Path:
+    """Write ROOT/azstate.toml and ROOT/src/<project>/ and return the config path."""
+    for i, name in enumerate(project_names(count, prefix)):
+        src = root / "src" / name
+        src.mkdir(parents=True, exist_ok=True)
+        (src / "flow.project").write_text("azkaban-flow-version: 2.0\n")
+        (src / "daily.flow").write_text(FLOW.format(i=i))
+        (src / "hourly.flow").write_text(FLOW.format(i=i))
     config = root / "azstate.toml"
-    config.write_text("\n".join(lines))
+    config.write_text(fleet_toml(count, prefix=prefix, url=url))
     return config
