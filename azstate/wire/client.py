@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import http.cookiejar
 import logging
+import os
 import random
 import re
 import threading
@@ -233,6 +234,14 @@ class AzkabanClient:
         http.mount("https://", adapter)
         http.headers["X-Requested-With"] = "XMLHttpRequest"
         http.headers["User-Agent"] = "azstate"
+        # The environment is read once here, not on every request (requests stats ~/.netrc and
+        # re-reads the CA variables per call), and an explicit ca_bundle beats REQUESTS_CA_BUNDLE.
+        http.trust_env = False
+        if self.verify is True:
+            self.verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            )
+        http.proxies = requests.utils.get_environ_proxies(self.url)
         http.verify = self.verify
         self._http = http
         if self.verify is False:
