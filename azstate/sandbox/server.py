@@ -7,14 +7,19 @@ Tests start one per test on port 0; ``azstate sandbox serve`` runs one in the fo
 from __future__ import annotations
 
 import atexit
+import contextlib
+import io
 import logging
+import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 from azstate.errors import AzstateError
 from azstate.sandbox.app import SandboxApp
@@ -28,11 +33,95 @@ log = logging.getLogger("azstate.sandbox")
 SslContext = ssl.SSLContext | tuple[str, str] | None
 
 
+_AFTER_RESPONSE = "azstate.after_response"
+_OPEN: dict[Any, set[socket.socket]] = {}  # by server: connections kept open for more requests
+_OPEN_LOCK = threading.Lock()
+
+
+class _NothingLeft(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return 0
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """werkzeug logs every request to stderr by default; the sandbox logs at debug level."""
+    """werkzeug logs every request to stderr by default; the sandbox logs at debug level.
+
+    Jetty keeps HTTP/1.1 connections open between requests (the recorded replies carry no
+    ``Connection: close``), so the sandbox does too, closing an idle one after Jetty's 30 s:
+    werkzeug's server closes every connection, which would make clients pay a new one per
+    call here that they never pay against Azkaban. werkzeug then reads whatever follows a
+    reply and throws it away, which on an open connection is the next request; so once the
+    reply is out, the rest of this request's body is read here and werkzeug is shown an empty
+    stream.
+    """
+
+    timeout = 30
+    _body: LimitedStream | None = None
+    _socket_file: Any = None
 
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), message % args)
+
+    def setup(self) -> None:
+        super().setup()
+        with _OPEN_LOCK:
+            _OPEN.setdefault(self.server, set()).add(self.connection)
+
+    def finish(self) -> None:
+        with _OPEN_LOCK:
+            _OPEN.get(self.server, set()).discard(self.connection)
+        super().finish()
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        length = str(environ.get("CONTENT_LENGTH") or "")
+        self._body = None
+        if not environ.get("wsgi.input_terminated") and length.isdigit():
+            self._body = LimitedStream(self.rfile, int(length))  # type: ignore[arg-type]
+            environ["wsgi.input"] = self._body
+        environ[_AFTER_RESPONSE] = self._after_response
+        return environ
+
+    def _after_response(self) -> None:
+        try:
+            if self._body is not None:
+                self._body.exhaust()
+        except (OSError, ValueError):
+            self.close_connection = True
+        self._socket_file, self.rfile = self.rfile, _NothingLeft()  # type: ignore[assignment]
+
+    def run_wsgi(self) -> None:
+        self._socket_file = None
+        try:
+            super().run_wsgi()
+        finally:
+            if self._socket_file is not None:
+                self.rfile = self._socket_file
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+
+def _keep_alive(app: Any) -> Any:
+    """The app, telling the handler when its reply has been sent in full."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        reply = app(environ, start_response)
+        try:
+            yield from reply
+        finally:
+            if hasattr(reply, "close"):
+                reply.close()
+            done = environ.get(_AFTER_RESPONSE)
+            if done is not None:
+                done()
+
+    return serve
 
 
 class SandboxServer:
@@ -76,7 +165,7 @@ class SandboxServer:
             server = make_server(
                 self.host,
                 self.port,
-                self.app,
+                _keep_alive(self.app),
                 threaded=True,
                 request_handler=_QuietHandler,
                 ssl_context=self.ssl_context,
@@ -101,6 +190,11 @@ class SandboxServer:
             return
         server.shutdown()
         server.server_close()
+        with _OPEN_LOCK:
+            still_open = _OPEN.pop(server, set())
+        for connection in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         if thread is not None:
             thread.join(timeout=5)
 
