@@ -417,6 +417,14 @@ class AzstateSettings(_Model):
         ),
         examples=[["etl-*"]],
     )
+    protect: tuple[NonBlank, ...] = Field(
+        default=(),
+        description=(
+            "Globs (fnmatch, case-insensitive): a plan that would delete a server project "
+            "matching one of them (through prune) is refused."
+        ),
+        examples=[["etl-prod*"]],
+    )
 
 
 class SlaRuleConfig(_Model):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.text import Text
+
 from azstate import planfile
 from azstate.commands.workspace import (
     add_config_arg,
@@ -44,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     render_plan(plan, args.format, out)
     if args.out:
         planfile.save(plan, Path(args.out))
-        err.print(f"Saved the plan to {args.out}. Apply it with: azstate apply {args.out}")
+        # soft_wrap: a path broken over two lines cannot be copied; Text: no markup in paths.
+        err.print(
+            Text(f"Saved the plan to {args.out}. Apply it with: azstate apply {args.out}"),
+            soft_wrap=True,
+        )
     changed = plan.has_changes or (args.refresh_only and bool(plan.drift))
     return 2 if args.detailed_exitcode and changed else 0
