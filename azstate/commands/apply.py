@@ -21,7 +21,7 @@ from azstate.commands.workspace import (
     progress_for,
 )
 from azstate.errors import ApplyError, AzstateError
-from azstate.plan import Plan
+from azstate.plan import Action, Plan
 from azstate.views import render_plan
 from azstate.views.json import render_calls
 from azstate.views.report import render_apply_report
@@ -86,6 +86,7 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console) -> int:
         outcomes = apply_plan(
             ws.client, plan, ws.loaded.artifacts, parallelism=ws.parallelism, progress=progress
         )
+    out.print()
     render_apply_report(outcomes, out)
     failed = [o for o in outcomes if o.status != APPLIED]
     if failed:
@@ -94,10 +95,17 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console) -> int:
             f"{sum(o.status == 'not attempted' for o in outcomes)} not attempted. "
             "Run plan to see what is left; applying again repairs it."
         )
+    # Only the touched projects are re-read, so only their changes count: an untouched declared
+    # project is absent from that refresh and would otherwise look like one to create.
     touched = frozenset(c.addr.project.lower() for c in plan.changes)
     check = ws.plan(targets=parse_targets(list(plan.targets)), only=touched)
-    if check.has_changes:
-        left = ", ".join(c.address for c in check.changes)
+    left_over = [
+        c
+        for c in check.changes
+        if c.action is not Action.NO_OP and c.addr.project.lower() in touched
+    ]
+    if left_over:
+        left = ", ".join(c.address for c in left_over)
         raise ApplyError(
             f"apply sent every call, but the server still differs from the configuration: {left}"
         )

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from azstate.address import Address
@@ -47,31 +46,33 @@ class ChangeOutcome(Protocol):
 
 
 def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> None:
+    """One line per change, never wrapped: apply mostly runs in CI, where a folded table cell
+    splits an address or the server's message over lines nobody can grep."""
     with console.use_theme(THEME):
         if not results:
             console.print(Text("Nothing to apply.", style="plan.legend"))
             return
-        console.print(report_table(results))
+        console.print(Text("Apply results:", style="plan.header"))
+        for result in sorted(results, key=lambda r: Address.parse(r.address)):
+            console.print(report_line(result), soft_wrap=True)
         console.print(summary_line(results))
 
 
-def report_table(results: Sequence[ChangeOutcome]) -> Table:
-    table = Table(title="Apply results", title_justify="left", show_lines=False, expand=False)
-    table.add_column("Resource", overflow="fold")
-    table.add_column("Action")
-    table.add_column("Result")
-    table.add_column("Calls", justify="right")
-    table.add_column("Message", overflow="fold")
-    for result in sorted(results, key=lambda r: Address.parse(r.address)):
-        style = _STATUS_STYLE.get(result.status, "")
-        table.add_row(
-            Text(result.address),
-            Text(result.action),
-            Text(result.status, style=style),
-            Text(str(result.calls_sent)),
-            Text(result.message or "", style="report.message" if result.status == FAILED else ""),
-        )
-    return table
+def report_line(result: ChangeOutcome) -> Text:
+    """'  failed         project.etl.files (create, 0 calls sent): <the server's message>'."""
+    width = max(len(s) for s in _STATUS_STYLE)
+    calls = "1 call" if result.calls_sent == 1 else f"{result.calls_sent} calls"
+    line = Text.assemble(
+        "  ",
+        (result.status.ljust(width), _STATUS_STYLE.get(result.status, "")),
+        "  ",
+        result.address,
+        f" ({result.action}, {calls} sent)",
+    )
+    if result.message:
+        line.append(": ")
+        line.append(result.message, style="report.message" if result.status == FAILED else "")
+    return line
 
 
 def summary_line(results: Sequence[ChangeOutcome]) -> Text:
