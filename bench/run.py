@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,22 +84,46 @@ class Sandbox:
         self.proc.wait(timeout=10)
 
 
-def azstate(args: list[str], env: dict[str, str]) -> tuple[float, int, float]:
-    """Run azstate in a child process: (wall seconds, exit code, peak RSS in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+@dataclass
+class Run:
+    wall: float  # seconds
+    code: int
+    peak_mb: float  # this process's own peak RSS
+    cpu: float  # user + system seconds of azstate
+    server_cpu: float  # user + system seconds the sandbox spent meanwhile
+
+
+def cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a running process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def azstate(args: list[str], env: dict[str, str], server: Sandbox) -> Run:
+    """Run azstate in a child process and measure it, and the sandbox, while it runs."""
+    server_before = cpu_of(server.proc.pid)
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "azstate", *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 2):
-        print(proc.stderr, file=sys.stderr)
-    return wall, proc.returncode, max(peak, before) / 1024
+        print(stderr, file=sys.stderr)
+    return Run(
+        wall=wall,
+        code=proc.returncode,
+        peak_mb=usage.ru_maxrss / 1024,
+        cpu=usage.ru_utime + usage.ru_stime,
+        server_cpu=cpu_of(server.proc.pid) - server_before,
+    )
 
 
 def per_endpoint(log: list[dict]) -> Counter[str]:
@@ -117,6 +141,9 @@ def main() -> int:
     latency = opts.latency_ms / 1000
     rows: list[tuple[str, str, str]] = []
 
+    def cpu_note(run: Run) -> str:
+        return f"azstate CPU {run.cpu:.2f} s, sandbox CPU {run.server_cpu:.2f} s"
+
     with tempfile.TemporaryDirectory(prefix="azstate-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sandbox = Sandbox(tmp / "sandbox")
@@ -131,30 +158,28 @@ def main() -> int:
             fleet = write_fleet(tmp / "fleet", opts.projects, url=sandbox.url)
             par = ["--parallelism", str(opts.parallelism)]
             print(f"filling the sandbox with {opts.projects} projects ...", file=sys.stderr)
-            wall, code, _ = azstate(["apply", "--auto-approve", "-c", str(fleet), *par], env)
-            assert code == 0, "filling the sandbox failed"
-            rows.append(("fill (apply, no latency)", f"{wall:.1f} s", ""))
+            fill = azstate(["apply", "--auto-approve", "-c", str(fleet), *par], env, sandbox)
+            assert fill.code == 0, "filling the sandbox failed"
+            rows.append(("fill (apply, no latency)", f"{fill.wall:.1f} s", cpu_note(fill)))
 
             sandbox.latency(latency)
             schedules = 2 * opts.projects
+            plan = ["plan", "--detailed-exitcode", "-c", str(fleet)]
             # 1-3, 6: a no-change plan, cold then warm digest cache
             env_cold = {**env, "AZSTATE_CACHE_DIR": str(tmp / "cold-cache")}
             sandbox.clear_log()
-            wall_cold, code, _ = azstate(
-                ["plan", "--detailed-exitcode", "-c", str(fleet), *par], env_cold
-            )
+            cold = azstate([*plan, *par], env_cold, sandbox)
             cold_log = sandbox.log()
-            assert code == 0, f"the no-change plan found changes (exit {code})"
+            assert cold.code == 0, f"the no-change plan found changes (exit {cold.code})"
             cold_bytes = sum(
                 e.get("bytes", 0)
                 for e in cold_log
                 if e.get("action") == "download" and e["method"] == "GET"
             )
             sandbox.clear_log()
-            wall, code, peak = azstate(
-                ["plan", "--detailed-exitcode", "-c", str(fleet), *par], env_cold
-            )
+            warm = azstate([*plan, *par], env_cold, sandbox)
             log = sandbox.log()
+            assert warm.code == 0, f"the second plan found changes (exit {warm.code})"
             calls = len(log)
             bound_calls = 3 + 2 * opts.projects + schedules
             bound_wall = 1.5 * (calls * latency / opts.parallelism) + 1
@@ -162,11 +187,12 @@ def main() -> int:
                 e for e in log if e.get("action") == "download" and e["method"] == "GET"
             ]
             warm_bytes = sum(e.get("bytes", 0) for e in warm_downloads)
+            with_sla = schedules // 2
             rows.append(
                 (
                     "no-change plan: calls",
                     str(calls),
-                    f"bound 3 + 2P + S = {bound_calls} (+{schedules // 2} slaInfo, see README)",
+                    f"3 + 2P + S = {bound_calls}, + {with_sla} slaInfo (see README)",
                 )
             )
             for endpoint, n in sorted(per_endpoint(log).items()):
@@ -174,15 +200,16 @@ def main() -> int:
             rows.append(
                 (
                     "no-change plan: wall (warm cache)",
-                    f"{wall:.2f} s",
-                    f"bound {bound_wall:.2f} s, ratio {wall / bound_wall:.2f}",
+                    f"{warm.wall:.2f} s",
+                    f"bound 1.5 x calls x latency / parallelism + 1 = {bound_wall:.2f} s, "
+                    f"ratio {warm.wall / bound_wall:.2f}; {cpu_note(warm)}",
                 )
             )
             rows.append(
                 (
                     "no-change plan: wall (cold cache)",
-                    f"{wall_cold:.2f} s",
-                    f"downloaded {cold_bytes} bytes",
+                    f"{cold.wall:.2f} s",
+                    f"downloaded {cold_bytes} bytes of zips",
                 )
             )
             rows.append(
@@ -192,36 +219,39 @@ def main() -> int:
                     f"{len(warm_downloads)} GET downloads",
                 )
             )
-            rows.append(("no-change plan: peak RSS", f"{peak:.0f} MB", "target < 300 MB"))
+            rows.append(("no-change plan: peak RSS", f"{warm.peak_mb:.0f} MB", "target < 300 MB"))
             if not opts.skip_sequential:
-                seq, _, _ = azstate(["plan", "-c", str(fleet), "--parallelism", "1"], env)
+                seq = azstate([*plan, "--parallelism", "1"], env_cold, sandbox)
                 rows.append(
                     (
                         "one request at a time",
-                        f"{seq:.2f} s",
-                        f"{seq / wall:.1f}x slower than parallel (target >= 8x)",
+                        f"{seq.wall:.2f} s",
+                        f"{seq.wall / warm.wall:.1f}x slower than parallel (target >= 8x)",
                     )
                 )
 
             # 5: apply of new projects
             new = write_fleet(tmp / "new", opts.new_projects, prefix="fresh", url=sandbox.url)
             sandbox.clear_log()
-            wall, code, _ = azstate(["apply", "--auto-approve", "-c", str(new), *par], env)
-            applied = len(sandbox.log())
-            bound = 1.5 * (applied * latency / opts.parallelism) + 1
+            applied = azstate(["apply", "--auto-approve", "-c", str(new), *par], env, sandbox)
+            log = sandbox.log()
+            writes = sum(1 for e in log if e.get("mutating"))
+            bound = 1.5 * (len(log) * latency / opts.parallelism) + 1
             rows.append(
                 (
                     f"apply {opts.new_projects} new projects",
-                    f"{wall:.2f} s",
-                    f"{applied} calls, bound {bound:.2f} s, ratio {wall / bound:.2f}"
-                    + ("" if code == 0 else f", EXIT {code}"),
+                    f"{applied.wall:.2f} s",
+                    f"{len(log)} calls ({writes} writes), bound {bound:.2f} s, "
+                    f"ratio {applied.wall / bound:.2f}; {cpu_note(applied)}"
+                    + ("" if applied.code == 0 else f", EXIT {applied.code}"),
                 )
             )
+            for endpoint, n in sorted(per_endpoint(log).items()):
+                rows.append((f"  {endpoint}", str(n), ""))
         finally:
             sandbox.stop()
 
-    for label, value, note in core_benchmark():
-        rows.append((label, value, note))
+    rows += core_benchmark()
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'value':>12}  notes")

@@ -67,6 +67,10 @@ class _QuietHandler(WSGIRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes; on an open connection Nagle's algorithm would
+        # hold the body back for the client's delayed ACK (40 ms a reply).
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with _OPEN_LOCK:
             _OPEN.setdefault(self.server, set()).add(self.connection)
 
