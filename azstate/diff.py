@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from azstate import __version__
 from azstate.address import Address, Kind
 from azstate.errors import PlanError
 from azstate.plan import Action, Change, Drift, Plan
@@ -58,6 +59,7 @@ def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
         changes=tuple(changes),
         drift=drift,
         config_digest=options.config_digest,
+        azstate_version=__version__,
     )
 
 
@@ -110,9 +112,15 @@ def _drift(changes: list[Change]) -> Iterable[Drift]:
     for change in changes:
         if change.before is None or change.action is Action.CREATE:
             continue
+        if change.action is Action.DELETE and not change.calls:
+            continue  # the server's consequence of another change (an upload, a project delete)
         if change.addr.kind is Kind.FILES:
-            fields = {"digest": {"live": change.before.get("digest"),
-                                 "desired": (change.after or {}).get("digest")}}
+            fields = {
+                "digest": {
+                    "live": change.before.get("digest"),
+                    "desired": (change.after or {}).get("digest"),
+                }
+            }
         else:
             after = change.after or {}
             fields = {

@@ -35,8 +35,10 @@ ARROW = " → "
 
 
 def render(plan: Plan, console: Console, *, now: datetime | None = None) -> None:
+    """Lines are never folded by the console: in a CI log a fire time or an address split over
+    two lines, without its indent, reads as a new line of the plan."""
     with console.use_theme(THEME):
-        console.print(Text("\n").join(lines(plan, now=now)))
+        console.print(Text("\n").join(lines(plan, now=now)), soft_wrap=True)
 
 
 def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:

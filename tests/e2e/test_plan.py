@@ -185,6 +185,34 @@ def test_delete_of_every_resource_type(ws: Workspace) -> None:
     assert all(c["after"] is None for c in data["changes"])
 
 
+def test_what_the_server_does_by_itself_is_shown_without_calls(ws: Workspace) -> None:
+    hourly_sla = SLA.replace("daily", "hourly")
+    ws.write(ETL + DAILY + SLA + HOURLY + hourly_sla)
+    ws.apply()
+    flow20(ws.root / "src" / "etl", {"daily": ["extract", "load"]})
+    ws.write(ETL + DAILY.replace("0 0 2", "0 0 3") + SLA)
+    result = plan(ws)
+    assert symbol_lines(result.out) == {
+        "project.etl.files": "~",
+        "project.etl.schedule.daily": "~",
+        "project.etl.schedule.hourly": "-",
+        "project.etl.sla.hourly": "-",
+    }
+    assert "removed by the server with the new files: flow hourly is gone" in result.out
+    assert "re-posting a schedule drops its SLA: the SLA is sent again" in result.out
+    data = plan_json(ws)
+    by_addr = {c["address"]: c for c in data["changes"]}
+    assert by_addr["project.etl.schedule.hourly"]["calls"] == []
+    assert by_addr["project.etl.sla.hourly"]["calls"] == []
+    daily = by_addr["project.etl.schedule.daily"]["calls"][0]["params"]
+    assert daily["slaSettings[0]"] == ",SUCCESS,2:00,true,false"
+    # Consequences of the upload are not drift: only the files and the edited cron differ.
+    assert [d["address"] for d in data["drift"]] == [
+        "project.etl.files",
+        "project.etl.schedule.daily",
+    ]
+
+
 # --- drift, refresh-only, prune, protect, ownership ---------------------------------------------
 
 
