@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from azstate.address import Address
 from azstate.errors import AzstateError, StalePlanError
-from azstate.plan import FORMAT_VERSION, Plan
+from azstate.plan import FORMAT_VERSION, Change, Plan
 
 
 def save(plan: Plan, path: Path) -> None:
@@ -29,36 +30,57 @@ def load(path: Path) -> Plan:
     except (OSError, ValueError) as exc:
         raise AzstateError(f"{path}: not a saved plan ({exc})") from exc
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        raise AzstateError(
-            f"{path}: not a saved plan of format version {FORMAT_VERSION}"
-        )
+        raise AzstateError(f"{path}: not a saved plan of format version {FORMAT_VERSION}")
     try:
         return Plan.from_json(data)
     except ValueError as exc:
         raise AzstateError(f"{path}: the saved plan is damaged ({exc})") from exc
 
 
+def check_server(saved: Plan, url: str) -> None:
+    """Refuse a plan made for another server before reading anything from this one."""
+    if _server_key(saved.server) != _server_key(url):
+        raise StalePlanError(
+            f"the plan was made for {saved.server}, not {url}; make a new plan for this server"
+        )
+
+
+def _server_key(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
 def check_fresh(saved: Plan, fresh: Plan) -> None:
     """Refuse a saved plan that no longer describes what apply would do now."""
-    if saved.server.rstrip("/") != fresh.server.rstrip("/"):
-        raise StalePlanError(
-            f"the plan was made for {saved.server}, not {fresh.server}; make a new plan"
-        )
+    check_server(saved, fresh.server)
     problems: list[str] = []
     if saved.config_digest != fresh.config_digest:
         problems.append("the configuration or its sources changed since the plan was made")
     old = {c.address: c for c in saved.changes}
     new = {c.address: c for c in fresh.changes}
-    changed = sorted(
-        a for a in set(old) | set(new)
-        if a not in old or a not in new
-        or (old[a].action, old[a].fingerprint, old[a].calls)
-        != (new[a].action, new[a].fingerprint, new[a].calls)
-    )
-    if changed:
-        problems.append("these resources changed on the server: " + ", ".join(changed))
+    changed: list[str] = []
+    described: list[str] = []
+    for address in sorted(set(old) | set(new), key=Address.parse):
+        why = _difference(old.get(address), new.get(address))
+        if why:
+            changed.append(address)
+            described.append(f"{address} ({why})")
+    if described:
+        problems.append("these resources would be planned differently now: " + ", ".join(described))
     if problems:
         raise StalePlanError(
             "the saved plan is stale: " + "; ".join(problems) + ". Make a new plan.",
             changed=tuple(changed),
         )
+
+
+def _difference(old: Change | None, new: Change | None) -> str | None:
+    """Why one resource's saved change no longer holds, in words; None when it still does."""
+    if old is None:
+        return "not in the plan, but it needs a change now"
+    if new is None:
+        return "in the plan, but it needs no change now"
+    if old.fingerprint != new.fingerprint:
+        return "its live value changed on the server"
+    if (old.action, old.calls) != (new.action, new.calls):
+        return "the configuration now asks for something else"
+    return None

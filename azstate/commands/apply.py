@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if args.planfile:
         saved = planfile.load(Path(args.planfile))
         ws = open_workspace(args, err, config_path=saved.config or args.config)
-        fresh = ws.plan(targets=parse_targets(list(saved.targets)))
+        planfile.check_server(saved, ws.url)
+        fresh = ws.plan(targets=parse_targets(list(saved.targets)), refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
         plan = saved
     else:

@@ -178,12 +178,9 @@ def test_saved_plan_refused_when_the_server_changed(ws: Workspace) -> None:
     client.send(calls.add_permission("etl", "group", "intruders", frozenset({Perm.READ})))
     err = _stale(ws, path).err
     # The re-posted schedule lost its SLA, and an entry appeared that the plan never saw.
-    for address in (
-        "project.etl.schedule.daily",
-        "project.etl.sla.daily",
-        "project.etl.permission.group.intruders",
-    ):
-        assert address in err
+    assert "project.etl.schedule.daily (its live value changed on the server)" in err
+    assert "project.etl.sla.daily (not in the plan, but it needs a change now)" in err
+    assert "project.etl.permission.group.intruders (not in the plan, but it needs a" in err
     assert "project.etl.permission.user.reader" not in err
     assert "project.etl.files" not in err
 
@@ -195,12 +192,14 @@ def test_saved_plan_refused_when_the_configuration_changed(ws: Workspace) -> Non
     path = save_plan(ws)
     ws.write(ETL + DAILY.replace("0 0 2", "0 0 4"))
     err = _stale(ws, path).err
-    assert "configuration" in err and "project.etl.schedule.daily" in err
+    assert "the configuration or its sources changed" in err
+    assert "project.etl.schedule.daily (the configuration now asks for something else)" in err
 
     ws.write(ETL + DAILY.replace("0 0 2", "0 0 3"))
     flow20(ws.root / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping", "pong"]})
     err = _stale(ws, path).err
-    assert "configuration or its sources" in err and "project.etl.files" in err
+    assert "configuration or its sources" in err
+    assert "project.etl.files (not in the plan, but it needs a change now)" in err
 
 
 def test_saved_plan_refused_on_another_server(
@@ -213,7 +212,8 @@ def test_saved_plan_refused_on_another_server(
         result = ws.run("apply", str(path))
         assert result.code == 1
         assert ws.sandbox.url in result.err and other.url in result.err
-        assert [e for e in other.log.snapshot() if e.mutating] == []
+        assert "make a new plan for this server" in result.err
+        assert [e.action for e in other.log.snapshot()] == ["login"]  # nothing read from it
         assert ws.client().fetch_all_projects() == []
 
 
@@ -358,3 +358,21 @@ def test_applying_the_same_configuration_twice_changes_nothing(ws: Workspace) ->
     assert writes(ws) == []
     assert "No changes." in second.out
     assert not any(e.method == "GET" and e.action == "download" for e in ws.sandbox.log.snapshot())
+
+
+def test_saved_plan_refused_once_someone_else_applied_it(ws: Workspace) -> None:
+    ws.write(ETL + DAILY)
+    path = save_plan(ws)
+    ws.apply()
+    err = _stale(ws, path).err
+    assert "project.etl.schedule.daily (in the plan, but it needs no change now)" in err
+    assert len(ws.client().fetch_all_projects()) == 1
+
+
+def test_saved_refresh_only_plan_applies_nothing(ws: Workspace) -> None:
+    ws.write(ETL + DAILY)
+    path = save_plan(ws, "--refresh-only")
+    ws.sandbox.log.clear()
+    result = ws.run("apply", str(path))
+    assert result.code == 0, result.err
+    assert writes(ws) == [] and ws.client().fetch_all_projects() == []
