@@ -17,9 +17,13 @@ from azstate.plan import FORMAT_VERSION, Change, Plan
 
 
 def save(plan: Plan, path: Path) -> None:
+    """Written beside the target and renamed, so an interrupted save never leaves half a plan."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(plan.dumps(), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(plan.dumps(), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise AzstateError(f"{path}: cannot save the plan ({exc.strerror or exc})") from exc
 
 
 def load(path: Path) -> Plan:

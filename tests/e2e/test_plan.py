@@ -391,6 +391,9 @@ def test_saved_plan_shows_like_the_fresh_one(ws: Workspace) -> None:
     assert data["drift"] and data["config_digest"] and data["server"] == ws.sandbox.url
     assert all(c["fingerprint"] for c in data["changes"])
     assert "azkaban" not in json.dumps(data).replace('"user": "azkaban"', "")
+    unsaved = plan(ws, "--out", str(ws.root / "no-such-dir" / "plan.json"))
+    assert unsaved.code == 1 and "cannot save the plan" in unsaved.err
+    assert "Traceback" not in unsaved.err
     missing = ws.run("show", str(ws.root / "nope.json"))
     assert missing.code == 1 and "no such plan file" in missing.err
 
