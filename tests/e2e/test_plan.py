@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from azstate.sandbox.server import SandboxServer
-from azstate.state import ScheduleValue
+from azstate.state import Perm, ScheduleValue
 from azstate.wire import calls
 from tests.e2e.workspace import Result, Workspace, flow20
 
@@ -242,6 +242,23 @@ def test_schedule_edited_on_the_server_shows_as_drift_and_update(ws: Workspace) 
         }
     ]
     assert actions(data) == {"project.etl.schedule.daily": "update"}
+
+
+def test_description_and_permission_edited_on_the_server_show_as_drift(ws: Workspace) -> None:
+    ws.write(ETL + READER)
+    ws.apply()
+    client = ws.client()
+    client.send(calls.change_description("etl", "edited in the UI"))
+    client.send(calls.change_permission("etl", "user", "reader", frozenset({Perm.WRITE})))
+    result = plan(ws, "--refresh-only")
+    assert 'description: server "edited in the UI", configuration "Nightly ETL"' in result.out
+    assert "perms: only on the server: write; only in the configuration: read" in result.out
+    data = plan_json(ws)
+    assert actions(data) == {
+        "project.etl": "update",
+        "project.etl.permission.user.reader": "update",
+    }
+    assert {d["address"] for d in data["drift"]} == set(actions(data))
 
 
 def test_refresh_only_shows_drift_and_no_changes(ws: Workspace) -> None:
