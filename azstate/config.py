@@ -79,13 +79,14 @@ def suggestion(word: str, choices: Iterable[str]) -> str | None:
 
 
 def _enum_value(kind: type[E], value: object, *, hints: dict[str, str] | None = None) -> E:
+    if isinstance(value, str):
+        for member in kind:
+            if member.value.lower() == value.strip().lower():
+                return member
     allowed = [m.value for m in kind]
     listed = ", ".join(quoted(a) for a in allowed)
     if not isinstance(value, str):
         raise ValueError(f"expected one of {listed}, got {quoted(value)}")
-    for member in kind:
-        if member.value.lower() == value.strip().lower():
-            return member
     hint = (hints or {}).get(value.strip().lower().replace("-", "_"))
     if hint is None:
         close = suggestion(value, allowed)
