@@ -1,9 +1,9 @@
 """Sends a plan's calls: projects in parallel, each project's changes in dependency order.
 
-A failed call stops the rest of its project (later changes there may depend on it; deletions
-never run after a failure) while other projects go on. A write whose reply was lost may or may
-not have happened: it is checked by a read, and re-sent only when the read shows it did not
-happen, so nothing is ever created or uploaded twice.
+A failed call stops what depends on it in its project (and every deletion there: nothing is
+removed once something went wrong) while the rest of the project and other projects go on. A
+write whose reply was lost may or may not have happened: it is checked by a read, and re-sent
+only when the read shows it did not happen, so nothing is ever created or uploaded twice.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from azstate.address import Kind
 from azstate.archive import content_digest_from_zip
 from azstate.errors import AzkabanError, AzstateError, TransportError
 from azstate.plan import Action, Call, Change, Plan
@@ -64,14 +65,22 @@ def apply_plan(
     lock = threading.Lock()
 
     def run_group(group: list[Change]) -> None:
-        failed = False
+        stopped: list[Change] = []  # failed, or not attempted because of a failure
         for change in group:
-            if failed:
-                outcome = ChangeOutcome(change.address, change.action.value, NOT_ATTEMPTED)
+            blocker = next((s for s in stopped if _needs(change, s)), None)
+            if blocker is not None:
+                outcome = ChangeOutcome(
+                    change.address,
+                    change.action.value,
+                    NOT_ATTEMPTED,
+                    f"needs {blocker.address}, which did not happen",
+                )
                 progress.advance(len(change.calls))
+                stopped.append(change)
             else:
                 outcome = _apply_change(client, change, artifacts, progress)
-                failed = outcome.status == FAILED
+                if outcome.status == FAILED:
+                    stopped.append(change)
             with lock:
                 results[change.address] = outcome
 
@@ -80,6 +89,25 @@ def apply_plan(
         for f in [pool.submit(run_group, g) for g in groups]:
             f.result()
     return [results[c.address] for g in groups for c in g]
+
+
+def _needs(change: Change, stopped: Change) -> bool:
+    """Whether ``change`` must wait for ``stopped``, which failed or was not attempted.
+
+    Nothing is removed once something in the project went wrong; everything needs the project
+    to exist; schedules and SLAs need the flows of the new files; an SLA needs its schedule
+    (it travels in the schedule's call). The rest (a description, a permission) goes on.
+    """
+    if change.action is Action.DELETE:
+        return True
+    kind, failed_kind = change.addr.kind, stopped.addr.kind
+    if failed_kind is Kind.PROJECT:
+        return stopped.action is Action.CREATE
+    if failed_kind is Kind.FILES:
+        return kind in (Kind.SCHEDULE, Kind.SLA)
+    if failed_kind is Kind.SCHEDULE:
+        return kind is Kind.SLA and change.addr.name == stopped.addr.name
+    return False
 
 
 def _apply_change(

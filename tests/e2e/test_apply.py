@@ -220,7 +220,7 @@ def test_saved_plan_refused_on_another_server(
 # --- failures -----------------------------------------------------------------------------------
 
 
-def test_a_failed_call_stops_its_project_and_others_go_on(ws: Workspace) -> None:
+def test_a_failed_call_stops_what_needs_it_and_the_rest_goes_on(ws: Workspace) -> None:
     flow10(ws.root / "src" / "legacy", {"a": [], "b": ["a"]})
     ws.write(
         FULL
@@ -246,8 +246,8 @@ def test_a_failed_call_stops_its_project_and_others_go_on(ws: Workspace) -> None
         "project.etl.files": "failed",
         "project.etl.schedule.daily": "not attempted",
         "project.etl.sla.daily": "not attempted",
-        "project.etl.permission.group.analysts": "not attempted",
-        "project.etl.permission.user.reader": "not attempted",
+        "project.etl.permission.group.analysts": "applied",  # needs only the project
+        "project.etl.permission.user.reader": "applied",
         "project.legacy": "applied",
         "project.plain": "applied",
         "project.plain.permission.user.reader": "applied",
@@ -255,8 +255,9 @@ def test_a_failed_call_stops_its_project_and_others_go_on(ws: Workspace) -> None
     failed = next(line for line in result.out.splitlines() if "project.etl.files (" in line)
     # The call and the server's own words, on the failed change's line.
     assert "POST /manager upload: Injected fault" in failed
-    assert "4 applied, 1 failed, 4 not attempted." in result.out
-    assert "1 failed" in result.err and "4 not attempted" in result.err
+    assert "6 applied, 1 failed, 2 not attempted." in result.out
+    assert "1 failed" in result.err and "2 not attempted" in result.err
+    assert "needs project.etl.files, which did not happen" in result.out
     assert write_actions(ws).count("scheduleCronFlow") == 0
     names = {p.name for p in ws.client().fetch_all_projects()}
     assert names == {"etl", "legacy", "plain"}
@@ -264,6 +265,39 @@ def test_a_failed_call_stops_its_project_and_others_go_on(ws: Workspace) -> None
     ws.sandbox.log.clear()
     ws.apply()  # applying again repairs what was left
     assert "create" not in write_actions(ws)
+    ws.assert_converged()
+
+
+def test_a_failed_schedule_stops_its_sla_and_every_removal_but_not_the_other_flow(
+    ws: Workspace,
+) -> None:
+    ws.write(ETL + DAILY + SLA)
+    ws.apply()
+    client = ws.client()
+    client.schedule_cron_flow("etl", "hourly", ScheduleValue(cron="0 0 * ? * *"))
+    client.add_permission("etl", "user", "reader", frozenset({Perm.READ}))
+    ws.write(
+        ETL
+        + DAILY.replace("0 0 2", "0 0 3")
+        + SLA.replace('"2h"', '"3h"')
+        + '[projects.etl.permissions]\ngroups = { analysts = ["read"] }\n'
+        + "[projects.etl.schedules.hourly]\ncron = \"0 30 * ? * *\"\n"
+    )
+    ws.sandbox.faults.add("error200", path="/schedule", action="scheduleCronFlow")
+    result = apply(ws, "--auto-approve")
+    assert result.code == 1, result.out
+    lines = {
+        line.split("(")[0].split()[-1]: line for line in result.out.splitlines() if "sent)" in line
+    }
+    assert "failed" in lines["project.etl.schedule.daily"]  # the first scheduleCronFlow
+    assert "not attempted" in lines["project.etl.permission.user.reader"]  # a removal
+    assert "not attempted" in lines["project.etl.sla.daily"]
+    assert "applied" in lines["project.etl.schedule.hourly"]
+    assert "applied" in lines["project.etl.permission.group.analysts"]
+    live = {s.flow: s.cron for s in client.fetch_schedules()}
+    assert live == {"daily": "0 0 2 ? * *", "hourly": "0 30 * ? * *"}  # nothing lost
+    assert "reader" in next(p for p in client.fetch_all_projects()).user_permissions
+    ws.apply()
     ws.assert_converged()
 
 
