@@ -1,0 +1,361 @@
+"""examples/gitops is a repository users copy: its CI workflow and pre-commit hooks must work.
+
+The workflow's shell steps are run as GitHub would run them (bash -eo pipefail, GITHUB_OUTPUT,
+GITHUB_STEP_SUMMARY) in a copy of the example, against sandboxes over HTTP; the comment script is
+run by node against an in-memory stand-in for GitHub's issue-comment API. Only the steps that
+install or check out (GitHub's own actions, pip) are not run; they are checked instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import azstate
+from azstate.cli import build_parser
+from azstate.load import load_config
+from azstate.sandbox.server import SandboxServer
+
+ROOT = Path(__file__).resolve().parent.parent
+GITOPS = ROOT / "examples" / "gitops"
+WORKFLOW = GITOPS / ".github" / "workflows" / "azstate.yml"
+ENVIRONMENTS = ("staging", "production")
+BIN = str(Path(sys.executable).parent)
+NODE = shutil.which("node")
+
+
+def workflow() -> dict[str, Any]:
+    data: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    data["on"] = data.pop(True)  # YAML 1.1 reads the bare key `on` as a boolean
+    return data
+
+
+def steps(job: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = workflow()["jobs"][job]["steps"]
+    return found
+
+
+def azstate_commands(script: str) -> list[list[str]]:
+    """The azstate invocations in a step's shell script, as argv (redirections dropped)."""
+    joined = script.replace("\\\n", " ")
+    found: list[list[str]] = []
+    for line in joined.splitlines():
+        for part in re.split(r"&&|\|\||;|\|", line):
+            words = shlex.split(part.strip(), comments=True)
+            if not words or words[0] != "azstate":
+                continue
+            argv: list[str] = []
+            skip = False
+            for word in words[1:]:
+                if skip:
+                    skip = False
+                elif re.fullmatch(r"\d?>>?|<", word):
+                    skip = True
+                elif not re.match(r"\d?>", word):
+                    argv.append(word)
+            found.append(argv)
+    return found
+
+
+def parses(argv: list[str]) -> bool:
+    """True when azstate's own parser accepts argv (it exits 1 on an unknown flag)."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    try:
+        build_parser(only=command).parse_args(argv)
+    except SystemExit:
+        return False
+    return True
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A copy of the example as the root of a checked-out repository, with the schema beside."""
+    root = tmp_path / "repo"
+    shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate", "plan*"))
+    return root
+
+
+@pytest.fixture
+def second_sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    """Production gets its own server: both environments declare the same project names."""
+    server = SandboxServer(data_dir=tmp_path / "production-data", port=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def ci_env(root: Path, env: str, server: SandboxServer) -> dict[str, str]:
+    """What a runner gives the steps: the workflow's env, the job's, and GitHub's files."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
+    base.update({str(k): str(v) for k, v in workflow()["env"].items()})
+    base.update(
+        PATH=BIN + os.pathsep + base.get("PATH", ""),
+        AZSTATE_ENV=env,
+        AZKABAN_URL=server.url,
+        AZKABAN_USERNAME="azkaban",
+        AZKABAN_PASSWORD="azkaban",
+        GITHUB_OUTPUT=str(root / "github-output"),
+        GITHUB_STEP_SUMMARY=str(root / "step-summary.md"),
+    )
+    return base
+
+
+def run_steps(job: str, root: Path, env: dict[str, str]) -> dict[str, str]:
+    """Run the job's unconditional shell steps in order, as GitHub does; return their outputs."""
+    outputs: dict[str, str] = {}
+    for step in steps(job):
+        if "run" not in step or "if" in step or is_install(step["run"]):
+            continue
+        Path(env["GITHUB_OUTPUT"]).write_text("")
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, f"step {step.get('name')!r} failed:\n{done.stderr}"
+        for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines():
+            key, _, value = line.partition("=")
+            outputs[key] = value
+    return outputs
+
+
+def is_install(script: str) -> bool:
+    return script.strip().startswith("pip install")
+
+
+def test_every_azstate_command_in_the_workflow_is_a_valid_invocation() -> None:
+    commands = [
+        argv
+        for job in workflow()["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+        for argv in azstate_commands(step["run"])
+    ]
+    bad = [argv for argv in commands if not parses(argv)]
+    assert not bad, f"flags azstate does not have: {bad}"
+    seen = {" ".join(argv) for argv in commands}
+    assert {
+        'validate -c $AZSTATE_ENV',
+        'plan -c $AZSTATE_ENV --format markdown --out plan --detailed-exitcode',
+        'plan -c $AZSTATE_ENV --out plan --detailed-exitcode',
+        'apply plan',
+        'show plan',
+    } <= seen
+
+
+def test_plans_on_pull_requests_and_applies_on_merge_one_environment_at_a_time() -> None:
+    flow = workflow()
+    assert flow["on"]["push"]["branches"] == ["main"]
+    assert "pull_request" in flow["on"]
+    jobs = flow["jobs"]
+    assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
+    assert jobs["plan"]["strategy"]["matrix"]["env"] == list(ENVIRONMENTS)
+    assert jobs["apply-production"]["needs"] == "apply-staging"
+    for env in ENVIRONMENTS:
+        apply = jobs[f"apply-{env}"]
+        assert apply["if"] == "github.event_name == 'push'"
+        assert apply["environment"] == env
+        assert apply["concurrency"] == {
+            "group": f"azstate-apply-{env}", "cancel-in-progress": False
+        }
+        runs = [s["run"].strip() for s in apply["steps"] if "run" in s]
+        assert runs[-1] == "azstate apply plan"
+        assert any("--out plan" in r for r in runs[:-1])
+
+
+def test_steps_take_no_expression_into_the_shell_and_pin_azstate() -> None:
+    """`${{ }}` in a run script is pasted into bash unquoted: values go through env instead."""
+    flow = workflow()
+    assert flow["env"]["AZSTATE_VERSION"] == azstate.__version__
+    for job in flow["jobs"].values():
+        for step in job["steps"]:
+            if "run" in step:
+                assert "${{" not in step["run"], step
+                if is_install(step["run"]):
+                    assert step["run"].strip() == 'pip install "azstate==$AZSTATE_VERSION"'
+            else:
+                assert re.fullmatch(r"actions/[a-z-]+@v\d+", step["uses"]), step
+
+
+def test_pull_request_plan_posts_one_comment_and_apply_on_merge_converges(
+    repo: Path, sandbox: SandboxServer, second_sandbox: SandboxServer
+) -> None:
+    for env, server in zip(ENVIRONMENTS, (sandbox, second_sandbox), strict=True):
+        ci = ci_env(repo, env, server)
+        outputs = run_steps("plan", repo, ci)
+        assert outputs["exitcode"] == "2", "a first plan against an empty server has changes"
+        md = (repo / "plan.md").read_text()
+        assert md.startswith("## azstate plan\n") and "| Create |" in md
+        assert "project.etl.schedule.nightly" in (repo / "plan.txt").read_text()
+        assert json.loads((repo / "plan").read_text())["format_version"] == "1"
+
+        run_steps(f"apply-{env}", repo, ci)
+        assert "## azstate plan" in (repo / "step-summary.md").read_text()
+        again = subprocess.run(
+            ["azstate", "plan", "-c", env, "--detailed-exitcode"],
+            cwd=repo, env=ci, capture_output=True, text=True, timeout=120,
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "No changes." in again.stdout
+
+        (repo / "github-output").write_text("")
+        assert run_steps("plan", repo, ci)["exitcode"] == "0"
+
+
+def test_an_unreachable_server_fails_the_plan_step_with_its_message(
+    repo: Path, sandbox: SandboxServer
+) -> None:
+    ci = ci_env(repo, "staging", sandbox) | {"AZKABAN_URL": "http://127.0.0.1:9"}
+    outputs = run_steps("plan", repo, ci)
+    assert outputs["exitcode"] == "1"
+    assert "Error:" in (repo / "plan.err").read_text()
+
+
+COMMENT_HARNESS = r"""
+// GitHub's issue-comment API held in a JSON file, enough for the comment script.
+const fs = require('fs');
+const [script, stateFile, dir] = process.argv.slice(2);
+const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+const github = {
+  paginate: async (method, params) => (await method(params)).data,
+  rest: { issues: {
+    listComments: async () => ({ data: state.comments }),
+    updateComment: async ({ comment_id, body }) => {
+      state.comments.find((c) => c.id === comment_id).body = body; return { data: {} };
+    },
+    createComment: async ({ body }) => {
+      const made = { id: state.next++, body }; state.comments.push(made); return { data: made };
+    },
+  } },
+};
+const context = {
+  repo: { owner: 'acme', repo: 'azkaban-config' }, issue: { number: 7 },
+  serverUrl: 'https://github.com', runId: 42, sha: 'f00dfeedf00dfeed',
+  payload: { pull_request: { head: { sha: 'c0ffee1234567890' } } },
+};
+require(script)({ github, context, env: process.env, dir }).then((result) => {
+  fs.writeFileSync(stateFile, JSON.stringify(state));
+  console.log(JSON.stringify(result));
+});
+"""
+
+
+def post_comment(
+    tmp_path: Path, state: Path, env: str, exitcode: str, plan_md: str
+) -> dict[str, Any]:
+    work = tmp_path / f"work-{env}"
+    work.mkdir(exist_ok=True)
+    (work / "plan.md").write_text(plan_md)
+    (work / "plan.err").write_text("Error: cannot reach http://azkaban:8443: connection refused\n")
+    harness = tmp_path / "harness.js"
+    harness.write_text(COMMENT_HARNESS)
+    script = GITOPS / ".github" / "scripts" / "plan-comment.js"
+    assert NODE
+    done = subprocess.run(
+        [NODE, str(harness), str(script), str(state), str(work)],
+        env={"PATH": os.environ.get("PATH", ""), "AZSTATE_ENV": env, "PLAN_EXITCODE": exitcode},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.skipif(NODE is None, reason="node is needed to run the github-script step")
+def test_the_plan_comment_is_found_by_its_marker_and_updated_in_place(tmp_path: Path) -> None:
+    state = tmp_path / "comments.json"
+    human = {"id": 1, "body": "LGTM once the plan is clean"}
+    state.write_text(json.dumps({"next": 2, "comments": [human]}))
+
+    first = post_comment(tmp_path, state, "staging", "2", "## azstate plan\n\nfirst\n")
+    other = post_comment(tmp_path, state, "production", "0", "## azstate plan\n\nprod\n")
+    second = post_comment(tmp_path, state, "staging", "2", "## azstate plan\n\nsecond\n")
+    failed = post_comment(tmp_path, state, "staging", "1", "")
+
+    assert first["action"] == "created" and other["action"] == "created"
+    assert second == {"action": "updated", "id": first["id"]} == failed | {"action": "updated"}
+    comments = {c["id"]: c["body"] for c in json.loads(state.read_text())["comments"]}
+    assert len(comments) == 3 and comments[1] == human["body"]
+    staging = comments[first["id"]]
+    assert staging.startswith("<!-- azstate-plan: staging -->\n")
+    assert "The plan failed" in staging and "connection refused" in staging
+    assert "second" not in staging
+    assert "azstate-plan-staging" in staging and "actions/runs/42" in staging
+    assert "c0ffee1" in staging
+    assert "prod" in comments[other["id"]]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is needed to run the github-script step")
+def test_a_comment_never_exceeds_what_github_accepts(tmp_path: Path) -> None:
+    state = tmp_path / "comments.json"
+    state.write_text(json.dumps({"next": 1, "comments": []}))
+    post_comment(tmp_path, state, "staging", "2", "## azstate plan\n\n" + "x" * 59_990)
+    body = json.loads(state.read_text())["comments"][0]["body"]
+    assert len(body) <= 65_536 and body.rstrip().endswith("</sub>")
+
+
+def test_environments_share_flows_but_not_cron_or_sla() -> None:
+    staging, production = (load_config(GITOPS / env).config.projects for env in ENVIRONMENTS)
+    for name in ("etl", "reports"):
+        assert staging[name].source == production[name].source == GITOPS / "flows" / name
+    assert staging["etl"].schedules["nightly"].cron != production["etl"].schedules["nightly"].cron
+    assert staging["etl"].schedules["nightly"].sla != production["etl"].schedules["nightly"].sla
+    assert production["etl"].protect and not staging["etl"].protect
+
+
+def pre_commit_hooks(path: Path, key: str | None) -> list[dict[str, Any]]:
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if key is None:
+        hooks: list[dict[str, Any]] = data
+        return hooks
+    return [hook for repo in data[key] for hook in repo["hooks"]]
+
+
+def test_example_pre_commit_hooks_validate_each_environment(repo: Path) -> None:
+    hooks = pre_commit_hooks(GITOPS / ".pre-commit-config.yaml", "repos")
+    assert {h["id"] for h in hooks} == {f"azstate-validate-{e}" for e in ENVIRONMENTS}
+    env = {"PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    for hook in hooks:
+        name = hook["id"].removeprefix("azstate-validate-")
+        assert re.search(hook["files"], f"{name}/azstate.toml")
+        assert re.search(hook["files"], "flows/etl/nightly.flow")
+        assert not hook.get("pass_filenames", True)
+        argv = shlex.split(hook["entry"])
+        assert argv[0] == "azstate" and parses(argv[1:])
+        ok = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stderr
+        assert "The configuration is valid." in ok.stdout
+
+    nightly = repo / "staging" / "azstate.toml"
+    nightly.write_text(nightly.read_text().replace('"0 0 */6 ? * *"', '"0 */6 * * *"'))
+    staging = next(h for h in hooks if h["id"].endswith("staging"))
+    bad = subprocess.run(
+        shlex.split(staging["entry"]), cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 1
+    assert "projects.etl.schedules.nightly.cron" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_published_pre_commit_hook_runs_validate(repo: Path) -> None:
+    (hook,) = pre_commit_hooks(ROOT / ".pre-commit-hooks.yaml", None)
+    assert hook["id"] == "azstate-validate" and hook["language"] == "python"
+    assert not hook["pass_filenames"]
+    for path in ("azstate.toml", "flows/etl/nightly.flow", "jobs/load.job", "src/etl.zip"):
+        assert re.search(hook["files"], path), path
+    assert not re.search(hook["files"], "README.md")
+    argv = [*shlex.split(hook["entry"]), "-c", "production"]  # `args:` are appended
+    assert parses(argv[1:])
+    env = {"PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    done = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
