@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,16 +33,40 @@ UPDATE = os.environ.get("AZSTATE_UPDATE_SNAPSHOTS") == "1"
 
 
 def to_html(text: str) -> str:
-    """GitHub renders comments as CommonMark with raw HTML and tables."""
+    """GitHub renders comments as CommonMark with raw HTML, tables and alerts (``> [!CAUTION]``
+    opening a quote turns it into a coloured box); markdown-it has no alerts, so they are
+    rewritten here the way GitHub marks them up."""
     html: str = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
-    return html
+    return re.sub(
+        r"<blockquote>\n<p>\[!(CAUTION|WARNING)\]\n(.*?)</blockquote>",
+        lambda m: (
+            f'<div class="markdown-alert markdown-alert-{m.group(1).lower()}">\n'
+            f'<p class="markdown-alert-title">{m.group(1).title()}</p>\n<p>{m.group(2)}</div>'
+        ),
+        html,
+        flags=re.S,
+    )
+
+
+def opened(text: str) -> int:
+    return len(re.findall(r"<details[ >]", text))
 
 
 def section(md: str, address: str) -> str:
-    head = rf"<details><summary><code>[^<]*</code> <code>{re.escape(address)}</code> will"
+    head = (
+        rf"<details(?: open)?><summary><code>[^<]*</code> <code>{re.escape(address)}</code> "
+        r"(?:<strong>)?will"
+    )
     match = re.search(head + r".*?</details>", md, re.S)
     assert match, f"no section for {address}"
     return match.group(0)
+
+
+def warning(md: str, verb: str) -> list[str]:
+    """The alert's lines: its title, then one address per line."""
+    match = re.search(rf"^> \[!\w+\]\n> ⚠️ \*\*This plan {verb} .*?(?=\n\n|\Z)", md, re.M | re.S)
+    assert match, f"no '{verb}' alert"
+    return [line[2:] for line in match.group(0).splitlines()[1:]]
 
 
 def test_summary_table_comes_first() -> None:
@@ -49,23 +76,49 @@ def test_summary_table_comes_first() -> None:
     assert lines[1] == "| Create | Update | Replace | Delete | Server |"
     assert lines[3] == f"| 5 | 4 | 1 | 3 | `{SERVER}` |"
     html = to_html(md)
-    assert html.index("<table>") < html.index("<details>")
-    cells = re.findall(r"<td[^>]*>(.*?)</td>", html)
+    assert html.index("<table>") < html.index("<details")
+    first_table = html[: html.index("</table>")]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", first_table)
     assert cells == ["5", "4", "1", "3", f"<code>{SERVER}</code>"]
 
 
 def test_deletions_are_listed_before_everything_else_after_the_summary() -> None:
     md = markdown.render(full_plan(), now=NOW)
-    warning = next(line for line in md.splitlines() if line.startswith("> ⚠️ **This plan deletes 3"))
-    for address in (
-        "project.old",
-        "project.billing.schedule.legacy",
-        "project.billing.permission.group.contractors",
-    ):
-        assert f"`{address}`" in warning
-    assert warning.index("project.old") < warning.index("project.billing")  # projects first
-    assert md.index("| Create |") < md.index(warning) < md.index("<details>")
-    assert "deletes and re-creates 1 resource:** `project.billing.permission.user.bob`" in md
+    deleted = warning(md, "deletes")
+    assert deleted == [
+        "⚠️ **This plan deletes 3 resources:**",
+        "",
+        "- `project.old`",  # projects first: deleting one takes everything in it
+        "- `project.billing.schedule.legacy`",
+        "- `project.billing.permission.group.contractors`",
+    ]
+    assert md.index("| Create |") < md.index("> [!CAUTION]") < md.index("<details")
+    assert warning(md, "deletes and re-creates")[2:] == ["- `project.billing.permission.user.bob`"]
+    assert "> [!WARNING]\n> ⚠️ **This plan deletes and re-creates 1 resource:**" in md
+
+
+def test_deletions_are_a_caution_box_on_github_and_their_sections_are_open() -> None:
+    html = to_html(markdown.render(full_plan(), now=NOW))
+    caution = re.search(r'<div class="markdown-alert markdown-alert-caution">.*?</div>', html, re.S)
+    assert caution and "<li><code>project.old</code></li>" in caution.group(0)
+    opened_sections = re.findall(r"<details open><summary>.*?</summary>", html)
+    assert all("<strong>will be deleted" in s for s in opened_sections[1:])
+    assert len(opened_sections) == 1 + 4  # the project table, then 3 deletes and 1 replace
+    assert "<details><summary><code>+</code>" in html  # the rest stay folded
+
+
+def test_a_plan_over_many_projects_has_a_table_per_project() -> None:
+    md = markdown.render(full_plan(), now=NOW)
+    table = md[md.index("Changes by project (3)") : md.index("</details>")]
+    assert "| `billing` |  | 4 | 1 | **2** |" in table
+    assert "| `etl` | 5 |  |  |  |" in table
+    assert "| `old` |  |  |  | **1** |" in table
+    assert md.index("> [!CAUTION]") < md.index("Changes by project") < md.index("### Changes")
+    plan = big_plan(500)
+    projects = len({c.addr.project for c in plan.changes})
+    big = markdown.render(plan, now=NOW)
+    assert projects > 100
+    assert f"<details><summary>Changes by project ({projects})</summary>" in big  # folded
 
 
 def test_no_warning_without_deletions() -> None:
@@ -75,10 +128,10 @@ def test_no_warning_without_deletions() -> None:
 def test_one_collapsible_section_per_resource_and_drift() -> None:
     plan = full_plan()
     md = markdown.render(plan, now=NOW)
-    assert md.count("<details><summary>") == len(plan.changes) + len(plan.drift)
-    assert md.count("</details>") == md.count("<details>")
-    html = to_html(md)
-    assert html.count("<details>") == len(plan.changes) + len(plan.drift)
+    sections = len(plan.changes) + len(plan.drift)
+    assert len(re.findall(r"<details(?: open)?><summary><code>", md)) == sections
+    assert md.count("</details>") == opened(md) == sections + 1  # and the project table
+    assert opened(to_html(md)) == sections + 1
 
 
 def test_update_section_is_a_diff_of_the_changed_fields_only() -> None:
@@ -120,7 +173,7 @@ def test_refresh_only_shows_drift_only() -> None:
     assert md.startswith("## azstate plan (refresh only)")
     assert "1 resource has changed outside azstate" in md
     assert "### Changes" not in md and "| Create |" not in md and "⚠️" not in md
-    assert md.count("<details>") == 1
+    assert opened(md) == 1
 
 
 def test_no_changes() -> None:
@@ -133,7 +186,7 @@ def test_no_changes() -> None:
 def test_one_change_reads_without_headings_or_cut_note() -> None:
     md = markdown.render(one_change_plan(), now=NOW)
     assert "#### Project" not in md and "not shown" not in md
-    assert md.count("<details>") == 1
+    assert opened(md) == 1
     assert len(md) < 1_000
 
 
@@ -141,16 +194,16 @@ def test_a_2000_change_plan_is_cut_under_the_limit_with_a_note() -> None:
     plan = big_plan(2_000)
     md = markdown.render(plan, now=NOW)
     assert len(md) <= 60_000
-    shown = md.count("<details>")
+    shown = len(re.findall(r"<details(?: open)?><summary><code>", md))
     match = re.search(r"\*\*([\d,]+) of 2,000 resources are not shown\*\*", md)
     assert match, md[-1_000:]
     assert int(match.group(1).replace(",", "")) == 2_000 - shown
     assert "azstate show PLANFILE" in md and "CI artifacts" in md
     assert md.rstrip().splitlines()[-1].startswith("> ✂️")
-    warning = next(line for line in md.splitlines() if line.startswith("> ⚠️"))
+    deleted = warning(md, "deletes")
     for change in plan.changes:
         if change.action is Action.DELETE:
-            assert f"`{change.address}`" in warning
+            assert f"- `{change.address}`" in deleted
 
 
 @pytest.mark.parametrize("limit", [4_000, 10_000, 30_000, 65_536])
@@ -158,14 +211,14 @@ def test_any_limit_is_kept(limit: int) -> None:
     md = markdown.render(big_plan(500), limit=limit, now=NOW)
     assert len(md) <= limit
     assert "not shown" in md
-    assert md.count("<details>") == md.count("</details>")
+    assert opened(md) == md.count("</details>")
 
 
 def test_500_changes_stay_grouped_by_project() -> None:
     md = markdown.render(big_plan(500), now=NOW)
     assert "#### Project `team0000`" in md
     assert md.count("#### Project `team0000`") == 1
-    assert md.count("<details>") > 50
+    assert opened(md) > 50
 
 
 def test_deletion_list_of_a_huge_plan_is_itself_bounded() -> None:
@@ -175,9 +228,10 @@ def test_deletion_list_of_a_huge_plan_is_itself_bounded() -> None:
     )
     md = markdown.render(Plan(server=SERVER, timezone=TZ, changes=deletes), now=NOW)
     assert len(md) <= 60_000
-    warning = next(line for line in md.splitlines() if line.startswith("> ⚠️"))
-    assert "This plan deletes 5,000 resources" in warning
-    assert re.search(r"and [\d,]+ more \(see the full plan\)$", warning)
+    deleted = warning(md, "deletes")
+    assert deleted[0] == "⚠️ **This plan deletes 5,000 resources:**"
+    assert re.fullmatch(r"- and [\d,]+ more \(see the full plan\)", deleted[-1])
+    assert len("\n".join(deleted)) <= 15_000
 
 
 def test_user_text_cannot_break_out_of_html_or_fences() -> None:
@@ -203,20 +257,65 @@ def test_cron_preview_is_omitted_for_an_invalid_expression() -> None:
     assert '+ cron: "nope"' in md and "next:" not in md
 
 
-@pytest.mark.parametrize(
-    ("name", "plan"),
-    [("markdown-small.html", full_plan()), ("markdown-large.html", big_plan(500))],
-)
-def test_html_snapshot(name: str, plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+def five_hundred_changes() -> Plan:
+    return big_plan(500)
+
+
+SNAPSHOT_PLANS: dict[str, Callable[[], Plan]] = {
+    "markdown-one.html": one_change_plan,
+    "markdown-small.html": full_plan,
+    "markdown-large.html": five_hundred_changes,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSHOT_PLANS))
+def test_html_snapshot(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pins the comment's structure; the cron module's wording is pinned by its own tests.
 
-    Update with AZSTATE_UPDATE_SNAPSHOTS=1 after a deliberate change, and review the diff.
+    Update with AZSTATE_UPDATE_SNAPSHOTS=1 after a deliberate change, and review the diff (and
+    the screenshots test_screenshot then makes).
     """
     monkeypatch.setattr(cron, "describe", lambda expr: f"(described: {expr})")
-    html = to_html(markdown.render(plan, now=NOW))
+    html = to_html(markdown.render(SNAPSHOT_PLANS[name](), now=NOW))
     path = SNAPSHOTS / name
     if UPDATE:
         path.parent.mkdir(exist_ok=True)
         path.write_text(html, encoding="utf-8")
     assert path.exists(), f"missing snapshot {path}: run with AZSTATE_UPDATE_SNAPSHOTS=1"
     assert html == path.read_text(encoding="utf-8")
+
+
+PAGE = """<!doctype html><meta charset="utf-8"><style>
+body {{ font: 14px -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif;
+  max-width: 880px; margin: 16px auto; color: #1f2328; line-height: 1.5; }}
+code {{ font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #eff1f3;
+  padding: .2em .4em; border-radius: 6px; }}
+pre {{ background: #f6f8fa; padding: 16px; border-radius: 6px; overflow: auto; }}
+pre code {{ background: none; padding: 0; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #d1d9e0; padding: 6px 13px; }}
+details {{ margin: 4px 0; }} summary {{ cursor: pointer; }}
+blockquote {{ color: #59636e; border-left: .25em solid #d1d9e0; margin: 0; padding: 0 1em; }}
+.markdown-alert {{ padding: 8px 16px; margin-bottom: 16px; border-left: .25em solid; }}
+.markdown-alert-caution {{ border-color: #cf222e; }}
+.markdown-alert-warning {{ border-color: #9a6700; }}
+.markdown-alert-caution .markdown-alert-title {{ color: #d1242f; font-weight: 600; }}
+.markdown-alert-warning .markdown-alert-title {{ color: #9a6700; font-weight: 600; }}
+</style><body>{body}</body>"""
+
+
+@pytest.mark.skipif(not UPDATE, reason="screenshots are made with AZSTATE_UPDATE_SNAPSHOTS=1")
+@pytest.mark.parametrize("name", sorted(SNAPSHOT_PLANS))
+def test_screenshot(name: str, tmp_path: Path) -> None:
+    """A picture of the comment as GitHub shows it (its CSS, roughly), to look at in review."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium")
+    page = tmp_path / "page.html"
+    page.write_text(PAGE.format(body=(SNAPSHOTS / name).read_text()), encoding="utf-8")
+    png = SNAPSHOTS / name.replace(".html", ".png")
+    subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--screenshot={png}", "--window-size=960,1400", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    assert png.stat().st_size > 10_000

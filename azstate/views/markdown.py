@@ -3,8 +3,11 @@
 GitHub refuses comments over 65,536 characters, and a reviewer scrolls past a wall of text, so
 every resource is a collapsed ``<details>`` section and a long plan is cut (under ``limit``) at a
 section boundary with a note saying what was left out and where the whole plan is. Deleted
-addresses are listed above everything else because they are what a reviewer must not miss.
-User strings are escaped for HTML inside summaries and fenced with a longer fence in code.
+addresses are listed above everything else, in a GitHub alert box (``> [!CAUTION]``, a plain
+quote elsewhere), and their sections are open, because they are what a reviewer must not miss.
+A plan over several projects gets a table of counts per project, so 500 changes read as "which
+teams, how much" before any detail. User strings are escaped for HTML inside summaries and
+fenced with a longer fence in code.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from azstate.views.fields import (
 from azstate.views.theme import action_phrase, action_symbol
 
 LIMIT = 60000
+PROJECT_TABLE_FROM = 10  # changes; below this the sections themselves are the overview
+OPEN_TABLE_UP_TO = 15  # projects; a longer table is folded so the details stay near the top
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~&])")
 _NOTE_RESERVE = 700
 
@@ -147,34 +152,80 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
             scope[0].upper() + scope[1:] + ".",
             "",
         ]
-        for action, verb in (
-            (Action.DELETE, "deletes"),
-            (Action.REPLACE, "deletes and re-creates"),
+        for action, alert, verb in (
+            (Action.DELETE, "CAUTION", "deletes"),
+            (Action.REPLACE, "WARNING", "deletes and re-creates"),
         ):
             hit = [c.address for c in changes if c.action is action]
             if hit:
-                out += [_warning(verb, hit, limit // 4), ""]
+                out += [_warning(alert, verb, hit, limit // 4), ""]
+        projects = {c.addr.project.lower() for c in changes}
+        if len(projects) > 1 and len(changes) > PROJECT_TABLE_FROM:
+            out += [_project_table(changes, limit // 5), ""]
     return "\n".join(out) + "\n"
 
 
-def _warning(verb: str, addresses: list[str], budget: int) -> str:
-    """Every such address, projects first; only a plan too big for the comment is cut short."""
+def _warning(alert: str, verb: str, addresses: list[str], budget: int) -> str:
+    """Every such address, projects first, one per line; only a plan too big for the comment
+    is cut short."""
     ordered = sorted(
         addresses, key=lambda a: (Address.parse(a).kind != "project", Address.parse(a))
     )
-    lead = f"> ⚠️ **This plan {verb} {_count(len(ordered), 'resource', 'resources')}:** "
-    names: list[str] = []
-    size = len(lead)
+    lines = [
+        f"> [!{alert}]",
+        f"> ⚠️ **This plan {verb} {_count(len(ordered), 'resource', 'resources')}:**",
+        ">",
+    ]
+    size = sum(len(line) + 1 for line in lines)
+    shown = 0
     for address in ordered:
-        name = code(address)
-        if size + len(name) + 2 > budget:
+        line = f"> - {code(address)}"
+        if size + len(line) + 1 > budget:
             break
-        names.append(name)
-        size += len(name) + 2
-    line = lead + ", ".join(names)
-    if len(names) < len(ordered):
-        line += f", and {len(ordered) - len(names)} more (see the full plan)"
-    return line
+        lines.append(line)
+        size += len(line) + 1
+        shown += 1
+    if shown < len(ordered):
+        lines.append(f"> - and {len(ordered) - shown:,} more (see the full plan)")
+    return "\n".join(lines)
+
+
+def _project_table(changes: list[Change], budget: int) -> str:
+    """Counts per project, so a big plan reads as "which projects, how much" first."""
+    counts: dict[str, dict[Action, int]] = {}
+    names: dict[str, str] = {}
+    for change in changes:
+        project = change.addr.project
+        names.setdefault(project.lower(), project)
+        row = counts.setdefault(project.lower(), {})
+        row[change.action] = row.get(change.action, 0) + 1
+    opening = "<details open>" if len(counts) <= OPEN_TABLE_UP_TO else "<details>"
+    lines = [
+        f"{opening}<summary>Changes by project ({len(counts):,})</summary>",
+        "",
+        "| Project | Create | Update | Replace | Delete |",
+        "|:---|---:|---:|---:|---:|",
+    ]
+    size = sum(len(line) + 1 for line in lines)
+    keys = sorted(counts)
+    shown = 0
+    for key in keys:
+        row = counts[key]
+        deleted = row.get(Action.DELETE, 0)
+        cells = [
+            str(row.get(action, "")) for action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
+        ]
+        cells.append(f"**{deleted}**" if deleted else "")
+        line = f"| {code(names[key]).replace('|', chr(92) + '|')} | " + " | ".join(cells) + " |"
+        if size + len(line) + 1 > budget:
+            break
+        lines.append(line)
+        size += len(line) + 1
+        shown += 1
+    if shown < len(keys):
+        lines.append(f"| and {len(keys) - shown:,} more projects | | | | |")
+    lines += ["", "</details>"]
+    return "\n".join(lines)
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -192,10 +243,13 @@ def _group_heading(section: _Section, multi_project: bool, *, first: bool) -> st
     return out
 
 
-def _summary(symbol: str, address: str, phrase: str) -> str:
+def _summary(symbol: str, address: str, phrase: str, *, alarming: bool = False) -> str:
+    """A deletion's section is open and its phrase bold: it must be read, not just counted."""
+    opening = "<details open>" if alarming else "<details>"
+    shown = f"<strong>{phrase}</strong>" if alarming else phrase
     return (
-        f"<details><summary><code>{html.escape(symbol)}</code> "
-        f"<code>{html.escape(address)}</code> {phrase}</summary>\n\n"
+        f"{opening}<summary><code>{html.escape(symbol)}</code> "
+        f"<code>{html.escape(address)}</code> {shown}</summary>\n\n"
     )
 
 
@@ -212,7 +266,12 @@ def _change_text(change: Change, timezone: str, now: datetime | None) -> str:
                 lines += _field_change(name, before, after, timezone, now)
         case Action.NO_OP:
             pass
-    text = _summary(action_symbol(change.action), change.address, action_phrase(change.action))
+    text = _summary(
+        action_symbol(change.action),
+        change.address,
+        action_phrase(change.action),
+        alarming=change.action in (Action.DELETE, Action.REPLACE),
+    )
     if lines:
         text += fenced(lines) + "\n\n"
     if change.reason:
