@@ -1,0 +1,204 @@
+"""Every command the README shows works as the README says it does.
+
+The shell blocks are run in README order, one command at a time, in a scratch copy of the
+repository's examples, schema and README, against a sandbox over HTTP (AZKABAN_URL and the
+credentials come from the azkaban_env fixture; `--sandbox` commands start their own emulator in
+the scratch directory). A command expects exit 0 unless its line ends in `# exit N`.
+`pip install` and the test run are not executed: they are checked against what .ci/run runs.
+Blocks that are not commands (the usage synopsis, a directory tree, a workflow excerpt) carry an
+explicit `<!-- readme-test: not run (...) -->` marker, and that list is pinned here. Inline
+`azstate ...` spans in the prose are checked against azstate's own argument parser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+
+from azstate.cli import build_parser
+from azstate.sandbox.server import SandboxServer
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+CI = ROOT / ".ci" / "run"
+SHELLS = {"sh", "bash", "shell", "console"}
+NOT_RUN = re.compile(r"<!-- readme-test: not run \(([^)]+)\) -->")
+EXIT = re.compile(r"#\s*exit (\d+)\b")
+
+
+@dataclass(frozen=True)
+class Block:
+    info: str
+    content: str
+    line: int
+    skipped_because: str | None
+
+
+@dataclass(frozen=True)
+class Command:
+    text: str
+    expected: int
+    line: int
+
+
+def blocks() -> list[Block]:
+    tokens = MarkdownIt("commonmark").parse(README.read_text(encoding="utf-8"))
+    found: list[Block] = []
+    marker: str | None = None
+    for token in tokens:
+        if token.type == "html_block":
+            match = NOT_RUN.search(token.content)
+            marker = match.group(1) if match else None
+            continue
+        if token.type == "fence":
+            line = token.map[0] + 1 if token.map else 0
+            found.append(Block(token.info.strip(), token.content, line, marker))
+        marker = None
+    return found
+
+
+def commands() -> list[Command]:
+    out: list[Command] = []
+    for block in blocks():
+        if block.skipped_because is not None:
+            continue
+        assert block.info in SHELLS, f"README line {block.line}: a ```{block.info} block is "
+        "neither a shell block nor marked <!-- readme-test: not run (why) -->"
+        for offset, line in enumerate(block.content.replace("\\\n", " ").splitlines()):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            match = EXIT.search(line)
+            out.append(Command(line.strip(), int(match.group(1)) if match else 0,
+                               block.line + 1 + offset))
+    return out
+
+
+def ci_commands() -> list[str]:
+    """.ci/run's commands, without --quiet (it changes what is printed, not what is done)."""
+    lines = [line.strip().replace("--quiet ", "") for line in CI.read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith(("#", "set ", "cd "))]
+
+
+PIP_ALLOWED = {"pip install -e .", "pip install -e '.[test]'"}
+
+
+def runnable(command: Command) -> list[str]:
+    """The parts of a command line to execute; install and test parts are checked instead."""
+    parts = [p.strip() for p in command.text.split("&&")]
+    run: list[str] = []
+    ci = ci_commands()
+    for part in parts:
+        if part.startswith("pip "):
+            assert part in PIP_ALLOWED, f"README line {command.line}: unexpected install {part!r}"
+            # .ci/run installs the same package with the test extras, a superset of `-e .`
+            assert "python -m pip install -e '.[test]'" in ci
+        elif part.startswith("python -m pytest"):
+            assert part in ci, f"README line {command.line}: .ci/run does not run {part!r}"
+        else:
+            run.append(part)
+    return run
+
+
+def test_blocks_not_run_are_exactly_these() -> None:
+    skipped = [(b.skipped_because, b.content.splitlines()[0]) for b in blocks()
+               if b.skipped_because is not None]
+    assert skipped == [
+        ("usage synopsis", "azstate validate [-c PATH]"),
+        ("directory layout", "flows/etl/            flow sources, shared by every environment"),
+        ("workflow excerpt", "concurrency:"),
+    ]
+
+
+def test_quick_start_is_the_first_section_and_its_commands_are_these() -> None:
+    text = README.read_text(encoding="utf-8")
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    assert sections[0] == "Quick start"
+    first = [c.text for c in commands()][:3]
+    assert first == [
+        "pip install -e . && azstate apply --sandbox --auto-approve -c examples/quickstart",
+        "pip install -e '.[test]' && python -m pytest -n 2 -q",
+        "azstate plan --sandbox --detailed-exitcode -c examples/quickstart",
+    ]
+
+
+def test_the_workflow_excerpt_is_what_the_workflow_says() -> None:
+    (excerpt,) = [b for b in blocks() if b.skipped_because == "workflow excerpt"]
+    workflow = yaml.safe_load(
+        (ROOT / "examples" / "gitops" / ".github" / "workflows" / "azstate.yml").read_text()
+    )
+    assert yaml.safe_load(excerpt.content) == {
+        "concurrency": workflow["jobs"]["apply-production"]["concurrency"]
+    }
+
+
+def test_placeholders_for_the_lead_are_there() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert "## Performance\n\nNumbers: see bench/ (filled in by the benchmark run)" in text
+    assert "## Concurrent applies\n" in text
+
+
+def test_inline_azstate_commands_are_valid_invocations() -> None:
+    tokens = MarkdownIt("commonmark").parse(README.read_text(encoding="utf-8"))
+    spans = [
+        child.content
+        for token in tokens
+        if token.type == "inline"
+        for child in token.children or []
+        if child.type == "code_inline" and child.content.startswith("azstate ")
+    ]
+    assert len(spans) > 10
+    for span in spans:
+        argv = shlex.split(span)[1:]
+        command = next((a for a in argv if not a.startswith("-")), None)
+        try:
+            build_parser(only=command).parse_args(argv)
+        except SystemExit as exc:
+            pytest.fail(f"README shows `{span}`, which azstate refuses ({exc})")
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """What the README's commands touch, copied: they write plans, imports and regenerate."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("examples", "schema"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns(".azstate"))
+    shutil.copy(README, root / "README.md")
+    return root
+
+
+def test_every_command_in_the_readme_exits_as_it_says(
+    scratch: Path, azkaban_env: SandboxServer
+) -> None:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["NO_COLOR"] = "1"
+    ran: list[str] = []
+    for command in commands():
+        for part in runnable(command):
+            done = subprocess.run(
+                ["bash", "-o", "pipefail", "-c", part],
+                cwd=scratch, env=env, capture_output=True, text=True, timeout=120,
+            )
+            assert done.returncode == command.expected, (
+                f"README line {command.line}: `{part}` exited {done.returncode}, "
+                f"expected {command.expected}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            )
+            assert "Traceback" not in done.stderr, done.stderr
+            ran.append(part)
+    assert len(ran) >= 15
+    assert (scratch / "schema" / "azstate.schema.json").read_text() == (
+        ROOT / "schema" / "azstate.schema.json"
+    ).read_text()
+    assert (scratch / "README.md").read_text() == README.read_text()
+    assert (scratch / "plan.md").read_text().startswith("## azstate plan\n")
