@@ -141,6 +141,14 @@ def test_the_workflow_excerpt_is_what_the_workflow_says() -> None:
     }
 
 
+def test_the_layout_shown_is_the_example_s() -> None:
+    (layout,) = [b for b in blocks() if b.skipped_because == "directory layout"]
+    paths = [line.split()[0] for line in layout.content.splitlines() if not line.startswith(" ")]
+    assert len(paths) == 7
+    for path in paths:
+        assert (ROOT / "examples" / "gitops" / path).exists(), path
+
+
 def test_placeholders_for_the_lead_are_there() -> None:
     text = README.read_text(encoding="utf-8")
     assert "## Performance\n\nNumbers: see bench/ (filled in by the benchmark run)" in text
