@@ -35,6 +35,7 @@ from azstate.views.theme import action_phrase, action_symbol
 
 LIMIT = 60000
 PROJECT_TABLE_FROM = 10  # changes; below this the sections themselves are the overview
+OPEN_SECTIONS_UP_TO = 5  # resources; a plan this short is shown unfolded
 OPEN_TABLE_UP_TO = 15  # projects; a longer table is folded so the details stay near the top
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~&])")
 _NOTE_RESERVE = 700
@@ -80,14 +81,15 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
         changes = []
     head = _head(plan, changes, drift, limit)
     tz = plan.timezone
+    few = len(drift) + len(changes) <= OPEN_SECTIONS_UP_TO
     sections = [
         _Section(
-            d.address, None, Address.parse(d.address).project, partial(_drift_text, d, tz, now)
+            d.address, None, Address.parse(d.address).project, partial(_drift_text, d, tz, now, few)
         )
         for d in drift
     ]
     sections += [
-        _Section(c.address, c.action, c.addr.project, partial(_change_text, c, tz, now))
+        _Section(c.address, c.action, c.addr.project, partial(_change_text, c, tz, now, few))
         for c in changes
     ]
     if not sections:
@@ -243,9 +245,12 @@ def _group_heading(section: _Section, multi_project: bool, *, first: bool) -> st
     return out
 
 
-def _summary(symbol: str, address: str, phrase: str, *, alarming: bool = False) -> str:
-    """A deletion's section is open and its phrase bold: it must be read, not just counted."""
-    opening = "<details open>" if alarming else "<details>"
+def _summary(
+    symbol: str, address: str, phrase: str, *, alarming: bool = False, unfold: bool = False
+) -> str:
+    """A deletion's section is open and its phrase bold: it must be read, not just counted.
+    The sections of a short plan are open too: folding three changes only costs clicks."""
+    opening = "<details open>" if alarming or unfold else "<details>"
     shown = f"<strong>{phrase}</strong>" if alarming else phrase
     return (
         f"{opening}<summary><code>{html.escape(symbol)}</code> "
@@ -253,7 +258,7 @@ def _summary(symbol: str, address: str, phrase: str, *, alarming: bool = False) 
     )
 
 
-def _change_text(change: Change, timezone: str, now: datetime | None) -> str:
+def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bool) -> str:
     before, after = display(change.before), display(change.after)
     lines: list[str] = []
     match change.action:
@@ -271,6 +276,7 @@ def _change_text(change: Change, timezone: str, now: datetime | None) -> str:
         change.address,
         action_phrase(change.action),
         alarming=change.action in (Action.DELETE, Action.REPLACE),
+        unfold=unfold,
     )
     if lines:
         text += fenced(lines) + "\n\n"
@@ -333,7 +339,7 @@ def _cron_notes(preview: CronPreview, mark: str) -> list[str]:
     return out
 
 
-def _drift_text(drift: Drift, timezone: str, now: datetime | None) -> str:
+def _drift_text(drift: Drift, timezone: str, now: datetime | None, unfold: bool) -> str:
     lines: list[str] = []
     for name, sides in drift.fields.items():
         live, desired = (
@@ -358,7 +364,7 @@ def _drift_text(drift: Drift, timezone: str, now: datetime | None) -> str:
             lines += _cron_notes(
                 cron_preview(sides.get("desired"), timezone, now, with_times=False), "+"
             )
-    text = _summary("~", drift.address, "changed outside azstate")
+    text = _summary("~", drift.address, "changed outside azstate", unfold=unfold)
     if lines:
         text += fenced(lines) + "\n\n"
     return text + "</details>\n\n"
