@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
         planfile.save(plan, Path(args.out))
         # soft_wrap: a path broken over two lines cannot be copied; Text: no markup in paths.
         err.print(
-            Text(f"Saved the plan to {args.out}. Apply it with: azstate apply {args.out}"),
+            Text(
+                f"Saved the plan to {args.out}. Apply it with: azstate apply "
+                f"{'--sandbox ' if getattr(args, 'sandbox', False) else ''}{args.out}"
+            ),
             soft_wrap=True,
         )
     changed = plan.has_changes or (args.refresh_only and bool(plan.drift))

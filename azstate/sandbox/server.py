@@ -214,15 +214,36 @@ _LOCAL_LOCK = threading.Lock()
 
 
 def ensure_local_sandbox(data_dir: Path) -> str:
-    """A sandbox for this process (one per data directory) on a free loopback port: its URL.
+    """A sandbox for this process (one per data directory) on a loopback port: its URL.
 
-    It stops when the interpreter exits, like the command that needed it.
+    The port is kept in the data directory and taken again next time when it is free, so the
+    sandbox keeps one address across commands: a plan saved by one ``--sandbox`` command is for
+    the same server as the next one's. It stops when the interpreter exits, like the command
+    that needed it.
     """
     key = Path(data_dir).resolve()
     with _LOCAL_LOCK:
         server = _LOCAL.get(key)
         if server is None:
-            server = SandboxServer(data_dir=key, host="127.0.0.1", port=0).start()
+            server = _start_on_remembered_port(key)
             _LOCAL[key] = server
             atexit.register(server.stop)
         return server.url
+
+
+def _start_on_remembered_port(data_dir: Path) -> SandboxServer:
+    port_file = data_dir / "port"
+    try:
+        port = int(port_file.read_text().strip())
+    except (OSError, ValueError):
+        port = 0
+    try:
+        server = SandboxServer(data_dir=data_dir, host="127.0.0.1", port=port).start()
+    except AzstateError:
+        if port == 0:
+            raise
+        server = SandboxServer(data_dir=data_dir, host="127.0.0.1", port=0).start()
+    if server.port != port:
+        with contextlib.suppress(OSError):
+            port_file.write_text(f"{server.port}\n")
+    return server

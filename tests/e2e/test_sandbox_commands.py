@@ -1,0 +1,38 @@
+"""`--sandbox` across separate commands, as a user runs them: each command is a new process
+with its own emulator, on the port the data directory remembers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def azstate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
+    return subprocess.run(
+        [sys.executable, "-m", "azstate", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_plan_saved_by_one_sandbox_command_applies_in_the_next(tmp_path: Path) -> None:
+    work = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "examples" / "quickstart", work)
+    saved = azstate(work, "plan", "--sandbox", "-c", ".", "--out", "tfplan")
+    assert saved.returncode == 0, saved.stderr
+    assert "Apply it with: azstate apply --sandbox tfplan" in saved.stderr
+    applied = azstate(work, "apply", "--sandbox", "tfplan")
+    assert applied.returncode == 0, applied.stderr + applied.stdout
+    assert "4 applied, 0 failed" in applied.stdout
+    again = azstate(work, "plan", "--sandbox", "--detailed-exitcode", "-c", ".")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
