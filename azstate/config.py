@@ -512,8 +512,14 @@ class ScheduleConfig(_Model):
     ] = FailureAction.FINISH_CURRENT
     failure_emails: Emails = ()
     success_emails: Emails = ()
-    notify_on_first_failure: Annotated[bool, Strict()] = True
-    notify_on_last_failure: Annotated[bool, Strict()] = False
+    notify_on_first_failure: Annotated[bool, Strict()] = Field(
+        default=True,
+        description="Email failure_emails as soon as the first job of a run fails.",
+    )
+    notify_on_last_failure: Annotated[bool, Strict()] = Field(
+        default=False,
+        description="Email failure_emails when a failed run has finished.",
+    )
     disabled_jobs: tuple[NonBlank, ...] = Field(
         default=(), description="Jobs at the top of the flow to skip in scheduled runs."
     )
