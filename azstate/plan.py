@@ -11,6 +11,7 @@ import json
 from enum import StrEnum
 from typing import Any, Literal
 
+from deepdiff import DeepDiff
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from azstate.address import Address
@@ -91,9 +92,18 @@ class Change(_Frozen):
         return Address.parse(self.address)
 
     def changed_fields(self) -> list[str]:
+        """The top-level fields whose values differ, as DeepDiff finds them: lists compare as
+        sets (emails, jobs, SLA rules are unordered on the server), a field on one side only
+        counts, and nested differences are reported at their field."""
         before, after = self.before or {}, self.after or {}
-        keys = sorted(set(before) | set(after))
-        return [k for k in keys if before.get(k) != after.get(k)]
+        found = DeepDiff(before, after, ignore_order=True, view="tree")
+        fields = {
+            str(path[0])
+            for items in found.values()
+            for item in items
+            if (path := item.path(output_format="list"))
+        }
+        return sorted(fields)
 
 
 class Drift(_Frozen):
