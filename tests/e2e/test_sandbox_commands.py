@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from azstate.cli import main
+from azstate.sandbox.server import SandboxServer
 from tests.conftest import ROOT
 
 
@@ -36,3 +40,13 @@ def test_a_plan_saved_by_one_sandbox_command_applies_in_the_next(tmp_path: Path)
     again = azstate(work, "plan", "--sandbox", "--detailed-exitcode", "-c", ".")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "No changes" in again.stdout
+
+
+@pytest.mark.parametrize("example", ["quickstart", "flow1"])
+def test_each_example_applies_and_then_plans_empty(
+    example: str, azkaban_env: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(ROOT / "examples" / example)
+    assert main(["apply", "--auto-approve", "-c", config]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["plan", "--detailed-exitcode", "-c", config]) == 0, capsys.readouterr().out
