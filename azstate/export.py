@@ -94,7 +94,8 @@ def _project(p: ProjectState, source: str | None, notes: list[str]) -> list[str]
         lines += ["", f"[projects.{key(name)}.permissions]"]
         for principal, label in (("user", "users"), ("group", "groups")):
             entries = {
-                k.partition(".")[2]: v for k, v in p.permissions.items()
+                k.partition(".")[2]: v
+                for k, v in p.permissions.items()
                 if k.partition(".")[0] == principal
             }
             if entries:
@@ -118,14 +119,23 @@ def _schedule(project: str, flow: str, s: ScheduleValue, notes: list[str]) -> li
     if s.concurrent not in {c.value for c in Concurrent}:
         note = (
             f"project {project}, flow {flow}: concurrent option {s.concurrent!r} cannot be "
-            "written in azstate TOML; written as \"skip\""
+            'written in azstate TOML; written as "skip"'
         )
         notes.append(note)
         lines.append(f"# {note}")
     elif s.concurrent != _DEFAULT.concurrent:
         lines.append(f"concurrent = {quote(s.concurrent)}")
         if s.concurrent == Concurrent.PIPELINE.value:
-            lines.append(f"pipeline_level = {s.pipeline_level or 1}")
+            level = s.pipeline_level or 1
+            if level not in (1, 2):
+                note = (
+                    f"project {project}, flow {flow}: pipeline level {level} cannot be written "
+                    "in azstate TOML (1 or 2); written as 2"
+                )
+                notes.append(note)
+                lines.append(f"# {note}")
+                level = 2
+            lines.append(f"pipeline_level = {level}")
     if s.failure_action is not FailureAction.FINISH_CURRENT:
         lines.append(f"failure_action = {quote(s.failure_action.value)}")
     if s.failure_emails:

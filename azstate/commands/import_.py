@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from azstate.archive import read_zip_safely
+from azstate.commands import schema
 from azstate.commands.workspace import add_server_args, connect, consoles, parallelism_of
 from azstate.config import ServerConfig
 from azstate.errors import AzstateError
@@ -21,6 +22,7 @@ from azstate.refresh import RefreshScope, refresh
 from azstate.state import FilesValue, ProjectState
 from azstate.wire.client import AzkabanClient
 
+SCHEMA_FILE = "azstate.schema.json"
 NAME = "import"
 HELP = "write an existing server down as configuration"
 
@@ -69,13 +71,10 @@ def run(args: argparse.Namespace) -> int:
         for k in chosen
         if k in live.projects
     ]
-    schema = Path(__file__).resolve().parents[2] / "schema" / "azstate.schema.json"
+    # The schema goes beside the file, so editors find it wherever the directory is checked out.
+    (out_dir / SCHEMA_FILE).write_text(schema.render("config"), encoding="utf-8")
     result = export(
-        projects,
-        url=client.url,
-        timezone=args.timezone,
-        sources=sources,
-        schema=str(schema) if schema.exists() else None,
+        projects, url=client.url, timezone=args.timezone, sources=sources, schema=SCHEMA_FILE
     )
     (out_dir / "azstate.toml").write_text(result.text, encoding="utf-8")
     for note in result.notes:
