@@ -37,8 +37,10 @@ class Fault:
     delay: float = 0.0
 
     def matches(self, path: str, action: str | None) -> bool:
+        """``action`` None matches any request on the path; ``""`` only one with no action
+        (the project page, say)."""
         return (self.path is None or self.path == path) and (
-            self.action is None or self.action == action
+            self.action is None or self.action == (action or "")
         )
 
 

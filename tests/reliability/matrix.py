@@ -1,0 +1,278 @@
+"""One apply that makes every kind of call, run under one injected fault, then again without.
+
+The server starts in state BEFORE; the configuration AFTER creates a project, uploads new files,
+changes a description, re-posts a schedule with its SLA, adds and removes schedules, adds and
+changes permissions and prunes a project: every call apply makes, after every read plan makes.
+A case passes when the faulted apply completes or stops with a clear report, the server still
+holds everything the plan did not mean to remove, no write that reached the server was sent
+again, and a second apply without faults leaves a plan with no changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from azstate.cli import main
+from azstate.sandbox.server import SandboxServer
+from azstate.wire.client import AzkabanClient
+from tests.e2e.workspace import flow20
+
+Call = tuple[str, str, str]
+Fault = tuple[str, str, int | None]
+
+# (label, path, action): action "" is a request with no action (the project page).
+READS = [
+    ("login", "/", "login"),
+    ("fetchallprojects", "/index", "fetchallprojects"),
+    ("fetchSchedules", "/schedule", "fetchSchedules"),
+    ("fetchSchedule", "/schedule", "fetchSchedule"),
+    ("slaInfo", "/schedule", "slaInfo"),
+    ("download", "/manager", "download"),
+    ("project page", "/manager", ""),
+]
+WRITES = [
+    ("create", "/manager", "create"),
+    ("upload", "/manager", "upload"),
+    ("changeDescription", "/manager", "changeDescription"),
+    ("scheduleCronFlow", "/schedule", "scheduleCronFlow"),
+    ("addPermission", "/manager", "addPermission"),
+    ("changePermission", "/manager", "changePermission"),
+    ("removeSched", "/schedule", "removeSched"),
+    ("delete project", "/manager", "delete"),
+]
+CALLS = READS + WRITES
+# (label, sandbox fault kind, times: None = every matching request)
+FAULTS = [
+    ("500 once", "http500", 1),
+    ("500 always", "http500", None),
+    ("reset before", "reset_before", 1),
+    ("reset after", "reset_after", 1),
+    ("slow", "slow", 1),
+    ("session expired", "expire_session", 1),
+    ("error in 200", "error200", 1),
+]
+TIMEOUT = 0.5  # the client's; a slow reply takes longer than this
+SLOW = 1.0
+
+HEADER = """\
+[server]
+url = "{url}"
+timezone = "UTC"
+timeout = {timeout}
+
+[azstate]
+prune = ["old*"]
+"""
+BEFORE = """
+[projects.etl]
+description = "version one"
+source = "src/v1"
+
+[projects.etl.permissions]
+users = { reader = ["read"] }
+
+[projects.etl.schedules.daily]
+cron = "0 0 2 ? * *"
+
+[projects.etl.schedules.daily.sla]
+emails = ["sla@example.com"]
+rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
+
+[projects.etl.schedules.hourly]
+cron = "0 0 * ? * *"
+
+[projects.oldproj]
+description = "pruned by the change"
+source = "src/v1"
+
+[projects.oldproj.schedules.daily]
+cron = "0 0 4 ? * *"
+"""
+AFTER = """
+[projects.etl]
+description = "version two"
+source = "src/v2"
+
+[projects.etl.permissions]
+users = { reader = ["read", "execute"] }
+groups = { analysts = ["read"] }
+
+[projects.etl.schedules.daily]
+cron = "0 0 3 ? * *"
+
+[projects.etl.schedules.daily.sla]
+emails = ["sla@example.com"]
+rules = [{ rule = "SUCCESS", duration = "3h", email = true }]
+
+[projects.etl.schedules.weekly]
+cron = "0 0 5 ? * MON"
+
+[projects.new]
+description = "made by the change"
+source = "src/v2"
+
+[projects.new.permissions]
+users = { reader = ["read"] }
+
+[projects.new.schedules.daily]
+cron = "0 0 1 ? * *"
+"""
+
+
+@dataclass
+class Outcome:
+    code: int  # of the apply under the fault
+    err: str
+    second_code: int  # of the apply after it, without faults
+    converged: bool  # the plan after that is empty
+    problems: list[str]  # broken guarantees; empty when the case passes
+
+    @property
+    def cell(self) -> str:
+        word = "applied" if self.code == 0 else "stopped" if self.code == 1 else f"exit {self.code}"
+        return word if not self.problems else "FAIL: " + "; ".join(self.problems)
+
+
+def write_sources(root: Path) -> None:
+    flow20(root / "src" / "v1", {"daily": ["extract", "load"], "hourly": ["ping"]})
+    flow20(root / "src" / "v2", {"daily": ["extract", "load"], "hourly": ["ping"], "weekly": ["w"]})
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def environment(url: str, cache: Path) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(
+        AZKABAN_URL=url,
+        AZKABAN_USERNAME="azkaban",
+        AZKABAN_PASSWORD="azkaban",
+        AZSTATE_CACHE_DIR=str(cache),
+    )
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def prepare_template(root: Path) -> Path:
+    """A sandbox data directory holding BEFORE, made once and copied for every case."""
+    write_sources(root)
+    data = root / "template"
+    with SandboxServer(data_dir=data) as server, environment(server.url, root / "cache"):
+        config = root / "before.toml"
+        config.write_text(HEADER.format(url=server.url, timeout=30) + BEFORE)
+        code, out, err = _cli("apply", "--auto-approve", "-c", str(config))
+        assert code == 0, out + err
+    return data
+
+
+def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
+    _, path, action = call
+    _, kind, times = fault
+    write_sources(root)
+    data = root / "data"
+    shutil.copytree(template, data)
+    problems: list[str] = []
+    with SandboxServer(data_dir=data) as server, environment(server.url, root / "cache"):
+        config = root / "azstate.toml"
+        config.write_text(HEADER.format(url=server.url, timeout=TIMEOUT) + AFTER)
+        injected = server.faults.add(kind, path=path, action=action, times=times, delay=SLOW)
+        code, out, err = _cli("apply", "--auto-approve", "-c", str(config))
+        if kind == "slow":
+            time.sleep(SLOW)  # the slow request finishes on the server after the client gave up
+        fired = injected not in server.faults.pending() or any(
+            e.fault is not None for e in server.log.snapshot()
+        )
+        server.faults.clear()
+        if not fired:
+            problems.append("the fault never fired")
+        if code not in (0, 1):
+            problems.append(f"exit {code}")
+        if "Traceback" in out + err:
+            problems.append("a traceback")
+        if code == 1 and not err.strip().startswith("Error") and "Error:" not in err:
+            problems.append("no error report on stderr")
+        problems += _lost(server)
+        problems += _duplicated(server, kind, action)
+        second, _, second_err = _cli("apply", "--auto-approve", "-c", str(config))
+        plan, _, _ = _cli("plan", "--detailed-exitcode", "-c", str(config))
+        if second != 0:
+            problems.append(f"the second apply exited {second}: {second_err.strip()[-200:]}")
+        if plan != 0:
+            problems.append("the plan after the second apply is not empty")
+    return Outcome(code, err, second, plan == 0, problems)
+
+
+def _lost(server: SandboxServer) -> list[str]:
+    """What the plan never meant to remove: project etl, its daily schedule with an SLA, and
+    the reader's permission there."""
+    client = AzkabanClient(server.url, "azkaban", SecretStr("azkaban"))
+    client.login()
+    projects = {p.name: p for p in client.fetch_all_projects()}
+    if "etl" not in projects:
+        return ["project etl lost"]
+    lost = []
+    if "reader" not in projects["etl"].user_permissions:
+        lost.append("etl's reader permission lost")
+    daily = client.fetch_schedule(projects["etl"].project_id, "daily")
+    if daily is None:
+        lost.append("etl's daily schedule lost")
+    elif client.sla_info(daily.schedule_id) is None:
+        lost.append("etl's daily SLA lost")
+    return lost
+
+
+def _duplicated(server: SandboxServer, kind: str, action: str) -> list[str]:
+    """A write that reached the server (its reply lost) must not be sent again."""
+    if kind != "reset_after" or action not in ("create", "upload"):
+        return []
+    sent = [e for e in server.log.snapshot() if e.action == action]
+    targets = [e.params.get("name") or e.params.get("project") for e in sent]
+    again = {t for t in targets if targets.count(t) > 1}
+    return [f"{action} sent twice for {', '.join(sorted(map(str, again)))}"] if again else []
+
+
+def cases() -> list[tuple[Call, Fault]]:
+    return [(call, fault) for call in CALLS for fault in FAULTS]
+
+
+def print_matrix() -> int:
+    """Run every case and print calls x faults: what apply did, or what broke."""
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="azstate-faults-") as tmp:
+        base = Path(tmp)
+        template = prepare_template(base / "t")
+        rows = []
+        for i, (call, fault) in enumerate(cases()):
+            outcome = run_case(template, base / f"case{i}", call, fault)
+            failures += bool(outcome.problems)
+            rows.append((call[0], fault[0], outcome.cell))
+    width = max(len(c[0]) for c in CALLS)
+    cols = [f[0] for f in FAULTS]
+    colw = max(12, *(len(c) for c in cols))
+    print("call".ljust(width), *(c.ljust(colw) for c in cols), sep="  ")
+    for call in CALLS:
+        cells = [cell for c, _, cell in rows if c == call[0]]
+        print(call[0].ljust(width), *(c.ljust(colw) for c in cells), sep="  ")
+    print(
+        f"\n{len(rows)} cases; {failures} broke a guarantee. Every case then applied again "
+        "without faults and planned empty, or is marked FAIL."
+    )
+    return 1 if failures else 0

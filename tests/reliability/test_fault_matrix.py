@@ -1,0 +1,32 @@
+"""Every kind of call plan and apply make, under every fault: see matrix.py for what a case
+checks. The template server state is built once per test process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.matrix import CALLS, FAULTS, READS, cases, prepare_template, run_case
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepare_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.mark.parametrize(("call", "fault"), cases(), ids=[f"{c[0]}-{f[0]}" for c, f in cases()])
+def test_apply_survives(
+    template: Path, tmp_path: Path, call: tuple[str, str, str], fault: tuple[str, str, int | None]
+) -> None:
+    outcome = run_case(template, tmp_path, call, fault)
+    assert not outcome.problems, outcome.err
+    transient = fault[0] in ("500 once", "reset before", "reset after", "slow", "session expired")
+    if call in READS and transient:
+        assert outcome.code == 0, f"a read is retried, so this should have applied:\n{outcome.err}"
+    if fault[0] == "session expired":
+        assert outcome.code == 0, f"one re-login and the call again:\n{outcome.err}"
+
+
+def test_the_matrix_covers_every_call_and_fault() -> None:
+    assert len(cases()) == len(CALLS) * len(FAULTS) >= 100
