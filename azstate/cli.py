@@ -36,6 +36,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            # Name the flags only: a value typed after one (--password ...) is not echoed.
+            flags = [a.split("=")[0] for a in message[len(prefix) :].split() if a.startswith("-")]
+            message = prefix + (" ".join(flags) if flags else "(values not shown)")
+            if any(f in ("--password", "-p") for f in flags):
+                message += "; azstate reads the password from AZKABAN_PASSWORD only"
         print(f"Error: {message}", file=sys.stderr)
         raise SystemExit(1)
 
@@ -77,6 +84,20 @@ def _command_name(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if a in names), None)
 
 
+def _configure_logging(*, verbose: bool) -> None:
+    """-v shows azstate's own call log (already redacted); urllib3's request lines carry the
+    session id in the URL, so they stay off, and every line passes a redacting filter too."""
+    from azstate.redaction import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    logging.getLogger("azstate").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("azstate.sandbox").setLevel(logging.WARNING)  # the server side of --sandbox
+
+
 def tune_gc() -> None:
     """A plan of a large fleet allocates millions of small long-lived objects; with CPython's
     default thresholds the full collections that keep rescanning them make the core grow
@@ -91,13 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 1
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
-    if not args.verbose:
-        logging.getLogger("azstate").setLevel(logging.WARNING)
+    _configure_logging(verbose=args.verbose)
     tune_gc()
     try:
         code: int = _load(args._module).run(args)

@@ -22,6 +22,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
 from azstate.errors import AzstateError
+from azstate.redaction import redact
 from azstate.sandbox.app import SandboxApp
 from azstate.sandbox.faults import Faults, LoggedRequest, RequestLog
 from azstate.sandbox.store import Store
@@ -63,7 +64,7 @@ class _QuietHandler(WSGIRequestHandler):
     _socket_file: Any = None
 
     def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), message % args)
+        log.debug("%s %s", self.address_string(), redact(message % args))
 
     def setup(self) -> None:
         super().setup()

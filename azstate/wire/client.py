@@ -37,7 +37,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import requests
 import urllib3
@@ -51,6 +50,7 @@ from azstate.errors import (
     TransportError,
 )
 from azstate.plan import Call, UploadFile
+from azstate.redaction import MASK, SECRET_PARAMS, redact
 from azstate.state import Perm, PermissionValue, Principal, ScheduleValue, SlaValue
 from azstate.wire import calls, replies
 from azstate.wire.detect import LOGIN, CallInfo, Examined, examine, parse_set_cookie
@@ -68,33 +68,11 @@ from azstate.wire.replies import (
 
 log = logging.getLogger("azstate.wire")
 
-MASK = "***"
-SECRET_PARAMS = frozenset({"password", "session.id"})
 ZIP_TYPE = "application/zip"
 _MAX_DELAY = 10.0
-_SHORTEST_MASKED = 3
-_SECRET_PAIR = re.compile(
-    r"""(?P<key>session\.id|password)(?P<sep>"?\s*[=:]\s*"?)(?P<value>[^&\s;"',}\]]+)""",
-    re.IGNORECASE,
-)
 
 
 # -- redaction -----------------------------------------------------------------------------
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every known secret, and any `session.id=`/`password=` value, masked.
-
-    The password is masked wherever it appears (even as a user name, as in azkaban/azkaban):
-    a log that shows the user name is a small price for one that never shows the password.
-    Secrets shorter than three characters are masked only as parameter values.
-    """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if len(secret) < _SHORTEST_MASKED:
-            continue
-        for form in {secret, quote_plus(secret), quote(secret, safe="")}:
-            text = text.replace(form, MASK)
-    return _SECRET_PAIR.sub(lambda m: f"{m['key']}{m['sep']}{MASK}", text)
 
 
 def redact_params(params: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
