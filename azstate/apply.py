@@ -9,6 +9,7 @@ only when the read shows it did not happen, so nothing is ever created or upload
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -145,9 +146,30 @@ def _send(client: AzkabanClient, call: Call, artifacts: Mapping[str, bytes]) -> 
     except TransportError as exc:
         if not exc.may_have_reached_server:
             raise
-        if _happened(client, call, data):
+        if call.action in _CHECKED and _happened_soon(client, call, data):
             return
         client.send(call, file_bytes=data)
+
+
+# Writes that must not be sent twice; the others leave the same state when repeated.
+_CHECKED = frozenset({"create", "delete", "upload", "removeSched", "addPermission"})
+_GRACE_CAP = 10.0  # seconds
+
+
+def _happened_soon(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
+    """Whether the write took effect, asked again for a while before answering no.
+
+    A reply lost to a timeout or a reset does not mean the server stopped: Jetty finishes a
+    request whose client went away. So the read is repeated for up to twice the client's
+    timeout (at most 10 s) before the write is taken not to have happened and is sent again.
+    """
+    deadline = time.monotonic() + min(2 * client.timeout, _GRACE_CAP)
+    while True:
+        if _happened(client, call, data):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(0.25, client.timeout / 4))
 
 
 def _happened(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
@@ -170,11 +192,9 @@ def _happened(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
         sid = int(call.param("scheduleId") or 0)
         return all(s.schedule_id != sid for s in client.fetch_schedules())
     if action == "addPermission":
-        # Re-sending would fail with "already exists"; changePermission is idempotent.
-        client.send(call.model_copy(update={"params": tuple(
-            (k, "changePermission" if k == "ajax" else v) for k, v in call.params
-        )}))
-        return True
-    # scheduleCronFlow (replaces in place), setSla, changeDescription, changePermission: a
-    # repeat leaves the same state, so re-sending is safe.
+        # Sent again, it would fail with "already exists".
+        name = call.param("name") or ""
+        if call.param("group") == "true":
+            return name in client.get_group_permissions(project)
+        return name in client.get_permissions(project)
     return False

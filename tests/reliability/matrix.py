@@ -240,13 +240,19 @@ def _lost(server: SandboxServer) -> list[str]:
 
 
 def _duplicated(server: SandboxServer, kind: str, action: str) -> list[str]:
-    """A write that reached the server (its reply lost) must not be sent again."""
-    if kind != "reset_after" or action not in ("create", "upload"):
+    """A write that reached the server, its reply lost or late, must not be sent again."""
+    if kind not in ("reset_after", "slow") or action not in _NOT_TWICE:
         return []
-    sent = [e for e in server.log.snapshot() if e.action == action]
-    targets = [e.params.get("name") or e.params.get("project") for e in sent]
-    again = {t for t in targets if targets.count(t) > 1}
-    return [f"{action} sent twice for {', '.join(sorted(map(str, again)))}"] if again else []
+    sent = [
+        (e.params.get("project") or e.params.get("name"), e.params.get("name"))
+        for e in server.log.snapshot()
+        if e.action == action
+    ]
+    again = sorted({str(t) for t in sent if sent.count(t) > 1})
+    return [f"{action} sent twice for {', '.join(again)}"] if again else []
+
+
+_NOT_TWICE = ("create", "upload", "addPermission", "delete", "removeSched")
 
 
 def cases() -> list[tuple[Call, Fault]]:
