@@ -19,34 +19,14 @@ import pytest
 from azstate.sandbox.server import SandboxServer
 from azstate.state import Perm, ScheduleValue
 from azstate.wire import calls
-from tests.e2e.workspace import Result, Workspace, flow10, flow20
+from tests.e2e.workspace import DAILY, ETL, SLA, Result, Workspace, flow10, flow20
 
-ETL = """
-[projects.etl]
-description = "Nightly ETL"
-source = "src/etl"
-"""
-DAILY = """
-[projects.etl.schedules.daily]
-cron = "0 0 2 ? * *"
-"""
-SLA = """
-[projects.etl.schedules.daily.sla]
-emails = ["ops@example.com"]
-rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
-"""
 READER = """
 [projects.etl.permissions]
 users = { reader = ["read"] }
 groups = { analysts = ["read", "execute"] }
 """
 FULL = ETL + DAILY + SLA + READER
-
-
-@pytest.fixture
-def ws(tmp_path: Path, azkaban_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> Workspace:
-    flow20(tmp_path / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping"]})
-    return Workspace(tmp_path, azkaban_env, capsys)
 
 
 def apply(ws: Workspace, *args: str) -> Result:
@@ -281,7 +261,7 @@ def test_a_failed_schedule_stops_its_sla_and_every_removal_but_not_the_other_flo
         + DAILY.replace("0 0 2", "0 0 3")
         + SLA.replace('"2h"', '"3h"')
         + '[projects.etl.permissions]\ngroups = { analysts = ["read"] }\n'
-        + "[projects.etl.schedules.hourly]\ncron = \"0 30 * ? * *\"\n"
+        + '[projects.etl.schedules.hourly]\ncron = "0 30 * ? * *"\n'
     )
     ws.sandbox.faults.add("error200", path="/schedule", action="scheduleCronFlow")
     result = apply(ws, "--auto-approve")

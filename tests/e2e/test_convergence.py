@@ -3,35 +3,9 @@ server holds what the configuration says."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from azstate.sandbox.server import SandboxServer
 from azstate.state import FailureAction, SlaRule
 from azstate.wire import calls
-from tests.e2e.workspace import Workspace, flow10, flow20
-
-ETL = """
-[projects.etl]
-description = "Nightly ETL"
-source = "src/etl"
-"""
-DAILY = """
-[projects.etl.schedules.daily]
-cron = "0 0 2 ? * *"
-"""
-SLA = """
-[projects.etl.schedules.daily.sla]
-emails = ["ops@example.com"]
-rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
-"""
-
-
-@pytest.fixture
-def ws(tmp_path: Path, azkaban_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> Workspace:
-    flow20(tmp_path / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping"]})
-    return Workspace(tmp_path, azkaban_env, capsys)
+from tests.e2e.workspace import DAILY, ETL, SLA, Workspace, flow10, flow20
 
 
 def _pid(ws: Workspace, name: str = "etl") -> int:

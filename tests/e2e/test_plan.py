@@ -15,42 +15,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from azstate.sandbox.server import SandboxServer
 from azstate.state import Perm, ScheduleValue
 from azstate.wire import calls
-from tests.e2e.workspace import Result, Workspace, flow20
+from tests.e2e.workspace import DAILY, ETL, HOURLY, SLA, Result, Workspace, flow20
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ETL = """
-[projects.etl]
-description = "Nightly ETL"
-source = "src/etl"
-"""
-DAILY = """
-[projects.etl.schedules.daily]
-cron = "0 0 2 ? * *"
-"""
-SLA = """
-[projects.etl.schedules.daily.sla]
-emails = ["ops@example.com"]
-rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
-"""
-HOURLY = """
-[projects.etl.schedules.hourly]
-cron = "0 0 * ? * *"
-"""
 READER = """
 [projects.etl.permissions]
 users = { reader = ["read"] }
 """
 FULL = ETL + DAILY + SLA + READER
-
-
-@pytest.fixture
-def ws(tmp_path: Path, azkaban_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> Workspace:
-    flow20(tmp_path / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping"]})
-    return Workspace(tmp_path, azkaban_env, capsys)
 
 
 def plan(ws: Workspace, *args: str) -> Result:

@@ -13,6 +13,26 @@ from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from azstate.wire.client import AzkabanClient
 
+# Configuration fragments the end-to-end tests build their files from.
+ETL = """
+[projects.etl]
+description = "Nightly ETL"
+source = "src/etl"
+"""
+DAILY = """
+[projects.etl.schedules.daily]
+cron = "0 0 2 ? * *"
+"""
+SLA = """
+[projects.etl.schedules.daily.sla]
+emails = ["ops@example.com"]
+rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
+"""
+HOURLY = """
+[projects.etl.schedules.hourly]
+cron = "0 0 * ? * *"
+"""
+
 
 def flow20(root: Path, flows: dict[str, list[str]]) -> Path:
     """A Flow 2.0 source: each flow a chain of command jobs."""
