@@ -24,7 +24,7 @@ from azstate.errors import ApplyError, AzstateError
 from azstate.plan import Action, Plan
 from azstate.views import render_plan
 from azstate.views.json import render_calls
-from azstate.views.report import render_apply_report
+from azstate.views.report import apply_report_json, render_apply_report
 
 NAME = "apply"
 HELP = "make the changes of a plan on the server"
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.auto_approve and not _confirm(err):
             err.print("Apply cancelled.")
             return 1
-    return _apply(ws, plan, out, err)
+    return _apply(ws, plan, out, err, as_json=args.format == "json")
 
 
 def _confirm(err: Console) -> bool:
@@ -82,15 +82,23 @@ def _confirm(err: Console) -> bool:
     return err.input("  Enter a value: ").strip() == "yes"
 
 
-def _apply(ws: Workspace, plan: Plan, out: Console, err: Console) -> int:
+def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bool) -> int:
+    """With --format json the report goes to stdout as JSON, and the text report to stderr."""
     with progress_for(err, "Applying") as progress:
         outcomes = apply_plan(
             ws.client, plan, ws.loaded.artifacts, parallelism=ws.parallelism, progress=progress
         )
-    out.print()
-    render_apply_report(outcomes, out)
+    human = err if as_json else out
+    human.print()
+    render_apply_report(outcomes, human)
+
+    def report(matches: bool | None) -> None:
+        if as_json:
+            out.print(apply_report_json(outcomes, matches=matches), soft_wrap=True, markup=False)
+
     failed = [o for o in outcomes if o.status != APPLIED]
     if failed:
+        report(None)
         raise ApplyError(
             f"apply did not complete: {sum(o.status == 'failed' for o in outcomes)} failed, "
             f"{sum(o.status == 'not attempted' for o in outcomes)} not attempted. "
@@ -105,12 +113,13 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console) -> int:
         for c in check.changes
         if c.action is not Action.NO_OP and c.addr.project.lower() in touched
     ]
+    report(not left_over)
     if left_over:
         left = ", ".join(c.address for c in left_over)
         raise ApplyError(
             f"apply sent every call, but the server still differs from the configuration: {left}"
         )
-    out.print(
+    human.print(
         f"Apply complete: {len(outcomes)} changes applied; the server matches the configuration."
     )
     return 0

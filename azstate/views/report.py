@@ -6,6 +6,7 @@ it states them as a Protocol instead of importing the engine (views sit above it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -84,3 +85,27 @@ def summary_line(results: Sequence[ChangeOutcome]) -> Text:
         line.append(f"{n} {status}", style=_STATUS_STYLE[status] if n else "")
     line.append(".")
     return line
+
+
+def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None) -> str:
+    """The report as JSON for `apply --format json`: every change, the counts, and whether the
+    server matched the configuration afterwards (None when apply stopped before checking)."""
+    counts = {
+        status: sum(r.status == status for r in results)
+        for status in (APPLIED, FAILED, NOT_ATTEMPTED)
+    }
+    document = {
+        "changes": [
+            {
+                "address": r.address,
+                "action": r.action,
+                "status": r.status,
+                "message": r.message,
+                "calls_sent": r.calls_sent,
+            }
+            for r in sorted(results, key=lambda r: Address.parse(r.address))
+        ],
+        "summary": {k.replace(" ", "_"): v for k, v in counts.items()},
+        "server_matches_configuration": matches,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

@@ -390,3 +390,23 @@ def test_saved_refresh_only_plan_applies_nothing(ws: Workspace) -> None:
     result = ws.run("apply", str(path))
     assert result.code == 0, result.err
     assert writes(ws) == [] and ws.client().fetch_all_projects() == []
+
+
+def test_apply_format_json_puts_one_json_report_on_stdout(ws: Workspace) -> None:
+    ws.write(ETL + DAILY + SLA)
+    result = apply(ws, "--auto-approve", "--format", "json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["summary"] == {"applied": 4, "failed": 0, "not_attempted": 0}
+    assert report["server_matches_configuration"] is True
+    assert {c["address"] for c in report["changes"]} >= {"project.etl", "project.etl.files"}
+    assert "Apply results:" in result.err  # the human report goes to stderr
+
+    ws.write(ETL.replace("Nightly ETL", "Nightly") + DAILY.replace("0 0 2", "0 0 4") + SLA)
+    ws.sandbox.faults.add("error200", path="/schedule", action="scheduleCronFlow")
+    result = apply(ws, "--auto-approve", "--format", "json")
+    assert result.code == 1
+    report = json.loads(result.out)
+    assert report["summary"]["failed"] == 1 and report["server_matches_configuration"] is None
+    failed = next(c for c in report["changes"] if c["status"] == "failed")
+    assert failed["address"] == "project.etl.schedule.daily" and "Injected" in failed["message"]
