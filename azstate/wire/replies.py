@@ -110,6 +110,7 @@ class LiveSchedule(ReplyModel):
     sla_partial: SlaPartial | None = None
     submit_user: str | None = None
     next_exec_time: str | None = None  # server time zone, no zone marker
+    unmanaged: tuple[str, ...] = ()  # set options the value cannot hold (import reports them)
 
 
 class UploadResult(ReplyModel):
@@ -437,9 +438,39 @@ def live_schedule(reply: Any) -> LiveSchedule | None:
             sla_partial=partial,
             submit_user=sched.get("submitUser"),
             next_exec_time=sched.get("nextExecTime"),
+            unmanaged=unmanaged_options(options),
         )
 
     return _guard("fetchSchedule", build)
+
+
+def unmanaged_options(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """What executionOptions hold that a ScheduleValue drops, in words: azstate re-posts a
+    schedule with none of it, so whoever adopts a server must hear of it (section 6.3)."""
+    found: list[str] = []
+    for node, props in sorted((options.get("runtimeProperties") or {}).items()):
+        keys = ", ".join(sorted(str(k) for k in props or {}))
+        found.append(f"runtime properties of job {node!r} ({keys})")
+    creator = options.get("mailCreator")
+    if creator not in (None, "default"):
+        found.append(f"mail creator {creator!r}")
+    for key, flag in (
+        ("failureEmails", "failureEmailsOverridden"),
+        ("successEmails", "successEmailsOverridden"),
+    ):
+        if _str_list(options.get(key)) and options.get(flag) is False:
+            found.append(f"{key} that do not override the flow's own ({flag} is false)")
+    alerters = sorted(
+        {
+            str(name)
+            for sla in options.get("slaOptions") or []
+            for name in (sla.get("alertersConfigs") or {})
+            if name != "email"
+        }
+    )
+    if alerters:
+        found.append("SLA alerters other than e-mail: " + ", ".join(alerters))
+    return tuple(found)
 
 
 def schedule_value(cron_expression: str, options: Mapping[str, Any]) -> ScheduleValue:
