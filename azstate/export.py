@@ -2,31 +2,49 @@
 
 Only values that differ from the configuration defaults are written, so an imported file reads
 like one a person wrote; the defaults are the server's own, so the plan after an import is
-empty. Whatever the TOML cannot express is returned as a note and written as a comment.
+empty. The file always validates: a value the TOML cannot hold (a rule the loader refuses, a
+job the source does not have, an option azstate does not manage) is left out or replaced, and
+said in a note that is returned and also written as a comment where the value would be. The
+plan after such an import shows exactly what an apply would change.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from pydantic import TypeAdapter, ValidationError
+
+from azstate import cron
+from azstate.config import DESCRIPTION_MAX, Email, Principal, check_cron
+from azstate.errors import CronError
+from azstate.flows import FlowInfo
 from azstate.state import (
     Concurrent,
     FailureAction,
     ProjectState,
     ScheduleValue,
+    SlaRuleValue,
     SlaValue,
 )
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DEFAULT = ScheduleValue(cron="")
+_EMAIL: TypeAdapter[str] = TypeAdapter(Email)
+_PRINCIPAL: TypeAdapter[str] = TypeAdapter(Principal)
+_WIDTH = 100
+HEADER = (
+    "# Written by `azstate import`. Review it, commit it, and `azstate plan` should show",
+    "# no changes (a comment below says where it cannot).",
+)
 
 
 def quote(text: str) -> str:
-    """A TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw, TOML does not."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def key(text: str) -> str:
@@ -50,6 +68,9 @@ class Exported:
     notes: list[str] = field(default_factory=list)
 
 
+Remarks = Mapping[tuple[str, str | None], Sequence[str]]
+
+
 def export(
     projects: Iterable[ProjectState],
     *,
@@ -57,118 +78,309 @@ def export(
     timezone: str,
     sources: Mapping[str, str],
     schema: str | None = None,
+    flows: Mapping[str, FlowInfo] | None = None,
+    remarks: Remarks | None = None,
+    now: datetime | None = None,
 ) -> Exported:
-    notes: list[str] = []
-    out: list[str] = []
-    if schema:
-        out.append(f"#:schema {schema}")
+    """The TOML for these projects, in name order.
+
+    ``flows`` (by project name) is what each unpacked source holds: schedules, disabled jobs
+    and SLA jobs it does not have would make the file invalid, so they are left out.
+    ``remarks`` are notes the caller found, by (project, flow) or (project, None); they are
+    written in that table. ``now`` is when crons must still fire (the loader's check).
+    """
+    writer = _Writer(timezone, flows or {}, remarks or {}, now)
+    out: list[str] = [f"#:schema {schema}"] if schema else []
     out += [
-        "# Written by `azstate import`. Review it, commit it, and `azstate plan` should show",
-        "# no changes.",
+        *HEADER,
         "",
         "[server]",
         f"url = {quote(url)}",
         f"timezone = {quote(timezone)}  # the server's default.timezone.id: check it",
     ]
-    for project in sorted(projects, key=lambda p: p.name.lower()):
+    for project in sorted(projects, key=lambda p: (p.name.lower(), p.name)):
         out.append("")
-        out.extend(_project(project, sources.get(project.name), notes))
-    return Exported(text="\n".join(out) + "\n", notes=notes)
+        out.extend(writer.project(project, sources.get(project.name)))
+    return Exported(text="\n".join(out) + "\n", notes=writer.notes)
 
 
-def _project(p: ProjectState, source: str | None, notes: list[str]) -> list[str]:
-    name = p.name
-    lines = [f"[projects.{key(name)}]"]
-    if p.description is None or not p.description.strip():
-        note = f"project {name}: the description could not be read back (Azkaban requires one)"
-        notes.append(note)
+class _Writer:
+    def __init__(
+        self,
+        timezone: str,
+        flows: Mapping[str, FlowInfo],
+        remarks: Remarks,
+        now: datetime | None,
+    ) -> None:
+        self.timezone = timezone
+        self.flows = flows
+        self.remarks = remarks
+        self.now = now
+        self.notes: list[str] = []
+
+    def note(self, lines: list[str], where: str, text: str) -> None:
+        note = f"{where}: {text}"
+        self.notes.append(note)
         lines.append(f"# {note}")
-        lines.append(f"description = {quote(p.description or 'TODO: describe ' + name)}")
-    else:
-        lines.append(f"description = {quote(p.description)}")
-    if source is not None:
-        lines.append(f"source = {quote(source)}")
-    else:
-        lines.append("# no files were ever uploaded to this project: no source")
-    if p.permissions is not None and p.permissions:
-        lines += ["", f"[projects.{key(name)}.permissions]"]
+
+    def project(self, p: ProjectState, source: str | None) -> list[str]:
+        name = p.name
+        where = f"project {name}"
+        lines = [f"[projects.{key(name)}]"]
+        for remark in self.remarks.get((name, None), ()):
+            self.note(lines, where, remark)
+        description = p.description or ""
+        if not description.strip():
+            self.note(
+                lines,
+                where,
+                "the server has no description and Azkaban requires one: a placeholder is "
+                "written, and the plan will set it",
+            )
+            description = f"TODO: describe {name}"
+        elif len(description) > DESCRIPTION_MAX:
+            self.note(
+                lines,
+                where,
+                f"the description is {len(description)} characters long and azstate allows "
+                f"{DESCRIPTION_MAX}: it is cut there, and the plan will shorten it",
+            )
+            description = description[:DESCRIPTION_MAX]
+        lines.append(f"description = {quote(description)}")
+        if source is not None:
+            lines.append(f"source = {quote(source)}")
+        else:
+            lines.append("# no files were ever uploaded to this project: no source")
+        if p.permissions:
+            lines += self.permissions(name, p)
+        for flow, sched in sorted(p.schedules.items()):
+            lines.append("")
+            lines += self.schedule(name, flow, sched, p.slas.get(flow))
+        return lines
+
+    def permissions(self, name: str, p: ProjectState) -> list[str]:
+        table = f"projects.{key(name)}.permissions"
+        lines = ["", f"[{table}]"]
+        where = f"project {name}"
         for principal, label in (("user", "users"), ("group", "groups")):
-            entries = {
-                k.partition(".")[2]: v
-                for k, v in p.permissions.items()
-                if k.partition(".")[0] == principal
-            }
-            if entries:
-                body = ", ".join(
-                    f"{key(n)} = {strings(x.value for x in v.perms)}"
-                    for n, v in sorted(entries.items())
+            entries: dict[str, list[str]] = {}
+            for k, value in sorted((p.permissions or {}).items()):
+                kind, _, who = k.partition(".")
+                if kind != principal:
+                    continue
+                if not value.perms:
+                    self.note(
+                        lines,
+                        where,
+                        f"{principal} {quote(who)} has an entry with no permission, which the "
+                        "TOML cannot hold: left out, and the plan will remove the entry",
+                    )
+                    continue
+                if not _valid(_PRINCIPAL, who):
+                    self.note(
+                        lines,
+                        where,
+                        f"{principal} name {quote(who)} is not one the TOML accepts: left out, "
+                        "and the plan will remove the entry",
+                    )
+                    continue
+                entries[who] = [v.value for v in value.perms]
+            if not entries:
+                continue
+            body = ", ".join(f"{key(w)} = {strings(x)}" for w, x in entries.items())
+            inline = f"{label} = {{ {body} }}"
+            if len(inline) <= _WIDTH:
+                lines.append(inline)
+            else:
+                lines += ["", f"[{table}.{label}]"]
+                lines += [f"{key(w)} = {strings(x)}" for w, x in entries.items()]
+        return lines
+
+    def schedule(
+        self, project: str, flow: str, s: ScheduleValue, sla: SlaValue | None
+    ) -> list[str]:
+        where = f"project {project}, flow {flow}"
+        table = f"projects.{key(project)}.schedules.{key(flow)}"
+        lines: list[str] = []
+        info = self.flows.get(project)
+        problem = self.unschedulable(flow, s.cron, info)
+        if problem is not None:
+            self.note(
+                lines,
+                where,
+                f"{problem}, so the TOML cannot declare this schedule: it is written as a "
+                "comment, and the plan will delete the schedule",
+            )
+            quiet = _Writer(self.timezone, {}, {}, self.now)  # its notes would only repeat this
+            body = quiet.schedule_body(project, flow, s, sla, None, table, [])
+            return lines + [f"# {line}" if line else "#" for line in body]
+        return self.schedule_body(project, flow, s, sla, info, table, lines)
+
+    def unschedulable(self, flow: str, expr: str, info: FlowInfo | None) -> str | None:
+        if info is not None and flow not in info.flows:
+            return f"the uploaded files have no flow {quote(flow)}"
+        if info is not None and flow in info.triggered:
+            return f"flow {quote(flow)} has a trigger, and azstate refuses cron schedules for it"
+        try:
+            check_cron(expr)
+            cron.check_schedulable(expr, self.timezone, now=self.now)
+        except (ValueError, CronError) as exc:
+            return f"the cron {quote(expr)} is not one azstate accepts ({exc})"
+        return None
+
+    def schedule_body(
+        self,
+        project: str,
+        flow: str,
+        s: ScheduleValue,
+        sla: SlaValue | None,
+        info: FlowInfo | None,
+        table: str,
+        lines: list[str],
+    ) -> list[str]:
+        where = f"project {project}, flow {flow}"
+        lines.insert(0, f"[{table}]")
+        for remark in self.remarks.get((project, flow), ()):
+            self.note(
+                lines,
+                where,
+                f"{remark}: azstate TOML cannot hold it, and an apply that changes this "
+                "schedule drops it",
+            )
+        lines.append(f"cron = {quote(s.cron)}")
+        if s.concurrent not in {c.value for c in Concurrent}:
+            self.note(
+                lines,
+                where,
+                f"concurrent option {quote(s.concurrent)} cannot be written in azstate TOML: "
+                'left as "skip", and the plan will change it',
+            )
+        elif s.concurrent != _DEFAULT.concurrent:
+            lines.append(f"concurrent = {quote(s.concurrent)}")
+            if s.concurrent == Concurrent.PIPELINE.value:
+                level = s.pipeline_level
+                if level not in (1, 2):
+                    fixed = 2 if level is not None and level > 2 else 1
+                    self.note(
+                        lines,
+                        where,
+                        f"pipeline level {level} cannot be written in azstate TOML (1 or 2): "
+                        f"written as {fixed}, and the plan will change it",
+                    )
+                    level = fixed
+                lines.append(f"pipeline_level = {level}")
+        if s.failure_action is not FailureAction.FINISH_CURRENT:
+            lines.append(f"failure_action = {quote(s.failure_action.value)}")
+        for name, emails in (
+            ("failure_emails", s.failure_emails),
+            ("success_emails", s.success_emails),
+        ):
+            kept = self.emails(lines, where, name, emails)
+            if kept:
+                lines.append(f"{name} = {strings(kept)}")
+        if s.notify_on_first_failure != _DEFAULT.notify_on_first_failure:
+            lines.append(f"notify_on_first_failure = {str(s.notify_on_first_failure).lower()}")
+        if s.notify_on_last_failure != _DEFAULT.notify_on_last_failure:
+            lines.append(f"notify_on_last_failure = {str(s.notify_on_last_failure).lower()}")
+        disabled = sorted(s.disabled_jobs)
+        if info is not None:
+            top = info.top_jobs.get(flow, info.jobs.get(flow, frozenset()))
+            for job in [j for j in disabled if j not in top]:
+                self.note(
+                    lines,
+                    where,
+                    f"disabled job {quote(job)} is not a job at the top of the flow: left out "
+                    "of disabled_jobs, and the plan will drop it",
                 )
-                lines.append(f"{label} = {{ {body} }}")
-    for flow, sched in sorted(p.schedules.items()):
-        lines += ["", f"[projects.{key(name)}.schedules.{key(flow)}]"]
-        lines += _schedule(name, flow, sched, notes)
-        sla = p.slas.get(flow)
+            disabled = [j for j in disabled if j in top]
+        if disabled:
+            lines.append(f"disabled_jobs = {strings(disabled)}")
+        parameters = []
+        for name, value in s.parameters:
+            if not name.strip():
+                self.note(
+                    lines,
+                    where,
+                    f"a flow parameter with a blank name ({quote(name)} = {quote(value)}) "
+                    "cannot be written: left out, and the plan will drop it",
+                )
+                continue
+            parameters.append(f"{key(name)} = {quote(value)}")
+        if parameters:
+            lines.append(f"parameters = {{ {', '.join(parameters)} }}")
         if sla is not None:
-            lines += ["", f"[projects.{key(name)}.schedules.{key(flow)}.sla]"]
-            lines += _sla(sla)
-    return lines
+            lines += self.sla(where, flow, sla, info, table)
+        return lines
 
-
-def _schedule(project: str, flow: str, s: ScheduleValue, notes: list[str]) -> list[str]:
-    lines = [f"cron = {quote(s.cron)}"]
-    if s.concurrent not in {c.value for c in Concurrent}:
-        note = (
-            f"project {project}, flow {flow}: concurrent option {s.concurrent!r} cannot be "
-            'written in azstate TOML; written as "skip"'
-        )
-        notes.append(note)
-        lines.append(f"# {note}")
-    elif s.concurrent != _DEFAULT.concurrent:
-        lines.append(f"concurrent = {quote(s.concurrent)}")
-        if s.concurrent == Concurrent.PIPELINE.value:
-            level = s.pipeline_level or 1
-            if level not in (1, 2):
-                note = (
-                    f"project {project}, flow {flow}: pipeline level {level} cannot be written "
-                    "in azstate TOML (1 or 2); written as 2"
+    def emails(self, lines: list[str], where: str, name: str, emails: Iterable[str]) -> list[str]:
+        kept = []
+        for email in sorted(emails):
+            if _valid(_EMAIL, email):
+                kept.append(email)
+            else:
+                self.note(
+                    lines,
+                    where,
+                    f"{name}: {quote(email)} is not an e-mail address azstate accepts: left "
+                    "out, and the plan will drop it",
                 )
-                notes.append(note)
-                lines.append(f"# {note}")
-                level = 2
-            lines.append(f"pipeline_level = {level}")
-    if s.failure_action is not FailureAction.FINISH_CURRENT:
-        lines.append(f"failure_action = {quote(s.failure_action.value)}")
-    if s.failure_emails:
-        lines.append(f"failure_emails = {strings(s.failure_emails)}")
-    if s.success_emails:
-        lines.append(f"success_emails = {strings(s.success_emails)}")
-    if s.notify_on_first_failure != _DEFAULT.notify_on_first_failure:
-        lines.append(f"notify_on_first_failure = {str(s.notify_on_first_failure).lower()}")
-    if s.notify_on_last_failure != _DEFAULT.notify_on_last_failure:
-        lines.append(f"notify_on_last_failure = {str(s.notify_on_last_failure).lower()}")
-    if s.disabled_jobs:
-        lines.append(f"disabled_jobs = {strings(s.disabled_jobs)}")
-    if s.parameters:
-        body = ", ".join(f"{quote(k)} = {quote(v)}" for k, v in s.parameters)
-        lines.append(f"parameters = {{ {body} }}")
-    return lines
+        return kept
+
+    def sla(
+        self, where: str, flow: str, sla: SlaValue, info: FlowInfo | None, table: str
+    ) -> list[str]:
+        lines = ["", f"[{table}.sla]"]
+        jobs = info.jobs.get(flow, frozenset()) if info is not None else None
+        rules: list[SlaRuleValue] = []
+        seen: set[tuple[str, str]] = set()
+        for rule in sorted(sla.rules, key=lambda r: (r.job, r.rule.value, r.minutes)):
+            what = f"SLA rule {{ {_rule_text(rule)} }}"
+            if rule.minutes <= 0:
+                problem = "its duration is not at least one minute"
+            elif not (rule.email or rule.kill):
+                problem = "it has no action (e-mail or kill)"
+            elif rule.job and jobs is not None and rule.job not in jobs:
+                problem = f"the flow has no job {quote(rule.job)}"
+            elif (rule.job, rule.rule.value) in seen:
+                problem = "azstate holds one rule per job and kind, and the shorter one is kept"
+            else:
+                seen.add((rule.job, rule.rule.value))
+                rules.append(rule)
+                continue
+            self.note(lines, where, f"{what}: {problem}; left out, and the plan will drop it")
+        if not rules:
+            self.note(
+                lines,
+                where,
+                "no SLA rule of this schedule can be written: the SLA is left out, and the plan "
+                "will remove it",
+            )
+            return [line for line in lines if line.startswith("#")]
+        emails = self.emails(lines, where, "SLA emails", sla.emails)
+        if emails:
+            lines.append(f"emails = {strings(emails)}")
+        lines.append("rules = [")
+        lines += [f"  {{ {_rule_text(rule)} }}," for rule in rules]
+        lines.append("]")
+        return lines
 
 
-def _sla(sla: SlaValue) -> list[str]:
-    lines = []
-    if sla.emails:
-        lines.append(f"emails = {strings(sla.emails)}")
-    lines.append("rules = [")
-    for rule in sorted(sla.rules, key=lambda r: (r.job, r.rule.value, r.minutes)):
-        parts = []
-        if rule.job:
-            parts.append(f"job = {quote(rule.job)}")
-        parts.append(f"rule = {quote(rule.rule.value)}")
-        parts.append(f"duration = {quote(duration(rule.minutes))}")
-        if rule.email:
-            parts.append("email = true")
-        if rule.kill:
-            parts.append("kill = true")
-        lines.append("  { " + ", ".join(parts) + " },")
-    lines.append("]")
-    return lines
+def _rule_text(rule: SlaRuleValue) -> str:
+    parts = [f"job = {quote(rule.job)}"] if rule.job else []
+    parts.append(f"rule = {quote(rule.rule.value)}")
+    parts.append(
+        f"duration = {quote(duration(rule.minutes)) if rule.minutes > 0 else rule.minutes}"
+    )
+    if rule.email:
+        parts.append("email = true")
+    if rule.kill:
+        parts.append("kill = true")
+    return ", ".join(parts)
+
+
+def _valid(adapter: TypeAdapter[str], value: str) -> bool:
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True

@@ -162,9 +162,9 @@ def test_what_the_toml_cannot_hold_is_said_on_stderr_and_in_a_comment(ws: Worksp
     client.create_project("odd", "placeholder")
     client.change_description("odd", "")  # changeDescription takes what create refuses
     out, err = import_(ws, "--all")
-    assert "Note:" in err and "description could not be read back" in err
+    assert "Note:" in err and "the server has no description" in err
     text = (out / "azstate.toml").read_text()
-    assert "# project odd: the description could not be read back" in text
+    assert "# project odd: the server has no description" in text
     assert ws.run("validate", "-c", str(out)).code == 0  # a placeholder keeps the file valid
 
 
