@@ -11,7 +11,6 @@ import json
 from enum import StrEnum
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from azstate.address import Address
@@ -94,9 +93,23 @@ class Change(_Frozen):
     def changed_fields(self) -> list[str]:
         """The top-level fields whose values differ, as DeepDiff finds them: lists compare as
         sets (emails, jobs, SLA rules are unordered on the server), a field on one side only
-        counts, and nested differences are reported at their field."""
+        counts, and nested differences are reported at their field. Fields equal as plain
+        values never reach DeepDiff, which is slow and costly to import (a no-change plan of a
+        fleet never needs it)."""
         before, after = self.before or {}, self.after or {}
-        found = DeepDiff(before, after, ignore_order=True, view="tree")
+        if not before or not after:
+            return sorted(set(before) | set(after))
+        candidates = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        if not candidates:
+            return []
+        from deepdiff import DeepDiff
+
+        found = DeepDiff(
+            {k: before.get(k) for k in candidates},
+            {k: after.get(k) for k in candidates},
+            ignore_order=True,
+            view="tree",
+        )
         fields = {
             str(path[0])
             for items in found.values()
