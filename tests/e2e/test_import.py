@@ -66,6 +66,34 @@ rules = [
 
 [projects.Empty-one]
 description = "declared, never uploaded"
+
+[projects.nest]
+description = "an embedded flow"
+source = "src/nest"
+
+[projects.nest.schedules.main]
+cron = "0 0 4 ? * SUN#2"
+disabled_jobs = ["sub"]
+
+[projects.nest.schedules.main.sla]
+emails = ["x@example.com"]
+rules = [{ job = "sub:inner", rule = "SUCCESS", duration = "2:30", email = true }]
+"""
+
+NESTED = """nodes:
+  - name: first
+    type: command
+    config:
+      command: echo 1
+  - name: sub
+    type: flow
+    dependsOn:
+      - first
+    nodes:
+      - name: inner
+        type: command
+        config:
+          command: echo 2
 """
 
 
@@ -73,6 +101,8 @@ description = "declared, never uploaded"
 def ws(tmp_path: Path, azkaban_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> Workspace:
     flow20(tmp_path / "src" / "etl", {"daily": ["extract", "load"], "hourly": ["ping"]})
     flow10(tmp_path / "src" / "legacy", {"a": [], "b": ["a"]})
+    flow20(tmp_path / "src" / "nest", {})
+    (tmp_path / "src" / "nest" / "main.flow").write_text(NESTED)
     return Workspace(tmp_path, azkaban_env, capsys)
 
 
@@ -171,7 +201,7 @@ def test_import_all_round_trips_every_option_sla_permission_and_description(
     schema = json.loads((out / "azstate.schema.json").read_text())
     assert schema["title"] == "azstate configuration"
     doc = tomllib.loads(text)
-    assert list(doc["projects"]) == ["Empty-one", "etl", "legacy"]  # name order, ignoring case
+    assert list(doc["projects"]) == ["Empty-one", "etl", "legacy", "nest"]  # ignoring case
     etl = doc["projects"]["etl"]
     assert etl["description"] == 'Nightly <ETL> & "friends" é\ttab'
     assert etl["source"] == "projects/etl"
@@ -187,6 +217,11 @@ def test_import_all_round_trips_every_option_sla_permission_and_description(
         ("b", "FINISH", "10h"),
     }
     assert "source" not in doc["projects"]["Empty-one"]
+    main = doc["projects"]["nest"]["schedules"]["main"]
+    assert main["disabled_jobs"] == ["sub"]
+    assert main["sla"]["rules"] == [
+        {"job": "sub:inner", "rule": "SUCCESS", "duration": "2h30m", "email": True}
+    ]
     assert (out / "projects" / "etl" / "daily.flow").is_file()
     assert (out / "projects" / "legacy" / "b.job").is_file()
     assert (out / "projects" / "legacy" / "common.properties").read_text() == "retries=1\n"
