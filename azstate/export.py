@@ -161,6 +161,7 @@ class _Writer:
     def permissions(self, name: str, p: ProjectState) -> list[str]:
         table = f"projects.{key(name)}.permissions"
         lines = ["", f"[{table}]"]
+        tables: list[str] = []  # after every inline key, or TOML puts those keys in the table
         where = f"project {name}"
         for principal, label in (("user", "users"), ("group", "groups")):
             entries: dict[str, list[str]] = {}
@@ -192,9 +193,9 @@ class _Writer:
             if len(inline) <= _WIDTH:
                 lines.append(inline)
             else:
-                lines += ["", f"[{table}.{label}]"]
-                lines += [f"{key(w)} = {strings(x)}" for w, x in entries.items()]
-        return lines
+                tables += ["", f"[{table}.{label}]"]
+                tables += [f"{key(w)} = {strings(x)}" for w, x in entries.items()]
+        return lines + tables
 
     def schedule(
         self, project: str, flow: str, s: ScheduleValue, sla: SlaValue | None
@@ -212,9 +213,9 @@ class _Writer:
                 "comment, and the plan will delete the schedule",
             )
             quiet = _Writer(self.timezone, {}, {}, self.now)  # its notes would only repeat this
-            body = quiet.schedule_body(project, flow, s, sla, None, table, [])
+            body = quiet.schedule_body(project, flow, s, sla, None, table)
             return lines + [f"# {line}" if line else "#" for line in body]
-        return self.schedule_body(project, flow, s, sla, info, table, lines)
+        return self.schedule_body(project, flow, s, sla, info, table)
 
     def unschedulable(self, flow: str, expr: str, info: FlowInfo | None) -> str | None:
         if info is not None and flow not in info.flows:
@@ -236,10 +237,9 @@ class _Writer:
         sla: SlaValue | None,
         info: FlowInfo | None,
         table: str,
-        lines: list[str],
     ) -> list[str]:
         where = f"project {project}, flow {flow}"
-        lines.insert(0, f"[{table}]")
+        lines = [f"[{table}]"]
         for remark in self.remarks.get((project, flow), ()):
             self.note(
                 lines,

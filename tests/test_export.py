@@ -190,6 +190,16 @@ def test_many_permission_entries_get_a_table_of_their_own(tmp_path: Path) -> Non
     assert loaded is not None and len(loaded.users) == 9
 
 
+def test_short_groups_beside_a_users_table_stay_groups(tmp_path: Path) -> None:
+    perms = {
+        f"user.someone-{i:02d}": PermissionValue(perms=frozenset({Perm.READ})) for i in range(9)
+    }
+    perms["group.ops"] = PermissionValue(perms=frozenset({Perm.ADMIN}))
+    loaded = _loads(tmp_path, _export(_project(permissions=perms))).projects["etl"].permissions
+    assert loaded is not None
+    assert loaded.groups == {"ops": (Perm.ADMIN,)} and len(loaded.users) == 9
+
+
 def test_durations_are_written_the_way_people_write_them() -> None:
     assert [duration(m) for m in (45, 60, 90, 1440)] == ["45m", "1h", "1h30m", "24h"]
 
