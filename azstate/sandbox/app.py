@@ -112,7 +112,9 @@ class SandboxApp:
             reply = _error_page(exc, request.path)
             return reply, LoggedRequest(request.method, request.path, None, {}, 500, False)
         action = _action_of(incoming)
-        fault = self.faults.take(incoming.path, action)
+        fault = self.faults.take(incoming.path, action, incoming.method)
+        if fault is not None and fault.on_fire is not None:
+            fault.on_fire()
         mutating = _is_mutating(incoming, action)
         params = _logged_params(incoming)
         if fault is not None and fault.kind == "reset_before":

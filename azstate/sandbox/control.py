@@ -1,6 +1,7 @@
 """``/__sandbox__/...``: the test hooks, over HTTP, for a sandbox in another process.
 
-    POST   /__sandbox__/faults   {"kind", "path"?, "action"?, "times"?, "delay"?} or {"latency": s}
+    POST   /__sandbox__/faults   {"kind", "path"?, "action"?, "method"?, "times"?, "delay"?}
+                                 or {"latency": s}
     GET    /__sandbox__/faults   the faults still waiting, and the latency
     DELETE /__sandbox__/faults   no faults, no latency
     GET    /__sandbox__/log      the request log, oldest first
@@ -34,7 +35,10 @@ class Control:
         if route == ("POST", "/__sandbox__/faults"):
             return self._add(request)
         if route == ("GET", "/__sandbox__/faults"):
-            pending = [asdict(f) for f in self.faults.pending()]
+            pending = [
+                {k: v for k, v in asdict(f).items() if k != "on_fire"}
+                for f in self.faults.pending()
+            ]
             return _json({"latency": self.faults.latency, "faults": pending})
         if route == ("DELETE", "/__sandbox__/faults"):
             self.faults.clear()
@@ -61,6 +65,7 @@ class Control:
                     action=body.get("action"),
                     times=None if times is None else int(times),
                     delay=float(body.get("delay", 0.0)),
+                    method=body.get("method"),
                 )
             elif "latency" not in body:
                 raise ValueError('expected "kind" or "latency"')

@@ -9,7 +9,8 @@ of a kind that changes state, whatever came of it).
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 KINDS = ("http500", "reset_before", "reset_after", "slow", "expire_session", "error200")
@@ -35,12 +36,18 @@ class Fault:
     action: str | None = None
     times: int | None = 1
     delay: float = 0.0
+    method: str | None = None
+    # Run on the server thread when the fault fires, before the request is answered: a test
+    # makes something else happen exactly between a request and its lost reply.
+    on_fire: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
-    def matches(self, path: str, action: str | None) -> bool:
+    def matches(self, path: str, action: str | None, method: str | None = None) -> bool:
         """``action`` None matches any request on the path; ``""`` only one with no action
-        (the project page, say)."""
-        return (self.path is None or self.path == path) and (
-            self.action is None or self.action == (action or "")
+        (the project page, say). ``method`` tells a HEAD of the download from its GET."""
+        return (
+            (self.path is None or self.path == path)
+            and (self.action is None or self.action == (action or ""))
+            and (self.method is None or method is None or self.method == method.upper())
         )
 
 
@@ -59,12 +66,14 @@ class Faults:
         action: str | None = None,
         times: int | None = 1,
         delay: float = 0.0,
+        method: str | None = None,
+        on_fire: Callable[[], None] | None = None,
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
         if times is not None and times < 1:
             raise ValueError("times must be at least 1, or None for always")
-        fault = Fault(kind, path, action, times, float(delay))
+        fault = Fault(kind, path, action, times, float(delay), method and method.upper(), on_fire)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -74,11 +83,11 @@ class Faults:
             self._faults.clear()
         self.latency = 0.0
 
-    def take(self, path: str, action: str | None) -> Fault | None:
+    def take(self, path: str, action: str | None, method: str | None = None) -> Fault | None:
         """The first fault matching this request, used up by one if it is counted."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path, action):
+                if fault.matches(path, action, method):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times == 0:
