@@ -19,7 +19,7 @@ from azstate.archive import content_digest_from_zip
 from azstate.errors import AzkabanError, AzstateError, TransportError
 from azstate.plan import Action, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
-from azstate.resources import phase
+from azstate.resources import fingerprint, phase
 from azstate.wire.client import AzkabanClient
 
 APPLIED = "applied"
@@ -117,7 +117,7 @@ def _apply_change(
     sent = 0
     for call in change.calls:
         try:
-            _send(client, call, artifacts)
+            _send(client, change, call, artifacts)
         except AzstateError as exc:
             progress.advance(len(change.calls) - sent)
             return ChangeOutcome(change.address, change.action.value, FAILED, _message(exc), sent)
@@ -132,7 +132,9 @@ def _message(exc: AzstateError) -> str:
     return str(exc)
 
 
-def _send(client: AzkabanClient, call: Call, artifacts: Mapping[str, bytes]) -> None:
+def _send(
+    client: AzkabanClient, change: Change, call: Call, artifacts: Mapping[str, bytes]
+) -> None:
     data = None
     if call.upload is not None:
         data = artifacts.get(call.upload.sha256)
@@ -146,8 +148,15 @@ def _send(client: AzkabanClient, call: Call, artifacts: Mapping[str, bytes]) -> 
     except TransportError as exc:
         if not exc.may_have_reached_server:
             raise
-        if call.action in _CHECKED and _happened_soon(client, call, data):
-            return
+        if call.action in _CHECKED:
+            try:
+                if _happened_soon(client, change, call, data):
+                    return
+            except (AzkabanError, TransportError) as check:
+                raise AzstateError(
+                    f"{exc}; whether it took effect could not be checked, so it was not sent "
+                    f"again: {check}"
+                ) from check
         client.send(call, file_bytes=data)
 
 
@@ -156,7 +165,7 @@ _CHECKED = frozenset({"create", "delete", "upload", "removeSched", "addPermissio
 _GRACE_CAP = 10.0  # seconds
 
 
-def _happened_soon(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
+def _happened_soon(client: AzkabanClient, change: Change, call: Call, data: bytes | None) -> bool:
     """Whether the write took effect, asked again for a while before answering no.
 
     A reply lost to a timeout or a reset does not mean the server stopped: Jetty finishes a
@@ -165,15 +174,20 @@ def _happened_soon(client: AzkabanClient, call: Call, data: bytes | None) -> boo
     """
     deadline = time.monotonic() + min(2 * client.timeout, _GRACE_CAP)
     while True:
-        if _happened(client, call, data):
+        if _happened(client, change, call, data):
             return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(min(0.25, client.timeout / 4))
 
 
-def _happened(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
-    """After a lost reply: did the write take effect? Reads only."""
+def _happened(client: AzkabanClient, change: Change, call: Call, data: bytes | None) -> bool:
+    """After a lost reply: did the write take effect? Reads only.
+
+    An upload is sent again only while the project is still at the version the plan saw (the
+    change's fingerprint holds it): a version that moved to other content means someone else
+    uploaded meanwhile, and a second upload of ours would bury theirs unseen.
+    """
     action = call.action
     project = call.param("project") or call.param("name") or call.param("projectName") or ""
     if action == "create":
@@ -182,11 +196,18 @@ def _happened(client: AzkabanClient, call: Call, data: bytes | None) -> bool:
         return not client.project_exists(project)
     if action == "upload":
         assert data is not None
-        _, version = client.project_version(project)
+        project_id, version = client.project_version(project)
         if version is None:
             return False
-        return content_digest_from_zip(client.download(project, version)) == (
+        if change.fingerprint == fingerprint(change.before, [project_id, version]):
+            return False
+        if content_digest_from_zip(client.download(project, version)) == (
             content_digest_from_zip(data)
+        ):
+            return True
+        raise AzstateError(
+            f"project {project} moved to version {version} with other files while the reply "
+            "was lost (another upload?); not uploaded again: run plan to see the server now"
         )
     if action == "removeSched":
         sid = int(call.param("scheduleId") or 0)
