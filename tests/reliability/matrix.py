@@ -1,8 +1,9 @@
 """One apply that makes every kind of call, run under one injected fault, then again without.
 
 The server starts in state BEFORE; the configuration AFTER creates a project, uploads new files,
-changes a description, re-posts a schedule with its SLA, adds and removes schedules, adds and
-changes permissions and prunes a project: every call apply makes, after every read plan makes.
+changes a description, re-posts a schedule with its SLA, changes an SLA alone (setSla), adds and
+removes schedules, adds and changes permissions and prunes a project: every call apply makes,
+after every read plan makes. Each case starts with an empty digest cache, so plan downloads.
 A case passes when the faulted apply completes or stops with a clear report, the server still
 holds everything the plan did not mean to remove, no write that reached the server was sent
 again, and a second apply without faults leaves a plan with no changes.
@@ -27,32 +28,35 @@ from azstate.sandbox.server import SandboxServer
 from azstate.wire.client import AzkabanClient
 from tests.e2e.workspace import flow20
 
-Call = tuple[str, str, str]
+Call = tuple[str, str, str, str | None]
 Fault = tuple[str, str, int | None]
 
-# (label, path, action): action "" is a request with no action (the project page).
-READS = [
-    ("login", "/", "login"),
-    ("fetchallprojects", "/index", "fetchallprojects"),
-    ("fetchSchedules", "/schedule", "fetchSchedules"),
-    ("fetchSchedule", "/schedule", "fetchSchedule"),
-    ("slaInfo", "/schedule", "slaInfo"),
-    ("download", "/manager", "download"),
-    ("project page", "/manager", ""),
+# (label, path, action, method): action "" is a request with no action (the project page);
+# method None is any method.
+READS: list[Call] = [
+    ("login", "/", "login", None),
+    ("fetchallprojects", "/index", "fetchallprojects", None),
+    ("fetchSchedules", "/schedule", "fetchSchedules", None),
+    ("fetchSchedule", "/schedule", "fetchSchedule", None),
+    ("slaInfo", "/schedule", "slaInfo", None),
+    ("download HEAD", "/manager", "download", "HEAD"),
+    ("download GET", "/manager", "download", "GET"),
+    ("project page", "/manager", "", None),
 ]
-WRITES = [
-    ("create", "/manager", "create"),
-    ("upload", "/manager", "upload"),
-    ("changeDescription", "/manager", "changeDescription"),
-    ("scheduleCronFlow", "/schedule", "scheduleCronFlow"),
-    ("addPermission", "/manager", "addPermission"),
-    ("changePermission", "/manager", "changePermission"),
-    ("removeSched", "/schedule", "removeSched"),
-    ("delete project", "/manager", "delete"),
+WRITES: list[Call] = [
+    ("create", "/manager", "create", None),
+    ("upload", "/manager", "upload", None),
+    ("changeDescription", "/manager", "changeDescription", None),
+    ("scheduleCronFlow", "/schedule", "scheduleCronFlow", None),
+    ("setSla", "/schedule", "setSla", None),
+    ("addPermission", "/manager", "addPermission", None),
+    ("changePermission", "/manager", "changePermission", None),
+    ("removeSched", "/schedule", "removeSched", None),
+    ("delete project", "/manager", "delete", None),
 ]
 CALLS = READS + WRITES
 # (label, sandbox fault kind, times: None = every matching request)
-FAULTS = [
+FAULTS: list[Fault] = [
     ("500 once", "http500", 1),
     ("500 always", "http500", None),
     ("reset before", "reset_before", 1),
@@ -91,6 +95,17 @@ rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
 [projects.etl.schedules.hourly]
 cron = "0 0 * ? * *"
 
+[projects.keep]
+description = "only its SLA changes"
+source = "src/v1"
+
+[projects.keep.schedules.daily]
+cron = "0 0 6 ? * *"
+
+[projects.keep.schedules.daily.sla]
+emails = ["sla@example.com"]
+rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
+
 [projects.oldproj]
 description = "pruned by the change"
 source = "src/v1"
@@ -116,6 +131,17 @@ rules = [{ rule = "SUCCESS", duration = "3h", email = true }]
 
 [projects.etl.schedules.weekly]
 cron = "0 0 5 ? * MON"
+
+[projects.keep]
+description = "only its SLA changes"
+source = "src/v1"
+
+[projects.keep.schedules.daily]
+cron = "0 0 6 ? * *"
+
+[projects.keep.schedules.daily.sla]
+emails = ["sla@example.com"]
+rules = [{ rule = "SUCCESS", duration = "4h", email = true }]
 
 [projects.new]
 description = "made by the change"
@@ -184,7 +210,7 @@ def prepare_template(root: Path) -> Path:
 
 
 def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
-    _, path, action = call
+    _, path, action, method = call
     _, kind, times = fault
     write_sources(root)
     data = root / "data"
@@ -193,7 +219,9 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
     with SandboxServer(data_dir=data) as server, environment(server.url, root / "cache"):
         config = root / "azstate.toml"
         config.write_text(HEADER.format(url=server.url, timeout=TIMEOUT) + AFTER)
-        injected = server.faults.add(kind, path=path, action=action, times=times, delay=SLOW)
+        injected = server.faults.add(
+            kind, path=path, action=action, method=method, times=times, delay=SLOW
+        )
         code, out, err = _cli("apply", "--auto-approve", "-c", str(config))
         if kind == "slow":
             time.sleep(SLOW)  # the slow request finishes on the server after the client gave up
@@ -221,21 +249,29 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
 
 
 def _lost(server: SandboxServer) -> list[str]:
-    """What the plan never meant to remove: project etl, its daily schedule with an SLA, and
-    the reader's permission there."""
+    """What the plan never meant to remove: projects etl and keep, their daily schedules with
+    their SLAs, the reader's permission on etl; and no project holds an upload too many (etl
+    and keep start at version 1, and one upload at most is planned for etl and for new)."""
     client = AzkabanClient(server.url, "azkaban", SecretStr("azkaban"))
     client.login()
     projects = {p.name: p for p in client.fetch_all_projects()}
-    if "etl" not in projects:
-        return ["project etl lost"]
-    lost = []
+    lost = [f"project {name} lost" for name in ("etl", "keep") if name not in projects]
+    if lost:
+        return lost
     if "reader" not in projects["etl"].user_permissions:
         lost.append("etl's reader permission lost")
-    daily = client.fetch_schedule(projects["etl"].project_id, "daily")
-    if daily is None:
-        lost.append("etl's daily schedule lost")
-    elif client.sla_info(daily.schedule_id) is None:
-        lost.append("etl's daily SLA lost")
+    for name in ("etl", "keep"):
+        daily = client.fetch_schedule(projects[name].project_id, "daily")
+        if daily is None:
+            lost.append(f"{name}'s daily schedule lost")
+        elif client.sla_info(daily.schedule_id) is None:
+            lost.append(f"{name}'s daily SLA lost")
+    most = {"etl": 2, "keep": 1, "new": 1}
+    for name, limit in most.items():
+        if name in projects:
+            _, version = client.project_version(name)
+            if (version or 0) > limit:
+                lost.append(f"{name} at version {version}: uploaded more often than planned")
     return lost
 
 

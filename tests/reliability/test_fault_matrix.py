@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.matrix import CALLS, FAULTS, READS, cases, prepare_template, run_case
+from tests.reliability.matrix import (
+    CALLS,
+    FAULTS,
+    READS,
+    Call,
+    Fault,
+    cases,
+    prepare_template,
+    run_case,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +25,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("call", "fault"), cases(), ids=[f"{c[0]}-{f[0]}" for c, f in cases()])
-def test_apply_survives(
-    template: Path, tmp_path: Path, call: tuple[str, str, str], fault: tuple[str, str, int | None]
-) -> None:
+def test_apply_survives(template: Path, tmp_path: Path, call: Call, fault: Fault) -> None:
     outcome = run_case(template, tmp_path, call, fault)
     assert not outcome.problems, outcome.err
     transient = fault[0] in ("500 once", "reset before", "reset after", "slow", "session expired")
