@@ -67,7 +67,9 @@ def apply_plan(
 
     def run_group(group: list[Change]) -> None:
         stopped: list[Change] = []  # failed, or not attempted because of a failure
-        for change in group:
+        # A change without calls is done by another's call (a schedule removed with its
+        # project, an SLA sent with its schedule): settled last, once that one is known.
+        for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
             blocker = next((s for s in stopped if _needs(change, s)), None)
             if blocker is not None:
                 outcome = ChangeOutcome(
