@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from azstate.address import Address
 from azstate.archive import content_digest_from_zip
 from azstate.diff import matches
+from azstate.errors import AzstateError
 from azstate.state import (
     FilesValue,
     LiveIds,
@@ -157,9 +159,9 @@ def refresh(
         out = _Collected()
         futures: list[Future[None]] = []
 
-        def task(fn: Callable[[], None]) -> None:
+        def task(address: str, fn: Callable[[], None]) -> None:
             progress.add(1)
-            futures.append(pool.submit(_counted, fn, progress))
+            futures.append(pool.submit(_counted, fn, progress, address))
 
         for key in wanted:
             listing_item = by_name[key]
@@ -167,10 +169,16 @@ def refresh(
             pid = listing_item.project_id
             desired = scope.declared[key]
             if desired.files is not None:
-                task(_files_task(client, out, key, name, pid, listing_item.created_time, cache))
-            task(_description_task(client, out, key, name))
+                task(
+                    str(Address.files(name)),
+                    _files_task(client, out, key, name, pid, listing_item.created_time, cache),
+                )
+            task(str(Address(name)), _description_task(client, out, key, name))
             for flow, sid in schedules_by_project.get(key, {}).items():
-                task(_schedule_task(client, out, key, pid, flow, sid))
+                task(
+                    str(Address.schedule(name, flow)),
+                    _schedule_task(client, out, key, pid, flow, sid),
+                )
         for f in futures:
             f.result()
 
@@ -216,9 +224,12 @@ def refresh(
     return ServerState(projects=projects, user=client.username)
 
 
-def _counted(fn: Callable[[], None], progress: Progress) -> None:
+def _counted(fn: Callable[[], None], progress: Progress, address: str) -> None:
+    """Run one read; a failure names the resource it was reading as well as the call."""
     try:
         fn()
+    except AzstateError as exc:
+        raise AzstateError(f"reading {address}: {exc}") from exc
     finally:
         progress.advance()
 

@@ -526,7 +526,12 @@ class AzkabanClient:
                     raise
                 return pid, None
             raise
-        return replies.download_identity(reply.headers)
+        try:
+            return replies.download_identity(reply.headers)
+        except AzkabanError as exc:  # a HEAD has no body to explain itself: name the call
+            raise AzkabanError(
+                exc.message, method="HEAD", path="/manager", action="download"
+            ) from exc
 
     def download(self, project: str, version: int | None = None) -> bytes:
         """The zip of the current (or the given) version."""
