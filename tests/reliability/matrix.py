@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -237,6 +238,9 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
             problems.append("a traceback")
         if code == 1 and not err.strip().startswith("Error") and "Error:" not in err:
             problems.append("no error report on stderr")
+        if code == 1:
+            problems += _unclear(call, out, err)
+            problems += _not_really_applied(config, out)
         problems += _lost(server)
         problems += _duplicated(server, kind, action)
         second, _, second_err = _cli("apply", "--auto-approve", "-c", str(config))
@@ -246,6 +250,38 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
         if plan != 0:
             problems.append("the plan after the second apply is not empty")
     return Outcome(code, err, second, plan == 0, problems)
+
+
+# The reads that are about one project: their failure must say which.
+_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "")
+
+
+def _unclear(call: Call, out: str, err: str) -> list[str]:
+    """A stopped apply names the call that failed and the resource it was for: a write on the
+    report line of its change, a read in the error."""
+    label, path, action, _ = call
+    shown = f"{path} {action}".strip()
+    if call in WRITES:
+        lines = [line for line in out.splitlines() if line.strip().startswith("failed")]
+        if not any(shown in line and "project." in line for line in lines):
+            return [f"no report line names the failed {label} and its resource"]
+        return []
+    if shown not in err:
+        return [f"the error does not name {shown}"]
+    if action in _PER_PROJECT and "reading project." not in err:
+        return ["the error does not name the project being read"]
+    return []
+
+
+def _not_really_applied(config: Path, out: str) -> list[str]:
+    """Every change reported applied is done: a fresh plan has nothing left for it."""
+    applied = {line.split()[1] for line in out.splitlines() if line.strip().startswith("applied ")}
+    if not applied:
+        return []
+    _, plan_json, _ = _cli("plan", "--format", "json", "-c", str(config))
+    left = {c["address"] for c in json.loads(plan_json)["changes"] if c["action"] != "no-op"}
+    wrong = sorted(applied & left)
+    return [f"reported applied but not done: {', '.join(wrong)}"] if wrong else []
 
 
 def _lost(server: SandboxServer) -> list[str]:
