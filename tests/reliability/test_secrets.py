@@ -107,6 +107,16 @@ def test_no_command_format_or_error_shows_a_secret(
     deployer.faults.add("reset_after", path="/manager", action="changeDescription")
     config.write_text(CONFIG.format(url=deployer.url).replace("Nightly ETL", "Nightly"))
     run("-v", "apply", "-c", c, "--auto-approve")
+    # a GET carries the session id in its query string: connections broken on one, and a
+    # reply later than the timeout, every time until the retries run out
+    deployer.faults.add("reset_before", path="/schedule", action="fetchSchedule", times=None)
+    run("-v", "plan", "-c", c, expect=1)
+    deployer.faults.clear()
+    fast = tmp_path / "fast.toml"
+    fast.write_text(CONFIG.format(url=deployer.url).replace("timeout = 2", "timeout = 0.2"))
+    deployer.faults.add("slow", path="/index", action="fetchallprojects", times=None, delay=0.3)
+    run("-v", "plan", "-c", str(fast), expect=1)
+    deployer.faults.clear()
     # a wrong password, then no server at all
     monkeypatch.setenv("AZKABAN_PASSWORD", WRONG)
     run("-v", "plan", "-c", c, expect=1)
