@@ -182,7 +182,12 @@ def connect(
                 f"no server: set server.url in {where} or AZKABAN_URL, or use --sandbox"
             )
     username, password = _credentials(sandbox)
-    if not server.verify_tls and not sandbox:
+    if not server.verify_tls and not sandbox and server.ca_bundle:
+        err.print(
+            "[yellow]Warning:[/] server.verify_tls = false is ignored: server.ca_bundle is "
+            "set, and certificates are verified against it."
+        )
+    elif not server.verify_tls and not sandbox:
         err.print(
             "[yellow]Warning:[/] TLS verification is off (server.verify_tls = false): "
             "anyone on the network path can read the session and change the plan."

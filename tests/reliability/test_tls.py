@@ -108,3 +108,12 @@ def test_verify_tls_false_works_and_warns_on_every_run(
         code, err = plan(tmp_path, server.url, "verify_tls = false", capsys)
         assert code == 2, err
         assert "TLS verification is off" in err
+
+
+def test_ca_bundle_wins_over_verify_tls_false_and_says_so(
+    https: tuple[SandboxServer, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, cert = https
+    code, err = plan(tmp_path, server.url, f'verify_tls = false\nca_bundle = "{cert}"', capsys)
+    assert code == 2, err
+    assert "verify_tls = false is ignored" in err and "verification is off" not in err
