@@ -19,18 +19,8 @@ from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from azstate.wire.client import AzkabanClient
 from tests.e2e.workspace import flow20
+from tests.reliability.matrix import HEADER, SLOW, TIMEOUT
 
-TIMEOUT = 0.5
-SLOW = 1.0  # past the timeout, and within the two timeouts apply waits for a lost write
-HEADER = """
-[server]
-url = "{url}"
-timezone = "UTC"
-timeout = {timeout}
-
-[azstate]
-prune = ["old*"]
-"""
 ETL = """
 [projects.etl]
 description = "ETL"
