@@ -152,8 +152,10 @@ def refresh(
         if scope.only is not None:
             wanted = [k for k in wanted if k in scope.only]
         pruned = [
-            k for k, p in by_name.items()
-            if k not in scope.declared and matches(p.name, scope.prune)
+            k
+            for k, p in by_name.items()
+            if k not in scope.declared
+            and matches(p.name, scope.prune)
             and (scope.only is None or k in scope.only)
         ]
         out = _Collected()
@@ -210,6 +212,7 @@ def refresh(
                 project_id=item.project_id,
                 version=got.get("version"),
                 schedule_ids=sched_ids,
+                unmanaged={f: got[f"unmanaged:{f}"] for f in sched_ids if f"unmanaged:{f}" in got},
             ),
         )
     for key in pruned:
@@ -285,6 +288,8 @@ def _schedule_task(
         if live is None:
             return
         out.set(key, f"schedule:{flow}", live.value)
+        if live.unmanaged:
+            out.set(key, f"unmanaged:{flow}", live.unmanaged)
         if live.has_sla:
             sla = client.sla_info(live.schedule_id)
             if sla is not None:

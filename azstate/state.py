@@ -141,6 +141,8 @@ class LiveIds(Frozen):
     project_id: int
     version: int | None = None  # None: no upload yet
     schedule_ids: Mapping[str, int] = {}
+    # by flow: schedule options set on the server that a ScheduleValue cannot hold
+    unmanaged: Mapping[str, tuple[str, ...]] = {}
 
 
 class ProjectState(Frozen):

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         (out_dir / "projects").mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=parallelism) as pool:
             unpacked = list(pool.map(lambda p: _unpack(client, p.name, out_dir), projects))
-            unmanaged = list(pool.map(lambda p: _unmanaged(client, p), projects))
+        unmanaged = [_unmanaged(p) for p in projects]
 
     remarks: dict[tuple[str, str | None], tuple[str, ...]] = {}
     sources: dict[str, str] = {}
@@ -156,15 +156,9 @@ def _unpack(client: AzkabanClient, name: str, out_dir: Path) -> _Unpacked:
     return found
 
 
-def _unmanaged(
-    client: AzkabanClient, project: ProjectState
-) -> dict[tuple[str, str | None], list[str]]:
-    """Options of each schedule that the TOML cannot hold, as fetchSchedule names them."""
-    found: dict[tuple[str, str | None], list[str]] = {}
+def _unmanaged(project: ProjectState) -> dict[tuple[str, str | None], list[str]]:
+    """Options of each schedule that the TOML cannot hold, as the refresh's fetchSchedule
+    named them."""
     if project.ids is None:
-        return found
-    for flow in sorted(project.schedules):
-        live = client.fetch_schedule(project.ids.project_id, flow)
-        if live is not None and live.unmanaged:
-            found[(project.name, flow)] = list(live.unmanaged)
-    return found
+        return {}
+    return {(project.name, flow): list(names) for flow, names in project.ids.unmanaged.items()}
