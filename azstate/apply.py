@@ -122,16 +122,10 @@ def _apply_change(
             _send(client, change, call, artifacts)
         except AzstateError as exc:
             progress.advance(len(change.calls) - sent)
-            return ChangeOutcome(change.address, change.action.value, FAILED, _message(exc), sent)
+            return ChangeOutcome(change.address, change.action.value, FAILED, str(exc), sent)
         sent += 1
         progress.advance()
     return ChangeOutcome(change.address, change.action.value, APPLIED, None, sent)
-
-
-def _message(exc: AzstateError) -> str:
-    if isinstance(exc, AzkabanError):
-        return str(exc)
-    return str(exc)
 
 
 def _send(

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from azstate import planfile
-from azstate.apply import APPLIED, apply_plan, ordered_calls
+from azstate.apply import APPLIED, FAILED, NOT_ATTEMPTED, apply_plan, ordered_calls
 from azstate.commands.workspace import (
     Workspace,
     add_config_arg,
@@ -96,12 +96,11 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
         if as_json:
             out.print(apply_report_json(outcomes, matches=matches), soft_wrap=True, markup=False)
 
-    failed = [o for o in outcomes if o.status != APPLIED]
-    if failed:
+    if any(o.status != APPLIED for o in outcomes):
         report(None)
         raise ApplyError(
-            f"apply did not complete: {sum(o.status == 'failed' for o in outcomes)} failed, "
-            f"{sum(o.status == 'not attempted' for o in outcomes)} not attempted. "
+            f"apply did not complete: {sum(o.status == FAILED for o in outcomes)} failed, "
+            f"{sum(o.status == NOT_ATTEMPTED for o in outcomes)} not attempted. "
             "Run plan to see what is left; applying again repairs it."
         )
     # Only the touched projects are re-read, so only their changes count: an untouched declared
