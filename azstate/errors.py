@@ -2,6 +2,7 @@
 
     AzstateError                 anything a user can act on: one line, exit 1, no traceback
     ├── ConfigError              bad TOML or source: file, line, key path
+    │   └── BaselineError        --baseline outside git, unknown revision, path missing there
     ├── CronError                an expression Quartz would refuse (or that never fires)
     ├── SourceError              a flow source that Azkaban would refuse (file named)
     ├── AzkabanError             the server answered with an error (call and server message)
@@ -114,3 +115,8 @@ class StalePlanError(AzstateError):
 
 class ApplyError(AzstateError):
     """An apply that failed or was partial; the report has been printed already."""
+
+
+class BaselineError(ConfigError):
+    """``--baseline REV`` cannot be read: not in a git repository, an unknown revision, or the
+    configuration path missing at that revision."""
