@@ -54,9 +54,7 @@ def repository_root(path: Path) -> Path:
     start = path if path.is_dir() else path.parent
     done = _git(start.resolve(), "rev-parse", "--show-toplevel")
     if done.returncode != 0:
-        raise BaselineError(
-            f"--baseline needs a git repository, and {path} is not inside one"
-        )
+        raise BaselineError(f"--baseline needs a git repository, and {path} is not inside one")
     return Path(done.stdout.decode().strip())
 
 
@@ -64,7 +62,9 @@ def resolve_revision(root: Path, revision: str) -> str:
     """The commit a revision names; refuses options and anything that is not a commit."""
     if not revision or revision.startswith("-"):
         raise BaselineError(f"--baseline {revision!r} is not a git revision")
-    done = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
+    done = _git(
+        root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
+    )
     if done.returncode != 0:
         raise BaselineError(f"--baseline {revision}: unknown revision in {root}")
     return done.stdout.decode().strip()

@@ -64,7 +64,9 @@ def test_reads_the_revision_not_the_work_tree(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == "M env/azstate.toml"
 
 
-def test_a_directory_config_and_a_relative_path(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_directory_config_and_a_relative_path(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(repo / "env")
     with baseline_tree(Path("."), "HEAD") as tree:
         assert sorted(p.name for p in tree.config.iterdir()) == ["azstate.toml", "extra.toml"]
