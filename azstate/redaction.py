@@ -37,11 +37,18 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record whose message holds a session id or password value."""
+    """Rewrites a record whose message holds a session id or password value.
+
+    A traceback attached to a record (urllib3 logs some with ``exc_info``) would print the URL,
+    session id included, past the message's redaction; it is cut to its last line, redacted.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message = f"{message} ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
         cleaned = redact(message)
-        if cleaned != message:
+        if cleaned != record.msg or record.args:
             record.msg, record.args = cleaned, None
         return True

@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -67,6 +68,9 @@ from azstate.wire.replies import (
 )
 
 log = logging.getLogger("azstate.wire")
+# Header defects are refused and reported as our error (_check_headers); urllib3 would also
+# log each one with a traceback.
+logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
 
 ZIP_TYPE = "application/zip"
 _MAX_DELAY = 10.0
@@ -338,6 +342,9 @@ class AzkabanClient:
             "timeout": (self.timeout, self.timeout),
             "allow_redirects": False,
             "verify": self.verify,
+            # Headers first: a reply whose headers do not parse is refused before its body is
+            # awaited (urllib3 would wait for a length it could not read until the timeout).
+            "stream": True,
         }
 
     def _prepare(
@@ -415,7 +422,17 @@ class AzkabanClient:
         started = time.monotonic()
         try:
             response = request()
-            content = response.content
+            try:
+                _check_headers(response)
+                content = response.content
+            finally:
+                response.close()
+        except _Failure as bad:
+            bad.message = self.redact(f"the reply from {self.url} {bad.message}")
+            bad.args = (bad.message,)
+            self._log(info, params, f"failed: {bad.message}", started)
+            self.stats.record(info.method, info.action, 0)
+            raise
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             failure = self._classify(exc)
             failure.message = self.redact(failure.message)
@@ -474,10 +491,18 @@ class AzkabanClient:
             reason = exc.args[0] if exc.args else None
             if isinstance(reason, urllib3.exceptions.MaxRetryError):
                 reason = reason.reason
+            if isinstance(exc, requests.exceptions.ProxyError):
+                proxy = _proxy_shown(self._http.proxies.get(self.url.split(":", 1)[0]))
+                return _Failure(
+                    f"the proxy {proxy} failed on the way to {host}: {_reason(exc)} "
+                    "(check HTTPS_PROXY, HTTP_PROXY and NO_PROXY)",
+                    reached=False,
+                    retryable=True,
+                )
             if isinstance(
                 reason,
                 urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError,
-            ) or isinstance(exc, requests.exceptions.ProxyError):
+            ):
                 return _Failure(
                     f"cannot connect to {host}: {_reason(exc)}", reached=False, retryable=True
                 )
@@ -669,7 +694,40 @@ def _set_cookie_headers(response: requests.Response) -> list[str]:
     return [joined] if joined else []
 
 
+def _check_headers(response: requests.Response) -> None:
+    """Refuse a reply whose header block did not parse (urllib3 only logs it)."""
+    original = getattr(response.raw, "_original_response", None)
+    message = getattr(original, "msg", None)
+    defects = list(getattr(message, "defects", None) or ())
+    if defects:
+        names = ", ".join(sorted({type(d).__name__ for d in defects}))
+        raise _Failure(f"had malformed headers ({names})", reached=True, retryable=False)
+
+
+def _proxy_shown(proxy: str | None) -> str:
+    """The proxy's scheme, host and port only: a proxy URL may carry credentials."""
+    if not proxy:
+        return "(from the environment)"
+    try:
+        parts = urlsplit(proxy)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}"
+    except ValueError:
+        return "(from the environment)"
+
+
+def _printable(text: str) -> str:
+    """Control characters from a peer's bytes, escaped: a message is one line of data."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
 def _reason(exc: BaseException) -> str:
+    return _printable(_raw_reason(exc)).strip()
+
+
+def _raw_reason(exc: BaseException) -> str:
     """The innermost cause's words (`Connection refused`), not urllib3's URL-laden wrapper."""
     reason: Any = exc.args[0] if exc.args else exc
     while isinstance(reason, urllib3.exceptions.MaxRetryError) and reason.reason is not None:
