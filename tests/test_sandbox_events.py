@@ -280,6 +280,10 @@ def test_after_a_tie_the_running_clock_goes_on_after_it(az: Az, sandbox: Sandbox
     describe(az, "ev", "later")
     rows = logs(az, "ev")
     assert rows[0][3] == "Description changed to later" and rows[0][1] > future
+    # "now" freezes after every stamp given, so what follows is still the newest
+    assert clock(sandbox, frozen_ms="now")["frozen_ms"] > rows[0][1]
+    describe(az, "ev", "tied")
+    assert logs(az, "ev", size=1)[0][3] == "Description changed to tied"
 
 
 def test_an_event_stamped_earlier_sorts_below_newer_ones(az: Az, sandbox: SandboxServer) -> None:

@@ -9,7 +9,8 @@
     POST   /__sandbox__/clock    {"frozen_ms": N | "now" | null, "ties"?: "oldest-first" |
                                  "newest-first"}: stamp every project event with N from now on
                                  (null: the running clock again), and how fetchProjectLogs
-                                 orders events of one millisecond
+                                 orders events of one millisecond ("now": the next stamp
+                                 the running clock would give, after every earlier event)
     GET    /__sandbox__/clock    {"frozen_ms", "last_ms" (the newest stamp given), "ties"}
     DELETE /__sandbox__/clock    the running clock, ties oldest-first
 
@@ -25,7 +26,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from azstate.sandbox.faults import Faults, RequestLog
-from azstate.sandbox.store import TIE_ORDERS, Store, now_ms
+from azstate.sandbox.store import TIE_ORDERS, Store
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -80,7 +81,8 @@ class Control:
                 raise ValueError('expected {"frozen_ms": ...} and/or {"ties": ...}')
             frozen = body.get("frozen_ms")
             if frozen == "now":
-                frozen = now_ms()
+                with self.store.lock:
+                    frozen = self.store.clock.running_ms()
             if frozen is not None and (isinstance(frozen, bool) or not isinstance(frozen, int)):
                 raise ValueError('"frozen_ms" must be epoch milliseconds, "now" or null')
             ties = body.get("ties", None)

@@ -50,8 +50,12 @@ class EventClock:
         self.frozen_ms: int | None = None
         self.last_ms = 0
 
+    def running_ms(self) -> int:
+        """What the running clock would stamp next: now, but after every earlier stamp."""
+        return max(now_ms(), self.last_ms + 1)
+
     def stamp(self) -> int:
-        value = self.frozen_ms if self.frozen_ms is not None else max(now_ms(), self.last_ms + 1)
+        value = self.frozen_ms if self.frozen_ms is not None else self.running_ms()
         self.last_ms = max(self.last_ms, value)
         return value
 
