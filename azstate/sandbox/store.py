@@ -39,9 +39,9 @@ class EventClock:
     Azkaban stamps an event with the wall clock when it is inserted, and its log is ordered
     by that time only. Its inserts take a millisecond or more, so successive mutations
     nearly always get distinct times; the sandbox answers far faster, so a running clock
-    here gives every event a time strictly after the previous one (at most a few
-    milliseconds ahead of the wall clock in a burst), which keeps "newest first" as
-    determined as it is in practice. ``frozen_ms`` stamps every event with that one time,
+    here gives every event a time strictly after the previous one (in a burst of N events
+    faster than one a millisecond, up to N ms ahead of the wall clock), which keeps "newest
+    first" as determined as it is in practice. ``frozen_ms`` stamps every event with that one time,
     so that ties (two events in one millisecond, about 1 upload in 20 on a real server)
     or events older than earlier ones can be made on purpose.
     """
