@@ -19,6 +19,7 @@ conformance scenarios are its specification.
     users.py       the solo server's users, roles and groups; permission checks
     pages.py       the HTML pages and Jetty's error page
     faults.py      fault and latency injection, the request log
+    control.py     the /__sandbox__/ hooks over HTTP: faults, request log, event clock
     jackson.py     JSON written the way Jackson 1.9 writes it
     javalang.py    Java behaviours replies depend on: String.split, HashMap order, parseInt
 """

@@ -87,7 +87,7 @@ class SandboxApp:
         self.faults = faults
         self.log = requests
         self.zone = zone
-        self.control = Control(faults, requests)
+        self.control = Control(faults, requests, store)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

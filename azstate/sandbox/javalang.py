@@ -24,6 +24,22 @@ _TRUE_WORDS = frozenset({"true", "on", "yes", "y", "t"})
 _FALSE_WORDS = frozenset({"false", "off", "no", "n", "f"})
 
 
+def java_trim(text: str) -> str:
+    """``String.trim()``: strips every character up to U+0020 at both ends, and nothing else
+    (U+00A0, U+3000 and U+200B stay, unlike Python's ``str.strip``)."""
+    start, end = 0, len(text)
+    while start < end and text[start] <= " ":
+        start += 1
+    while end > start and text[end - 1] <= " ":
+        end -= 1
+    return text[start:end]
+
+
+def java_length(text: str) -> int:
+    """``String.length()``: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def string_hash(text: str) -> int:
     """``String.hashCode()``: over UTF-16 code units, as a 32-bit int (unsigned here)."""
     h = 0

@@ -23,7 +23,14 @@ from azstate.sandbox.exchange import (
     ServletError,
 )
 from azstate.sandbox.flowload import FlowData, InstallFailure, levels, load_zip
-from azstate.sandbox.javalang import hashmap, hashmap_order, is_numeric, parse_boolean
+from azstate.sandbox.javalang import (
+    hashmap,
+    hashmap_order,
+    is_numeric,
+    java_length,
+    java_trim,
+    parse_boolean,
+)
 from azstate.sandbox.servlet import Context
 from azstate.sandbox.store import Project, now_ms
 from azstate.sandbox.users import is_admin, is_known_user, normalize
@@ -32,6 +39,9 @@ _NAME = re.compile(r"[a-zA-Z][a-zA-Z_0-9|-]*")
 _PAGE_PARAMS = ("logs", "permissions", "prop", "history", "job", "flow")
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 CSRF_KEY = hashlib.sha256(b"azstate-sandbox").digest()
+# The widths of the projects table's name and description columns (VARCHAR(64), VARCHAR(2048)).
+NAME_LIMIT = 64
+DESCRIPTION_LIMIT = 2048
 
 
 def page_reply(html: str) -> Reply:
@@ -127,7 +137,16 @@ def _project_page(ctx: Context) -> Reply:
         return page_reply(pages.message_page(error=f"No permission to view project {name}."))
     flows = sorted(f["id"] for f in project.top_flows())
     admins = [u for u, perm in project.user_permissions.items() if "ADMIN" in perm]
-    html = pages.project_page(project.name, project.id, project.description, flows, admins)
+    html = pages.project_page(
+        project.name,
+        project.id,
+        project.description,
+        flows,
+        admins,
+        created=ctx.format_time(project.created_ms),
+        modified=ctx.format_time(project.modified_ms),
+        modified_by=project.modified_by,
+    )
     return page_reply(html)
 
 
@@ -189,9 +208,9 @@ class _Refused(Exception):
 
 
 def _check_new_project(ctx: Context, name: str | None, description: str | None) -> None:
-    if name is None or not name.strip():
+    if name is None or not java_trim(name):
         raise _Refused("Project name cannot be empty.")
-    if description is None or not description.strip():
+    if description is None or not java_trim(description):
         raise _Refused("Description cannot be empty.")
     if not _NAME.fullmatch(name):
         raise _Refused(
@@ -200,7 +219,7 @@ def _check_new_project(ctx: Context, name: str | None, description: str | None) 
         )
     if ctx.store.find_project(name) is not None:
         raise _Refused("Project already exists.")
-    if len(name.encode("utf-16-le")) // 2 > 64 or len(description.encode("utf-16-le")) // 2 > 2048:
+    if java_length(name) > NAME_LIMIT or java_length(description) > DESCRIPTION_LIMIT:
         raise _Refused(f"Insert project{name} for existing project failed. ")
 
 
@@ -218,8 +237,11 @@ def _delete(ctx: Context) -> Reply:
         )
     for schedule in sorted(ctx.store.schedules.values(), key=lambda s: s.id):
         if schedule.project_id == project.id:
-            project.event(
-                ctx.user.name, "SCHEDULE", f"removing schedule due to project removed {schedule.id}"
+            ctx.store.log_event(
+                project,
+                ctx.user.name,
+                "SCHEDULE",
+                f"removing schedule due to project removed {schedule.id}",
             )
             ctx.store.remove_schedule(schedule)
     ctx.store.deactivate(project, ctx.user.name)
@@ -252,7 +274,9 @@ def _purge(ctx: Context) -> Reply:
             if info["stored"]:
                 info["stored"] = False
                 ctx.store.zip_path(project.id, int(version)).unlink(missing_ok=True)
-        project.event(ctx.user.name, "PURGE", f"Purged versions before {project.version + 1}")
+        ctx.store.log_event(
+            project, ctx.user.name, "PURGE", f"Purged versions before {project.version + 1}"
+        )
         ctx.store.save_project(project)
     ret["success"] = ok
     return Reply.json(hashmap(ret))
@@ -367,7 +391,8 @@ def _drop_vanished_schedules(ctx: Context, project: Project) -> None:
     for schedule in sorted(ctx.store.schedules.values(), key=lambda s: s.id):
         if schedule.project_id == project.id and schedule.flow not in project.flows:
             ctx.store.remove_schedule(schedule)
-            project.event(
+            ctx.store.log_event(
+                project,
                 "azkaban",
                 "SCHEDULE",
                 f"Schedule {ctx.describe(schedule)} has been removed due to the flow has been "
@@ -443,11 +468,18 @@ def _get_project_id(ctx: Context, project: Project, ret: dict[str, Any]) -> None
 
 
 def _fetch_logs(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
+    """``... ORDER BY event_time DESC LIMIT size OFFSET skip``; an unreadable number counts as
+    absent (``getIntParam`` with a default), a negative one is refused by the database."""
     size = ctx.req.int_or("size", 1000)
     skip = ctx.req.int_or("skip", 0)
-    newest_first = list(reversed(project.events))
+    if size < 0 or skip < 0:
+        shown = "FETCH" if size < 0 else "OFFSET"
+        raise ServletError(
+            "azkaban.project.ProjectManagerException: Error fetching project log events: "
+            f'Invalid value "{size if size < 0 else skip}" for parameter "result {shown}"',
+        )
     ret["columns"] = ["user", "time", "type", "message"]
-    ret["logData"] = [list(e) for e in newest_first[skip : skip + max(size, 0)]]
+    ret["logData"] = [list(e) for e in ctx.store.project_log(project)[skip : skip + size]]
 
 
 def _fetch_project_flows(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
@@ -576,7 +608,7 @@ def _set_job_override(ctx: Context, project: Project, ret: dict[str, Any]) -> No
     else:
         old = dict(project.overrides.get(key, {}))
         project.overrides[key] = override
-    project.event(ctx.user.name, "PROPERTY_OVERRIDE", _property_diff(old, override))
+    ctx.store.log_event(project, ctx.user.name, "PROPERTY_OVERRIDE", _property_diff(old, override))
     ctx.store.save_project(project)
 
 
@@ -599,13 +631,13 @@ def _property_diff(old: dict[str, str], new: dict[str, str]) -> str:
 def _change_description(ctx: Context, project: Project, ret: dict[str, Any]) -> None:
     description = ctx.req.require("description")
     project.description = description
-    if len(description.encode("utf-16-le")) // 2 > 2048:
+    if java_length(description) > DESCRIPTION_LIMIT:
         # The in-memory project changes first; the database column then refuses the text.
         ret["error"] = f"Error update Description, project {project.name}"
         return
-    project.modified_ms = now_ms()
-    project.modified_by = ctx.user.name
-    project.event(ctx.user.name, "DESCRIPTION", f"Description changed to {description}")
+    ctx.store.modified(
+        project, ctx.user.name, "DESCRIPTION", f"Description changed to {description}"
+    )
     ctx.store.save_project(project)
 
 
@@ -667,7 +699,8 @@ def _set_permission(
     table = project.group_permissions if group else project.user_permissions
     table[name] = types
     kind = "group" if group else "user"
-    project.event(
+    ctx.store.log_event(
+        project,
         ctx.user.name,
         "GROUP_PERMISSION" if group else "USER_PERMISSION",
         f"Permission for {kind} {name} set to {','.join(types)}",
@@ -688,7 +721,8 @@ def _change_permission(ctx: Context, project: Project, ret: dict[str, Any]) -> N
         return
     del table[name]
     kind = "group" if group else "user"
-    project.event(
+    ctx.store.log_event(
+        project,
         ctx.user.name,
         "GROUP_PERMISSION" if group else "USER_PERMISSION",
         f"Permission for {kind} {name} removed.",
@@ -705,8 +739,11 @@ def _remove_proxy_user(ctx: Context, project: Project, ret: dict[str, Any]) -> N
     name = ctx.req.require("name")
     if name in project.proxy_users:
         project.proxy_users.remove(name)
-    project.event(
-        ctx.user.name, "PROXY_USER", f"Proxy user {name} has been removed form the project."
+    ctx.store.log_event(
+        project,
+        ctx.user.name,
+        "PROXY_USER",
+        f"Proxy user {name} has been removed form the project.",
     )
     ctx.store.save_project(project)
 

@@ -8,6 +8,7 @@ which Azkaban escapes twice (once for every string a page gets, once in the temp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html.entities import codepoint2name
 
 _TITLE = "Azkaban Web Client"
@@ -98,10 +99,33 @@ def message_page(error: str | None = None, heading: str = "") -> str:
     return _frame(f'<div class="container-full">\n  <h2>{escape_html(heading)}</h2>\n</div>')
 
 
+_NEWLINE = "!NEWLINE!"
+
+
+def description_first_pass(description: str) -> str:
+    """What the project page code makes of a description before its template escapes it again.
+
+    ``<br>`` and ``<br/>`` (lower case, exactly) become a marker, the text is escaped, and the
+    marker (also one the user typed) becomes ``<br>``: the only tag that survives one pass.
+    The template's second pass escapes that too, so nothing of a description is ever markup.
+    """
+    marked = description.replace("<br/>", _NEWLINE).replace("<br>", _NEWLINE)
+    return escape_html(marked).replace(_NEWLINE, "<br>")
+
+
 def project_page(
-    name: str, project_id: int, description: str, flows: list[str], admins: list[str]
+    name: str,
+    project_id: int,
+    description: str,
+    flows: list[str],
+    admins: list[str],
+    *,
+    created: str,
+    modified: str,
+    modified_by: str,
 ) -> str:
-    """``projectpage.vm`` with ``projectsidebar.vm``: the description escaped twice."""
+    """``projectpage.vm`` with ``projectsidebar.vm``: the description escaped twice, times to
+    the second in the server's zone."""
     rows = "".join(
         f'      <li class="list-group-item"><a href="/manager?project={escape_html(name)}'
         f'&flow={escape_html(flow)}">{escape_html(flow)}</a></li>\n'
@@ -117,10 +141,67 @@ def project_page(
         '    <div class="col-xs-4">\n      <div class="well" id="project-sidebar">\n'
         f"        <h3>{escape_html(name)}</h3>\n"
         '        <p class="editable" id="project-description">'
-        f"{escape_html(escape_html(description))}</p>\n"
+        f"{escape_html(description_first_pass(description))}</p>\n"
         f"        <p><strong>Project id</strong> {project_id}</p>\n"
+        f"        <p><strong>Created on</strong> {escape_html(created)}</p>\n"
+        f"        <p><strong>Last modified on</strong> {escape_html(modified)}</p>\n"
+        f"        <p><strong>Modified by</strong> {escape_html(modified_by)}</p>\n"
         f"        <p><strong>Admins</strong> {escape_html(', '.join(admins))}</p>\n"
         "      </div>\n    </div>\n  </div>\n</div>"
+    )
+    return _frame(body)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One project of the ``/index`` page, its times already formatted."""
+
+    name: str
+    description: str
+    modified: str
+    modified_by: str
+
+
+def index_page(entries: list[IndexEntry], *, view: str) -> str:
+    """``index.vm``: one list item per project, the description escaped once.
+
+    White space stays raw inside ``<p class="project-description">``; characters without an
+    HTML 4 name come out as ``&#N;`` per UTF-16 unit, as on the recorded build
+    (velocity-tools 2.0). ``view`` is ``all`` or ``personal``, the tab that is active.
+    """
+    items = "".join(
+        "                      <li>\n"
+        '              <div class="project-info">\n'
+        "                <h4><a\n"
+        f'                    href="/manager?project={escape_html(e.name)}">'
+        f"{escape_html(e.name)}</a>\n                </h4>\n"
+        f'                <p class="project-description">{escape_html(e.description)}</p>\n'
+        '                <p class="project-last-modified">Last modified on\n'
+        f"                  <strong>{escape_html(e.modified)}</strong> by\n"
+        f"                  <strong>{escape_html(e.modified_by)}</strong>.</p>\n"
+        "              </div>\n"
+        f'              <div class="project-expander" id="{escape_html(e.name)}">\n'
+        '                <span class="glyphicon glyphicon-chevron-down project-expander-icon">'
+        "</span>\n              </div>\n"
+        '              <div class="clearfix"></div>\n'
+        f'              <div class="project-flows" id="{escape_html(e.name)}-child">\n'
+        "                <h5>Flows</h5>\n"
+        f'                <div class="list-group" id="{escape_html(e.name)}-tbody">\n'
+        "                </div>\n              </div>\n            </li>\n"
+        for e in entries
+    )
+    active = ' class="active"'
+    tabs = "".join(
+        f'    <li{active if key == view else ""}><a href="/index{query}">{label}</a></li>\n'
+        for key, query, label in (("personal", "", "Personal"), ("all", "?all", "All"))
+    )
+    body = (
+        '<div class="az-page-header">\n  <div class="container-full">\n'
+        "    <h1>Projects</h1>\n  </div>\n</div>\n"
+        '<div class="container-full">\n'
+        f'  <ul class="nav nav-pills" id="project-view-tabs">\n{tabs}  </ul>\n'
+        f'  <ul id="project-list">\n{items}  </ul>\n'
+        "</div>"
     )
     return _frame(body)
 

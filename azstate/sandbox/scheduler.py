@@ -151,13 +151,15 @@ def _schedule_cron_flow(ctx: Context, ret: dict[str, Any]) -> None:
         cron=cron_text or "",
         first_ms=first_ms,
         submit_user=ctx.user.name,
-        options=options or {},
+        options=options,
         timezone=ctx.zone.key,
         back_execute_once=back,
     )
     if cron_text is not None:
         _insert(ctx, schedule, options)
-    project.event(ctx.user.name, "SCHEDULE", f"Schedule {ctx.describe(schedule)} has been added.")
+    ctx.store.log_event(
+        project, ctx.user.name, "SCHEDULE", f"Schedule {ctx.describe(schedule)} has been added."
+    )
     ctx.store.save_project(project)
     ret["status"] = "success"
     ret["scheduleId"] = schedule.id
@@ -168,7 +170,9 @@ def _insert(ctx: Context, schedule: Schedule, options: Options | None) -> None:
     """ScheduleManager.insertSchedule: replace in place (same id), else a new trigger id.
 
     Options that failed to parse are null in Azkaban, and saving the trigger then throws a
-    NullPointerException after the new trigger row took its id.
+    NullPointerException: after the new trigger row took its id (a new schedule, nothing
+    kept), or after the cached schedule was replaced (an existing one keeps the new cron and
+    null options until a good re-post). No event is logged either way.
     """
     existing = ctx.store.schedule_for(schedule.project_id, schedule.flow)
     if existing is not None:
@@ -176,6 +180,8 @@ def _insert(ctx: Context, schedule: Schedule, options: Options | None) -> None:
     if options is None:
         if existing is None:
             ctx.store.new_schedule_id()
+        else:
+            ctx.store.put_schedule(schedule)
         raise ServletError("", "java.lang.NullPointerException")
     if existing is None:
         schedule.id = ctx.store.new_schedule_id()
@@ -217,7 +223,9 @@ def _fetch_schedule(ctx: Context, ret: dict[str, Any]) -> None:
             "nextExecTime": ctx.format_time(next_fire(ctx, schedule)),
             "period": "null",
             "cronExpression": schedule.cron,
-            "executionOptions": options_bean(schedule.options),
+            "executionOptions": (
+                None if schedule.options is None else options_bean(schedule.options)
+            ),
             "backExecuteOnce": schedule.back_execute_once,
         }
     )
@@ -260,7 +268,9 @@ def _remove(ctx: Context, ret: dict[str, Any]) -> None:
         ret["message"] = f"Permission denied. Cannot remove schedule with id {schedule_id}"
         return
     ctx.store.remove_schedule(schedule)
-    project.event(ctx.user.name, "SCHEDULE", f"Schedule {ctx.describe(schedule)} has been removed.")
+    ctx.store.log_event(
+        project, ctx.user.name, "SCHEDULE", f"Schedule {ctx.describe(schedule)} has been removed."
+    )
     ctx.store.save_project(project)
     ret["status"] = "success"
     ret["message"] = f"flow {schedule.flow} removed from Schedules."
@@ -290,9 +300,13 @@ def _set_sla(ctx: Context, ret: dict[str, Any]) -> None:
         if not slas:
             ret["error"] = f"SLA for schedule {schedule_id} must have at least one action"
             return
+        if schedule.options is None:
+            raise ServletError("", "java.lang.NullPointerException")
         schedule.options["slaOptions"] = slas
         ctx.store.put_schedule(schedule)
-        project.event(ctx.user.name, "SLA", f"SLA for flow {schedule.flow} has been added/changed.")
+        ctx.store.log_event(
+            project, ctx.user.name, "SLA", f"SLA for flow {schedule.flow} has been added/changed."
+        )
         ctx.store.save_project(project)
     except ServletError as exc:
         if exc.java_class != _SERVLET:
@@ -329,6 +343,9 @@ def _sla_info(ctx: Context, ret: dict[str, Any]) -> None:
             f"Error loading flow. Flow {schedule.flow} doesn't exist in {schedule.project_id}"
         )
         return
+    if schedule.options is None:
+        # getExecutionOptions().getSlaOptions() on the null options of a failed re-post
+        raise ServletError("", "java.lang.NullPointerException")
     slas = schedule.options.get("slaOptions") or []
     if slas:
         recipients = slas[0]["emails"]

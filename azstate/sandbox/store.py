@@ -26,8 +26,38 @@ from azstate.sandbox.flowoptions import Options
 VERSION_RETENTION = 3
 
 
+TIE_ORDERS = ("oldest-first", "newest-first")
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+class EventClock:
+    """The times project events (and the project changes they record) are stamped with.
+
+    Azkaban stamps an event with the wall clock when it is inserted, and its log is ordered
+    by that time only. Its inserts take a millisecond or more, so successive mutations
+    nearly always get distinct times; the sandbox answers far faster, so a running clock
+    here gives every event a time strictly after the previous one (in a burst of N events
+    faster than one a millisecond, up to N ms ahead of the wall clock), which keeps "newest
+    first" as determined as it is in practice. ``frozen_ms`` stamps every event with that one time,
+    so that ties (two events in one millisecond, about 1 upload in 20 on a real server)
+    or events older than earlier ones can be made on purpose.
+    """
+
+    def __init__(self) -> None:
+        self.frozen_ms: int | None = None
+        self.last_ms = 0
+
+    def running_ms(self) -> int:
+        """What the running clock would stamp next: now, but after every earlier stamp."""
+        return max(now_ms(), self.last_ms + 1)
+
+    def stamp(self) -> int:
+        value = self.frozen_ms if self.frozen_ms is not None else self.running_ms()
+        self.last_ms = max(self.last_ms, value)
+        return value
 
 
 @dataclass
@@ -45,15 +75,12 @@ class Project:
     proxy_users: list[str] = field(default_factory=list)
     flows: dict[str, FlowData] = field(default_factory=dict)
     locked_flows: dict[str, str | None] = field(default_factory=dict)
-    # [user, time millis, event type, message], oldest first
+    # [user, time millis, event type, message], in the order they were logged
     events: list[list[Any]] = field(default_factory=list)
     # version -> {"file": upload file name, "user", "ms", "stored": zip still kept}
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # "flow/job" -> job properties set by setJobOverrideProperty
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def event(self, user: str, kind: str, message: str | None) -> None:
-        self.events.append([user, now_ms(), kind, message])
 
     def top_flows(self) -> list[FlowData]:
         return [f for f in self.flows.values() if not f["embedded"]]
@@ -68,7 +95,9 @@ class Schedule:
     cron: str
     first_ms: int
     submit_user: str
-    options: Options
+    # None after a re-post whose options failed to parse: Azkaban keeps the schedule with the
+    # new cron and null options until a good re-post (fetchSchedule shows null, slaInfo 500s)
+    options: Options | None
     timezone: str
     back_execute_once: bool = False
     end_ms: int = 2524608000000
@@ -110,6 +139,9 @@ class Store:
         self.executions: dict[int, Execution] = {}
         self.sessions: dict[str, Session] = {}
         self.counters = {"project": 0, "schedule": 0, "execution": 0}
+        self.clock = EventClock()
+        # how fetchProjectLogs orders events of the same millisecond (unspecified in Azkaban)
+        self.tie_order = TIE_ORDERS[0]
         self._by_name: dict[str, int] = {}
         for sub in ("projects", "schedules", "executions", "files"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -126,6 +158,8 @@ class Store:
             self.projects[project.id] = project
             if project.active:
                 self._by_name[project.name.lower()] = project.id
+            for event in project.events:
+                self.clock.last_ms = max(self.clock.last_ms, int(event[1]))
         for path in (self.root / "schedules").glob("*.json"):
             schedule = Schedule(**json.loads(path.read_text("utf-8")))
             self.schedules[schedule.id] = schedule
@@ -169,8 +203,27 @@ class Store:
     def active_projects(self) -> list[Project]:
         return sorted((p for p in self.projects.values() if p.active), key=lambda p: p.id)
 
+    def log_event(self, project: Project, user: str, kind: str, message: str | None) -> int:
+        """Append one project event (the caller saves the project); its time is returned."""
+        stamp = self.clock.stamp()
+        project.events.append([user, stamp, kind, message])
+        return stamp
+
+    def modified(self, project: Project, user: str, kind: str, message: str | None) -> None:
+        """An event that also makes ``user`` the last modifier (upload, description)."""
+        project.modified_ms = self.log_event(project, user, kind, message)
+        project.modified_by = user
+
+    def project_log(self, project: Project) -> list[list[Any]]:
+        """``ORDER BY event_time DESC`` and nothing else: events of one millisecond come in
+        ``tie_order`` (insertion order, or its reverse)."""
+        logged = list(project.events)
+        if self.tie_order == "newest-first":
+            logged.reverse()
+        return sorted(logged, key=lambda event: -int(event[1]))
+
     def create_project(self, name: str, description: str, creator: str) -> Project:
-        stamp = now_ms()
+        stamp = self.clock.stamp()
         project = Project(
             id=self._next("project"),
             name=name,
@@ -181,7 +234,7 @@ class Store:
         )
         project.user_permissions[creator] = ["ADMIN"]
         project.proxy_users.append(creator)
-        project.event(creator, "CREATED", None)
+        project.events.append([creator, stamp, "CREATED", None])
         self.projects[project.id] = project
         self._by_name[name.lower()] = project.id
         self.save_project(project)
@@ -189,9 +242,7 @@ class Store:
 
     def deactivate(self, project: Project, user: str) -> None:
         project.active = False
-        project.modified_ms = now_ms()
-        project.modified_by = user
-        project.event(user, "DELETED", None)
+        self.modified(project, user, "DELETED", None)
         self._by_name.pop(project.name.lower(), None)
         self.save_project(project)
 
@@ -211,9 +262,7 @@ class Store:
         }  # fmt: skip
         project.flows = flows
         project.version = version
-        project.modified_ms = now_ms()
-        project.modified_by = user
-        project.event(user, "UPLOADED", f"Uploaded project files zip {filename}")
+        self.modified(project, user, "UPLOADED", f"Uploaded project files zip {filename}")
         for old, info in project.versions.items():
             if int(old) < version - VERSION_RETENTION and info["stored"]:
                 info["stored"] = False

@@ -1,9 +1,10 @@
 """The solo server's users and roles, and Azkaban's permission rules.
 
-Users come from the stock ``azkaban-users.xml`` plus the ``reader`` user the conformance
-recordings were made with. A project permission holding ADMIN holds only ADMIN; a check
-passes when the user's own entry, one of the user's groups' entries, or one of the user's
-roles carries the type or ADMIN (azkaban-api.md section 10).
+Users come from the stock ``azkaban-users.xml`` plus the users the conformance recordings
+were made with: ``reader`` (group ``readers``), and ``alice`` and ``bob`` (no role, no group;
+the ``events-*`` scenarios grant them project permissions). A project permission holding
+ADMIN holds only ADMIN; a check passes when the user's own entry, one of the user's groups'
+entries, or one of the user's roles carries the type or ADMIN (azkaban-api.md section 10).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ USERS: dict[str, User] = {
     "azkaban": User("azkaban", "azkaban", ("admin",), ("azkaban",)),
     "reader": User("reader", "reader", (), ("readers",)),
     "metrics": User("metrics", "metrics", ("metrics",), ()),
+    "alice": User("alice", "alice", (), ()),
+    "bob": User("bob", "bob", (), ()),
 }
 
 ROLES: dict[str, frozenset[str]] = {

@@ -45,7 +45,7 @@ def test_scenario(name: str, fresh_sandbox: SandboxServer) -> None:
 
 def test_every_scenario_has_its_golden() -> None:
     names = scenario_names()
-    assert len(names) >= 46
+    assert len(names) >= 56
     for name in names:
         scenario = Path(__file__).parent / "scenarios" / f"{name}.golden.json"
         assert scenario.exists(), name
