@@ -571,7 +571,7 @@ def _check_schedulable(
     for name, project in config.projects.items():
         for flow, schedule in project.schedules.items():
             try:
-                cron.check_schedulable(schedule.cron, zone, now=now)
+                cron.check_schedulable(schedule.cron, zone, now=now, quartz=cron.Quartz.V2_3)
             except CronError as exc:
                 path: KeyPath = ("projects", name, "schedules", flow, "cron")
                 problems.append(_problem_at(tomls, path, str(exc)))
