@@ -57,6 +57,7 @@ __all__ = [
     "normalize",
     "parse",
     "quartz22_equivalent",
+    "quartz22_note",
     "quartz_equivalent",
 ]
 
@@ -1009,6 +1010,7 @@ def normalize(expr: str) -> str:
 _STEP_ITEM = re.compile(r"([0-9]+)/([0-9]+)")
 
 
+@functools.lru_cache(maxsize=8192)
 def quartz22_equivalent(expr: str) -> str | None:
     """The spelling both Quartz versions read as Quartz 2.2 reads ``expr``, if 2.3 refuses it.
 
@@ -1043,6 +1045,21 @@ def quartz22_equivalent(expr: str) -> str | None:
         return None
     same = dataclasses.replace(reread, source=original.source) == original
     return candidate if same else None
+
+
+def quartz22_note(expr: str) -> str | None:
+    """What import says about a live cron only Quartz 2.2 takes, or None if it has none.
+
+    The note's one home, so import and anything else that adopts a live schedule say the same.
+    """
+    equivalent = quartz22_equivalent(expr)
+    if equivalent is None:
+        return None
+    return (
+        f"the server holds cron {expr.strip()!r}, which Quartz 2.3 and later refuse; Azkaban's "
+        f"Quartz 2.2 reads it as {equivalent!r}, written here instead: it fires at the same "
+        "times, and the plan shows no change for it"
+    )
 
 
 def _quartz22_token(token: str, f: _Field) -> str | None:

@@ -518,3 +518,11 @@ def test_a_live_quartz22_cron_normalizes_to_the_configured_form() -> None:
 )
 def test_quartz22_equivalent_is_none_where_there_is_none(expr: str) -> None:
     assert cron.quartz22_equivalent(expr) is None
+
+
+def test_quartz22_note_says_what_import_wrote_and_why() -> None:
+    note = cron.quartz22_note(" 0/60 0 2 ? * * ")
+    assert note is not None
+    assert "'0/60 0 2 ? * *'" in note and "'0 0 2 ? * *'" in note
+    assert "Quartz 2.3 and later refuse" in note and "no change" in note
+    assert cron.quartz22_note("0 0 2 ? * *") is None
