@@ -1031,6 +1031,8 @@ def quartz22_equivalent(expr: str) -> str | None:
         return None
     except Quartz23Refusal:
         pass
+    except CronParseError:  # a refusal of another kind: not the rule this rewrite undoes
+        return None
     tokens = [t for t in _SEPARATORS.split(expr.upper()) if t][:7]
     rewritten = [
         token if position == _Field.YEAR else _quartz22_token(token, _Field(position))

@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from azstate import cron
 from azstate.errors import CronError
@@ -526,3 +528,48 @@ def test_quartz22_note_says_what_import_wrote_and_why() -> None:
     assert "'0/60 0 2 ? * *'" in note and "'0 0 2 ? * *'" in note
     assert "Quartz 2.3 and later refuse" in note and "no change" in note
     assert cron.quartz22_note("0 0 2 ? * *") is None
+
+
+_CRON_TEXT = st.text(alphabet="0123456789/*?-,LW#? \tMONJA", min_size=0, max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_CRON_TEXT)
+def test_normalize_never_raises_and_a_rewrite_means_what_22_read(text: str) -> None:
+    """normalize() reads live data; a rewrite must be accepted by 2.3 and fire as 2.2 fired."""
+    cron.normalize(text)
+    equivalent = cron.quartz22_equivalent(text)
+    if equivalent is None:
+        return
+    original = cron.parse(text)
+    reread = cron.parse(equivalent, quartz=cron.Quartz.V2_3)
+    assert dataclasses.replace(reread, source=text) == original
+    with pytest.raises(cron.Quartz23Refusal):
+        cron.parse(text, quartz=cron.Quartz.V2_3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 100), st.integers(0, 130)).map(lambda p: f"{p[0]}/{p[1]}"),
+        min_size=6,
+        max_size=6,
+    ),
+    st.sampled_from([3, 5]),
+)
+def test_step_items_rewrite_wherever_both_versions_disagree(items: list[str], free: int) -> None:
+    fields = list(items)
+    fields[free] = "?"
+    text = " ".join(fields)
+    try:
+        cron.parse(text)
+    except cron.CronParseError:
+        assert cron.quartz22_equivalent(text) is None
+        return
+    try:
+        cron.parse(text, quartz=cron.Quartz.V2_3)
+    except cron.Quartz23Refusal:
+        # 98/S in a day field is no value at all to 2.2: alone it leaves nothing to write
+        assert cron.quartz22_equivalent(text) is not None or "98/" in text
+    else:
+        assert cron.quartz22_equivalent(text) is None
