@@ -733,9 +733,10 @@ def _missing_flow(flow: str, info: FlowInfo, shown: str) -> str:
             f"(schedule {quoted(parent)})"
         )
     kind = "a .flow file" if info.version == "2.0" else "a job no other job depends on"
+    hidden = "; Azkaban ignores files whose names start with a dot" if flow[:1] == "." else ""
     return (
         f"no flow {quoted(flow)} in {shown}{_did_you_mean(flow, info.flows)}; its flows: "
-        f"{_listed(info.flows)} (a flow is {kind})"
+        f"{_listed(info.flows)} (a flow is {kind}{hidden})"
     )
 
 

@@ -62,6 +62,8 @@ def test_a_schedule_of_a_flow_the_zip_lacks_is_refused(
     )
     assert code == 1
     assert f'no flow "{flow}" in {tmp_path / "src"}; its flows: main, shown' in text, text
+    hidden = flow.startswith(".")
+    assert ("Azkaban ignores files whose names start with a dot" in text) is hidden, text
 
 
 def test_flows_in_hidden_directories_and_embedded_sla_jobs_are_accepted(
