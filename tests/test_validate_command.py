@@ -91,3 +91,16 @@ def test_malicious_source_is_refused_cleanly(
     err = capsys.readouterr().err
     assert err.startswith(f"Error: {tmp_path}/flows/a.job: symbolic link points outside")
     assert "Traceback" not in err
+
+
+def test_summary_is_styled_by_the_theme_and_values_are_never_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "[red]x[bold]").mkdir()
+    (tmp_path / "azstate.toml").write_text(
+        '[projects.etl]\ndescription = "E"\nsource = "[red]x[bold]"\n'
+    )
+    assert main(["validate", "-c", str(tmp_path / "azstate.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "[red]x[bold]" in out  # the warning names the directory as it is spelled
+    assert "Warning: " in out and out.rstrip().endswith("The configuration is valid.")

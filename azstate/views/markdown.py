@@ -20,6 +20,7 @@ from functools import partial
 from azstate.address import Address
 from azstate.plan import Action, Change, Drift, Plan
 from azstate.views import diffmodel
+from azstate.views.counts import count
 from azstate.views.diffmodel import CronNote, FieldDiff, Side, Sign, unchanged_note
 from azstate.views.neutral import fenced, md_cell, md_html, md_prose
 from azstate.views.neutral import md_code as code
@@ -99,7 +100,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
     if plan.targets:
         scope += "; only the targeted resources: " + ", ".join(code(t) for t in plan.targets)
     if plan.refresh_only and drift:
-        drifted = _count(len(drift), "resource has", "resources have")
+        drifted = count(len(drift), "resource has", "resources have")
         out += [
             f"🔍 **{drifted} changed outside azstate.** "
             "This is a refresh-only plan: nothing will be changed to undo it.",
@@ -146,7 +147,7 @@ def _warning(alert: str, verb: str, addresses: list[str], budget: int) -> str:
     )
     lines = [
         f"> [!{alert}]",
-        f"> ⚠️ **This plan {verb} {_count(len(ordered), 'resource', 'resources')}:**",
+        f"> ⚠️ **This plan {verb} {count(len(ordered), 'resource', 'resources')}:**",
         ">",
     ]
     size = sum(len(line) + 1 for line in lines)
@@ -196,13 +197,9 @@ def _project_table(changes: list[Change], budget: int) -> str:
         size += len(line) + 1
         shown += 1
     if shown < len(keys):
-        lines.append(f"| and {len(keys) - shown:,} more projects | | | | |")
+        lines.append(f"| and {count(len(keys) - shown, 'more project')} | | | | |")
     lines += ["", "</details>"]
     return "\n".join(lines)
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def _group_heading(section: _Section, multi_project: bool, *, first: bool) -> str:
@@ -300,7 +297,8 @@ def _cut_note(left_out: list[_Section], total: int, limit: int) -> str:
     breakdown = ", ".join(f"{n:,} {key}" for key, n in counts.items())
     first = left_out[0].address
     return (
-        f"> ✂️ **{len(left_out):,} of {total:,} resources are not shown** ({breakdown}), "
+        f"> ✂️ **{len(left_out):,} of {count(total, 'resource')} "
+        f"{'is' if len(left_out) == 1 else 'are'} not shown** ({breakdown}), "
         f"from {code(first)} on: this comment is kept under {limit:,} characters. "
         "The full plan is in the saved plan file and the CI artifacts; "
         "run `azstate show PLANFILE` to see all of it.\n"

@@ -15,6 +15,7 @@ from rich.text import Text
 from azstate.address import Address
 from azstate.plan import Action, Change, Drift, Plan
 from azstate.views import diffmodel
+from azstate.views.counts import count
 from azstate.views.diffmodel import (
     ARROW,
     NONE,
@@ -66,9 +67,8 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
                     style="plan.legend",
                 )
             )
-            n = len(drift)
-            noun = "resource has" if n == 1 else "resources have"
-            out.append(Text(f"Drift: {n} {noun} changed outside azstate.", style="plan.summary"))
+            drifted = count(len(drift), "resource has", "resources have")
+            out.append(Text(f"Drift: {drifted} changed outside azstate.", style="plan.summary"))
         else:
             out.append(_no_changes())
         return out
