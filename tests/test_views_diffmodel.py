@@ -83,13 +83,19 @@ def test_sla_rules_added_removed_and_actions_changed() -> None:
     change = Change(
         address="project.a.sla.f",
         action=Action.UPDATE,
-        before=sla(rule("x", "FINISH", 60), rule("y", "SUCCESS", 30)),
-        after=sla(rule("x", "FINISH", 60, email=True, kill=True), rule(minutes=90, kill=True)),
+        before=sla(rule("x", "FINISH", 60), rule("y", "SUCCESS", 30), rule("z", "FINISH", 5)),
+        after=sla(
+            rule("x", "FINISH", 60, email=True, kill=True),
+            rule(minutes=90, kill=True),
+            rule("z", "FINISH", 10, email=True),
+        ),
     )
     rules = field(diffmodel.build(change, TZ, NOW), "rules")
     assert [(i.sign, i.text) for i in rules.items] == [
         (Sign.REMOVED, "job y must succeed within 30m: no action"),
         (Sign.CHANGED, "job x FINISH: no action → email, kill"),
+        (Sign.CHANGED, "job z FINISH: 5m → 10m"),
+        (Sign.CHANGED, "job z FINISH: no action → email"),
         (Sign.ADDED, "the flow must succeed within 1h30m: kill"),
     ]
 

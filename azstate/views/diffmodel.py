@@ -237,16 +237,14 @@ def _rule_label(key: tuple[str, str]) -> str:
     return f"job {job} {kind}" if job else f"the flow {kind}"
 
 
-def _rule_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, str]:
-    """The parts of a rule that differ, old and new: '1h' → '2h', 'email' → 'email, kill'."""
-    olds, news = [], []
+def _rule_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Each part of a rule that differs, old and new: ('1h', '2h'), ('email', 'email, kill')."""
+    out = []
     if old.get("minutes") != new.get("minutes"):
-        olds.append(_rule_within(old))
-        news.append(_rule_within(new))
+        out.append((_rule_within(old), _rule_within(new)))
     if _rule_actions(old) != _rule_actions(new):
-        olds.append(_rule_actions(old))
-        news.append(_rule_actions(new))
-    return "; ".join(olds), "; ".join(news)
+        out.append((_rule_actions(old), _rule_actions(new)))
+    return out
 
 
 def _entry(value: Any) -> str:
@@ -388,15 +386,18 @@ def _set_items(old: Sequence[Any], new: Sequence[Any]) -> tuple[Item, ...]:
 
 def _rule_items(old: Sequence[Any], new: Sequence[Any]) -> tuple[Item, ...]:
     """SLA rules keyed by (job, rule): Azkaban holds one rule per key, so the same key on both
-    sides with other values is that rule changed."""
+    sides with other values is that rule changed, one item per part that changed (its
+    duration, its actions), each reading 'old → new'."""
     olds = {_rule_key(r): r for r in old}
     news = {_rule_key(r): r for r in new}
     removed = [Item(Sign.REMOVED, old=sla_rule(r)) for k, r in olds.items() if k not in news]
     changed = []
     for key, rule in olds.items():
         if key in news and news[key] != rule:
-            was, now = _rule_change(rule, news[key])
-            changed.append(Item(Sign.CHANGED, was, now, _rule_label(key)))
+            changed += [
+                Item(Sign.CHANGED, was, now, _rule_label(key))
+                for was, now in _rule_changes(rule, news[key])
+            ]
     added = [Item(Sign.ADDED, new=sla_rule(r)) for k, r in news.items() if k not in olds]
     return tuple(removed + changed + added)
 
