@@ -118,7 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = _load(args._module).run(args)
     except AzstateError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        # One line, nothing in it able to act on a terminal or a CI log: a message may quote
+        # a server's reply or a value from the configuration.
+        from azstate.views.neutral import for_text
+
+        print(f"Error: {for_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

@@ -17,6 +17,7 @@ from azstate.commands.options import (
 )
 from azstate.commands.workspace import consoles, open_workspace
 from azstate.views import render_plan
+from azstate.views.neutral import for_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         # soft_wrap: a path broken over two lines cannot be copied; Text: no markup in paths.
         err.print(
             Text(
-                f"Saved the plan to {args.out}. Apply it with: azstate apply "
-                f"{'--sandbox ' if options.sandbox else ''}{args.out}"
+                f"Saved the plan to {for_text(args.out)}. Apply it with: azstate apply "
+                f"{'--sandbox ' if options.sandbox else ''}{for_text(args.out)}"
             ),
             soft_wrap=True,
         )
