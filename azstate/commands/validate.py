@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from azstate.commands.options import Options, add_config_arg
-from azstate.load import load_config
-from azstate.views.validate import render_summary
+from azstate.load import LoadedConfig, load_config
+from azstate.views.validate import ProjectLine, ScheduleLine, ValidateSummary, render_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,5 +25,35 @@ def run(args: argparse.Namespace) -> int:
     options = Options.from_args(args)
     loaded = load_config(options.config)
     console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
-    render_summary(loaded, console, now=datetime.now(UTC))
+    render_summary(summary_of(loaded), console, now=datetime.now(UTC))
     return 0
+
+
+def summary_of(loaded: LoadedConfig) -> ValidateSummary:
+    """The plain values the view prints, read off the loaded configuration."""
+    config = loaded.config
+    projects = []
+    for name in sorted(config.projects, key=str.lower):
+        project = config.projects[name]
+        info = loaded.flows.get(name)
+        projects.append(
+            ProjectLine(
+                name=name,
+                protected=project.protect,
+                flow_version=info.version if info is not None else None,
+                flows=tuple(sorted(info.flows)) if info is not None else (),
+                schedules=tuple(
+                    ScheduleLine(
+                        flow, project.schedules[flow].cron, project.schedules[flow].sla is not None
+                    )
+                    for flow in sorted(project.schedules)
+                ),
+            )
+        )
+    return ValidateSummary(
+        files=tuple(str(f) for f in loaded.files),
+        timezone=config.server.timezone,
+        projects=tuple(projects),
+        flows_found=sum(len(info.flows) for info in loaded.flows.values()),
+        warnings=loaded.warnings,
+    )
