@@ -162,7 +162,7 @@ def build(change: Change, timezone: str, now: datetime | None = None) -> ChangeV
                 fields.append(field)
         case Action.NO_OP:
             pass
-    return ChangeView(change.address, change.action, tuple(fields), unchanged, change.reason)
+    return ChangeView(str(change.address), change.action, tuple(fields), unchanged, change.reason)
 
 
 def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> DriftView:
@@ -170,7 +170,7 @@ def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> Dri
     for name, sides in drift.fields.items():
         live, desired = {name: sides.get("live")}, {name: sides.get("desired")}
         fields.append(_field_diff(name, live, desired, timezone, now, with_times=False))
-    return DriftView(drift.address, tuple(fields))
+    return DriftView(str(drift.address), tuple(fields))
 
 
 # What a field's values look like ------------------------------------------------------------

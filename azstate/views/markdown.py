@@ -6,8 +6,9 @@ section boundary with a note saying what was left out and where the whole plan i
 addresses are listed above everything else, in a GitHub alert box (``> [!CAUTION]``, a plain
 quote elsewhere), and their sections are open, because they are what a reviewer must not miss.
 A plan over several projects gets a table of counts per project, so 500 changes read as "which
-teams, how much" before any detail. User strings are escaped for HTML inside summaries and
-fenced with a longer fence in code.
+teams, how much" before any detail. What each change shows comes from views/diffmodel.py; every
+value goes out through views/neutral.py (code spans and fences it cannot close, HTML-escaped in
+summaries, markdown-escaped in reasons).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Only changed fields are shown for an update, everything for a create or a delete; a cron reads
 as words and its next fire times in the server's zone, because "0 0 2 ? * 1" is not what a
-reviewer should have to decode. Every user string goes into a rich Text, never into markup.
+reviewer should have to decode; how many fields are not shown is counted, as Terraform does.
+What a field shows is decided by views/diffmodel.py; this module only lays it out. Every value
+goes through views/neutral.for_text into a rich Text, never into markup.
 """
 
 from __future__ import annotations
