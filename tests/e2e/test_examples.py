@@ -9,6 +9,7 @@ that mistake, so the user names are checked here against the stock list).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -147,3 +148,23 @@ def test_the_multi_file_directory_is_one_configuration(tmp_path: Path) -> None:
     twice = azstate(work, "validate", "-c", ".")
     assert twice.returncode == 1
     assert "[server] is already set in" in twice.stderr
+
+
+@pytest.mark.parametrize("example", ALL)
+def test_example_files_are_valid_against_the_schema(example: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "schema" / "azstate.schema.json").read_text())
+    for toml in sorted((EXAMPLES / example).glob("*.toml")):
+        first = toml.read_text().splitlines()[0]
+        assert first == "#:schema ../../schema/azstate.schema.json", toml
+        jsonschema.Draft202012Validator(schema).validate(tomllib.loads(toml.read_text()))
+
+
+def test_the_readme_shows_the_multi_file_layout_as_it_is() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- readme-test: not run (multi-file layout) -->\n```text\n", 1)[1]
+    paths = [line.split()[0] for line in block.split("```", 1)[0].splitlines()]
+    on_disk = {p.name for p in (EXAMPLES / "multi-file").glob("*.toml")}
+    assert {p for p in paths if p.endswith(".toml")} == on_disk
+    for path in paths:
+        assert (EXAMPLES / "multi-file" / path).exists(), path
