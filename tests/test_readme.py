@@ -122,7 +122,8 @@ def runnable(command: Command) -> list[str]:
 
 
 def test_blocks_not_run_are_exactly_these() -> None:
-    skipped = [(b.skipped_because, b.content.splitlines()[0]) for b in blocks()
+    """The README's list is pinned; docs/*.md may mark their own blocks."""
+    skipped = [(b.skipped_because, b.content.splitlines()[0]) for b in blocks([README])
                if b.skipped_because is not None]
     assert skipped == [
         ("installation from a release",
