@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from azstate import __version__
-from azstate.errors import AzstateError
+from azstate.errors import AzstateError, describe
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("validate", "validate", "check the configuration and sources offline"),
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = _load(args._module).run(args)
     except AzstateError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

@@ -1,4 +1,7 @@
-"""Reads the live server into a ServerState, concurrently, with as few calls as it can.
+"""Reads the live server into a snapshot, concurrently, with as few calls as it can.
+
+``read`` is the I/O: it fills a typed, frozen ServerSnapshot (snapshot.py); ``refresh`` turns
+that into a ServerState through the resource units (resources.live_state, pure).
 
 Calls for a no-change plan: one fetchallprojects (ids, permissions), one fetchSchedules (which
 flows have schedules), then per declared project a HEAD of the download endpoint (the version)
@@ -15,25 +18,21 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from azstate.address import Address
 from azstate.archive import content_digest_from_zip
-from azstate.diff import matches
 from azstate.errors import AzstateError
-from azstate.state import (
-    FilesValue,
-    LiveIds,
-    PermissionValue,
-    ProjectState,
-    ScheduleValue,
-    ServerState,
-    SlaValue,
-    permission_key,
-)
+from azstate.globs import matches
+from azstate.resources import live_state
+from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
+from azstate.state import ProjectState, ScheduleValue, ServerState
 from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import ProjectListing, ScheduleListing
+
+T = TypeVar("T")
 
 
 class Progress(Protocol):
@@ -111,15 +110,8 @@ class RefreshScope:
     prune: tuple[str, ...] = ()
     only: frozenset[str] | None = None  # lower names; None = every declared project
 
-
-@dataclass
-class _Collected:
-    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def set(self, key: str, name: str, value: Any) -> None:
-        with self.lock:
-            self.projects.setdefault(key, {})[name] = value
+    def wanted(self, key: str) -> bool:
+        return self.only is None or key in self.only
 
 
 def refresh(
@@ -130,172 +122,171 @@ def refresh(
     cache: DigestCache | None = None,
     progress: Progress | None = None,
 ) -> ServerState:
+    """The live server as the values the configuration is compared with."""
+    snapshot = read(client, scope, parallelism=parallelism, cache=cache, progress=progress)
+    return live_state(snapshot)
+
+
+def read(
+    client: AzkabanClient,
+    scope: RefreshScope,
+    *,
+    parallelism: int = 8,
+    cache: DigestCache | None = None,
+    progress: Progress | None = None,
+) -> ServerSnapshot:
+    """Every declared project in scope in full, and every prune candidate's listing."""
     progress = progress or NoProgress()
-    progress.add(2)
+    reader = _Reader(client, cache, progress)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        listing_f = pool.submit(client.fetch_all_projects)
-        schedules_f = pool.submit(client.fetch_schedules)
-        listing = listing_f.result()
-        progress.advance()
-        schedule_list = schedules_f.result()
-        progress.advance()
-
-        by_name = {p.name.lower(): p for p in listing}
-        schedules_by_project: dict[str, dict[str, int]] = {}
-        crons: dict[tuple[str, str], str] = {}
-        for sched in schedule_list:
-            key = sched.project_name.lower()
-            schedules_by_project.setdefault(key, {})[sched.flow] = sched.schedule_id
-            crons[(key, sched.flow)] = sched.cron
-
-        wanted = [k for k in scope.declared if k in by_name]
-        if scope.only is not None:
-            wanted = [k for k in wanted if k in scope.only]
+        listing, schedules = _listings(pool, client, progress)
+        declared = [k for k in scope.declared if k in listing and scope.wanted(k)]
         pruned = [
             k
-            for k, p in by_name.items()
-            if k not in scope.declared
-            and matches(p.name, scope.prune)
-            and (scope.only is None or k in scope.only)
+            for k, p in listing.items()
+            if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
         ]
-        out = _Collected()
-        futures: list[Future[None]] = []
-
-        def task(address: str, fn: Callable[[], None]) -> None:
-            progress.add(1)
-            futures.append(pool.submit(_counted, fn, progress, address))
-
-        for key in wanted:
-            listing_item = by_name[key]
-            name = listing_item.name
-            pid = listing_item.project_id
-            desired = scope.declared[key]
-            if desired.files is not None:
-                task(
-                    str(Address.files(name)),
-                    _files_task(client, out, key, name, pid, listing_item.created_time, cache),
-                )
-            task(str(Address(name)), _description_task(client, out, key, name))
-            for flow, sid in schedules_by_project.get(key, {}).items():
-                task(
-                    str(Address.schedule(name, flow)),
-                    _schedule_task(client, out, key, pid, flow, sid),
-                )
-        for f in futures:
-            f.result()
-
+        # Every read is submitted from here and waited for after: a task that waited for
+        # another in the same pool could starve it.
+        pending = {
+            key: reader.project(
+                pool,
+                listing[key],
+                schedules.get(key, {}),
+                files=scope.declared[key].files is not None,
+            )
+            for key in declared
+        }
+        projects = {key: p.result() for key, p in pending.items()}
     if cache is not None:
         cache.save()
-
-    projects: dict[str, ProjectState] = {}
-    for key in wanted:
-        item = by_name[key]
-        got = out.projects.get(key, {})
-        sched_ids = schedules_by_project.get(key, {})
-        schedules: dict[str, ScheduleValue] = {}
-        slas: dict[str, SlaValue] = {}
-        for flow in sched_ids:
-            value = got.get(f"schedule:{flow}")
-            if value is not None:
-                schedules[flow] = value
-            sla = got.get(f"sla:{flow}")
-            if sla is not None:
-                slas[flow] = sla
-        projects[key] = ProjectState(
-            name=item.name,
-            description=got.get("description"),
-            files=got.get("files"),
-            schedules=schedules,
-            slas=slas,
-            permissions=_permissions(item.user_permissions, item.group_permissions),
-            ids=LiveIds(
-                project_id=item.project_id,
-                version=got.get("version"),
-                schedule_ids=sched_ids,
-                unmanaged={f: got[f"unmanaged:{f}"] for f in sched_ids if f"unmanaged:{f}" in got},
-            ),
-        )
     for key in pruned:
-        item = by_name[key]
-        sched_ids = schedules_by_project.get(key, {})
-        projects[key] = ProjectState(
-            name=item.name,
-            schedules={f: ScheduleValue(cron=crons[(key, f)]) for f in sched_ids},
-            permissions=_permissions(item.user_permissions, item.group_permissions),
-            ids=LiveIds(project_id=item.project_id, schedule_ids=sched_ids),
+        projects[key] = _listed_only(listing[key], schedules.get(key, {}))
+    return ServerSnapshot(projects=projects, user=client.username)
+
+
+def _listings(
+    pool: ThreadPoolExecutor, client: AzkabanClient, progress: Progress
+) -> tuple[dict[str, ProjectListing], dict[str, dict[str, ScheduleListing]]]:
+    """fetchallprojects and fetchSchedules, both at once: projects and schedules by lower name."""
+    progress.add(2)
+    projects_f = pool.submit(client.fetch_all_projects)
+    schedules_f = pool.submit(client.fetch_schedules)
+    projects = projects_f.result()
+    progress.advance()
+    schedules = schedules_f.result()
+    progress.advance()
+    by_project: dict[str, dict[str, ScheduleListing]] = {}
+    for sched in schedules:
+        by_project.setdefault(sched.project_name.lower(), {})[sched.flow] = sched
+    return {p.name.lower(): p for p in projects}, by_project
+
+
+def _listed_only(item: ProjectListing, schedules: Mapping[str, ScheduleListing]) -> ProjectSnapshot:
+    """A prune candidate: only what the two listings tell (it is deleted whole, or not at all)."""
+    return ProjectSnapshot(
+        name=item.name,
+        project_id=item.project_id,
+        created_time=item.created_time,
+        schedules={
+            flow: ScheduleRead(schedule_id=s.schedule_id, value=ScheduleValue(cron=s.cron))
+            for flow, s in schedules.items()
+        },
+        user_permissions=item.user_permissions,
+        group_permissions=item.group_permissions,
+    )
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """One declared project's reads, submitted; ``result`` waits for them in order."""
+
+    item: ProjectListing
+    files: Future[FilesRead] | None
+    description: Future[str | None]
+    schedules: Mapping[str, Future[ScheduleRead]]
+
+    def result(self) -> ProjectSnapshot:
+        files = self.files.result() if self.files else None
+        description = self.description.result()
+        schedules = {flow: f.result() for flow, f in self.schedules.items()}
+        return ProjectSnapshot(
+            name=self.item.name,
+            project_id=self.item.project_id,
+            created_time=self.item.created_time,
+            description=description,
+            files=files,
+            schedules=schedules,
+            user_permissions=self.item.user_permissions,
+            group_permissions=self.item.group_permissions,
         )
-    return ServerState(projects=projects, user=client.username)
 
 
-def _counted(fn: Callable[[], None], progress: Progress, address: str) -> None:
-    """Run one read; a failure names the resource it was reading as well as the call."""
-    try:
-        fn()
-    except AzstateError as exc:
-        raise AzstateError(f"reading {address}: {exc}") from exc
-    finally:
-        progress.advance()
+@dataclass(frozen=True)
+class _Reader:
+    """The reads of one declared project; each is one progress step and names its resource
+    when it fails."""
 
+    client: AzkabanClient
+    cache: DigestCache | None
+    progress: Progress
 
-def _permissions(
-    users: Mapping[str, PermissionValue], groups: Mapping[str, PermissionValue]
-) -> dict[str, PermissionValue]:
-    out = {permission_key("user", u): v for u, v in users.items()}
-    out.update({permission_key("group", g): v for g, v in groups.items()})
-    return out
+    def project(
+        self,
+        pool: ThreadPoolExecutor,
+        item: ProjectListing,
+        schedules: Mapping[str, ScheduleListing],
+        *,
+        files: bool,
+    ) -> _Pending:
+        name = item.name
+        return _Pending(
+            item=item,
+            files=self._submit(pool, Address.files(name), self.files, item) if files else None,
+            description=self._submit(pool, Address(name), self.client.project_description, name),
+            schedules={
+                flow: self._submit(pool, Address.schedule(name, flow), self.schedule, item, s)
+                for flow, s in schedules.items()
+            },
+        )
 
+    def _submit(
+        self, pool: ThreadPoolExecutor, address: Address, fn: Callable[..., T], *args: object
+    ) -> Future[T]:
+        self.progress.add(1)
+        return pool.submit(self._counted, address, fn, *args)
 
-def _files_task(
-    client: AzkabanClient,
-    out: _Collected,
-    key: str,
-    name: str,
-    project_id: int,
-    created: int | None,
-    cache: DigestCache | None,
-) -> Callable[[], None]:
-    def run() -> None:
-        _, version = client.project_version(name)
-        out.set(key, "version", version)
+    def _counted(self, address: Address, fn: Callable[..., T], *args: object) -> T:
+        """Run one read; a failure names the resource it was reading (a note: the error keeps
+        its type, so a login or transport failure is still one)."""
+        try:
+            return fn(*args)
+        except AzstateError as exc:
+            exc.add_note(f"reading {address}")
+            raise
+        finally:
+            self.progress.advance()
+
+    def files(self, item: ProjectListing) -> FilesRead:
+        _, version = self.client.project_version(item.name)
         if version is None:
-            out.set(key, "files", FilesValue(digest=None))
-            return
-        ckey = DigestCache.key(client.url, project_id, created, version)
-        digest = cache.get(ckey) if cache else None
+            return FilesRead(version=None, digest=None)
+        key = DigestCache.key(self.client.url, item.project_id, item.created_time, version)
+        digest = self.cache.get(key) if self.cache else None
         if digest is None:
-            digest = content_digest_from_zip(client.download(name, version))
-            if cache is not None:
-                cache.put(ckey, digest)
-        out.set(key, "files", FilesValue(digest=digest))
+            digest = content_digest_from_zip(self.client.download(item.name, version))
+            if self.cache is not None:
+                self.cache.put(key, digest)
+        return FilesRead(version=version, digest=digest)
 
-    return run
-
-
-def _description_task(
-    client: AzkabanClient, out: _Collected, key: str, name: str
-) -> Callable[[], None]:
-    def run() -> None:
-        out.set(key, "description", client.project_description(name))
-
-    return run
-
-
-def _schedule_task(
-    client: AzkabanClient, out: _Collected, key: str, project_id: int, flow: str, sid: int
-) -> Callable[[], None]:
-    def run() -> None:
-        live = client.fetch_schedule(project_id, flow)
+    def schedule(self, item: ProjectListing, listed: ScheduleListing) -> ScheduleRead:
+        live = self.client.fetch_schedule(item.project_id, listed.flow)
         if live is None:
-            return
-        out.set(key, f"schedule:{flow}", live.value)
-        if live.unmanaged:
-            out.set(key, f"unmanaged:{flow}", live.unmanaged)
-        if live.has_sla:
-            sla = client.sla_info(live.schedule_id)
-            if sla is not None:
-                out.set(key, f"sla:{flow}", sla)
-
-    return run
+            return ScheduleRead(schedule_id=listed.schedule_id)
+        sla = self.client.sla_info(live.schedule_id) if live.has_sla else None
+        return ScheduleRead(
+            schedule_id=listed.schedule_id, value=live.value, unmanaged=live.unmanaged, sla=sla
+        )
 
 
 def project_keys(names: Iterable[str]) -> frozenset[str]:

@@ -16,6 +16,7 @@ from azstate.commands.workspace import (
     open_workspace,
     parse_targets,
 )
+from azstate.plan import Format
 from azstate.views import render_plan
 
 NAME = "plan"
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="PLANFILE", help="save the plan for `azstate apply PLANFILE`"
     )
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--format", choices=tuple(Format), type=Format, default="text")
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from azstate import planfile
 from azstate.commands.workspace import consoles
+from azstate.plan import Format
 from azstate.views import render_plan
 
 NAME = "show"
@@ -15,7 +16,7 @@ HELP = "render a saved plan"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("planfile", metavar="PLANFILE")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--format", choices=tuple(Format), type=Format, default="text")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from azstate.plan import Plan
+from azstate.plan import Format, Plan
 from azstate.views import json, markdown, text
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = tuple(Format)
 
 
 def render_plan(plan: Plan, fmt: str, console: Console) -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from azstate import cron
 from azstate.errors import CronError
+from azstate.state import duration
 
 NEXT_FIRES = 3
 NONE = "(none)"
@@ -42,16 +43,6 @@ class FieldValue:
     @property
     def is_empty(self) -> bool:
         return self.items is not None and not self.items
-
-
-def duration(minutes: int) -> str:
-    """SLA minutes as the TOML spells durations: 90 -> 1h30m, 120 -> 2h, 45 -> 45m."""
-    hours, mins = divmod(int(minutes), 60)
-    if hours and mins:
-        return f"{hours}h{mins}m"
-    if hours:
-        return f"{hours}h"
-    return f"{mins}m"
 
 
 def human_size(size: int) -> str:

@@ -74,22 +74,22 @@ def fenced(lines: Iterable[str], info: str = "diff") -> str:
 def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> str:
     changes = sorted(
         (c for c in plan.changes if c.action is not Action.NO_OP),
-        key=lambda c: Address.parse(c.address),
+        key=lambda c: c.address,
     )
-    drift = sorted(plan.drift, key=lambda d: Address.parse(d.address))
+    drift = sorted(plan.drift, key=lambda d: d.address)
     if plan.refresh_only:
         changes = []
     head = _head(plan, changes, drift, limit)
     tz = plan.timezone
     few = len(drift) + len(changes) <= OPEN_SECTIONS_UP_TO
     sections = [
-        _Section(
-            d.address, None, Address.parse(d.address).project, partial(_drift_text, d, tz, now, few)
-        )
+        _Section(str(d.address), None, d.address.project, partial(_drift_text, d, tz, now, few))
         for d in drift
     ]
     sections += [
-        _Section(c.address, c.action, c.addr.project, partial(_change_text, c, tz, now, few))
+        _Section(
+            str(c.address), c.action, c.address.project, partial(_change_text, c, tz, now, few)
+        )
         for c in changes
     ]
     if not sections:
@@ -126,7 +126,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
     out = [title, ""]
     scope = f"cron times in {code(plan.timezone)}"
     if plan.targets:
-        scope += "; only the targeted resources: " + ", ".join(code(t) for t in plan.targets)
+        scope += "; only the targeted resources: " + ", ".join(code(str(t)) for t in plan.targets)
     if plan.refresh_only and drift:
         drifted = _count(len(drift), "resource has", "resources have")
         out += [
@@ -158,7 +158,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
             (Action.DELETE, "CAUTION", "deletes"),
             (Action.REPLACE, "WARNING", "deletes and re-creates"),
         ):
-            hit = [c.address for c in changes if c.action is action]
+            hit = [str(c.address) for c in changes if c.action is action]
             if hit:
                 out += [_warning(alert, verb, hit, limit // 4), ""]
         projects = {c.addr.project.lower() for c in changes}
@@ -259,7 +259,7 @@ def _summary(
 
 
 def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bool) -> str:
-    before, after = display(change.before), display(change.after)
+    before, after = display(change.before_json), display(change.after_json)
     lines: list[str] = []
     match change.action:
         case Action.CREATE:
@@ -273,7 +273,7 @@ def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bo
             pass
     text = _summary(
         action_symbol(change.action),
-        change.address,
+        str(change.address),
         action_phrase(change.action),
         alarming=change.action in (Action.DELETE, Action.REPLACE),
         unfold=unfold,
@@ -364,7 +364,7 @@ def _drift_text(drift: Drift, timezone: str, now: datetime | None, unfold: bool)
             lines += _cron_notes(
                 cron_preview(sides.get("desired"), timezone, now, with_times=False), "+"
             )
-    text = _summary("~", drift.address, "changed outside azstate", unfold=unfold)
+    text = _summary("~", str(drift.address), "changed outside azstate", unfold=unfold)
     if lines:
         text += fenced(lines) + "\n\n"
     return text + "</details>\n\n"

@@ -14,16 +14,13 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
+from azstate.plan import ApplyStatus
 from azstate.views.theme import THEME
 
-APPLIED = "applied"
-FAILED = "failed"
-NOT_ATTEMPTED = "not attempted"
-
 _STATUS_STYLE = {
-    APPLIED: "report.applied",
-    FAILED: "report.failed",
-    NOT_ATTEMPTED: "report.not_attempted",
+    ApplyStatus.APPLIED: "report.applied",
+    ApplyStatus.REFUSED: "report.failed",
+    ApplyStatus.NOT_ATTEMPTED: "report.not_attempted",
 }
 
 
@@ -31,13 +28,13 @@ class ChangeOutcome(Protocol):
     """One change's result as apply reports it; apply.ChangeOutcome satisfies it."""
 
     @property
-    def address(self) -> str: ...
+    def address(self) -> Address: ...
 
     @property
     def action(self) -> str: ...
 
     @property
-    def status(self) -> str: ...  # "applied" | "failed" | "not attempted"
+    def status(self) -> ApplyStatus: ...
 
     @property
     def message(self) -> str | None: ...
@@ -54,7 +51,7 @@ def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> N
             console.print(Text("Nothing to apply.", style="plan.legend"))
             return
         console.print(Text("Apply results:", style="plan.header"))
-        for result in sorted(results, key=lambda r: Address.parse(r.address)):
+        for result in sorted(results, key=lambda r: r.address):
             console.print(report_line(result), soft_wrap=True)
         console.print(summary_line(results))
 
@@ -67,12 +64,12 @@ def report_line(result: ChangeOutcome) -> Text:
         "  ",
         (result.status.ljust(width), _STATUS_STYLE.get(result.status, "")),
         "  ",
-        result.address,
+        str(result.address),
         f" ({result.action}, {calls} sent)",
     )
     if result.message:
         line.append(": ")
-        line.append(result.message, style="report.message" if result.status == FAILED else "")
+        line.append(result.message, style="report.message" if result.status.failed else "")
     return line
 
 
@@ -92,18 +89,18 @@ def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None)
     server matched the configuration afterwards (None when apply stopped before checking)."""
     counts = {
         status: sum(r.status == status for r in results)
-        for status in (APPLIED, FAILED, NOT_ATTEMPTED)
+        for status in _STATUS_STYLE
     }
     document = {
         "changes": [
             {
-                "address": r.address,
+                "address": str(r.address),
                 "action": r.action,
                 "status": r.status,
                 "message": r.message,
                 "calls_sent": r.calls_sent,
             }
-            for r in sorted(results, key=lambda r: Address.parse(r.address))
+            for r in sorted(results, key=lambda r: r.address)
         ],
         "summary": {k.replace(" ", "_"): v for k, v in counts.items()},
         "server_matches_configuration": matches,

@@ -14,7 +14,6 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from azstate.address import Address
 from azstate.plan import Action, Change, Drift, Plan
 from azstate.views.fields import (
     NONE,
@@ -48,14 +47,14 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
         out.append(
             Text.assemble(
                 ("Only the targeted resources are planned: ", "plan.warning"),
-                ", ".join(plan.targets),
+                ", ".join(map(str, plan.targets)),
             )
         )
     changes = sorted(
         (c for c in plan.changes if c.action is not Action.NO_OP),
-        key=lambda c: Address.parse(c.address),
+        key=lambda c: c.address,
     )
-    drift = sorted(plan.drift, key=lambda d: Address.parse(d.address))
+    drift = sorted(plan.drift, key=lambda d: d.address)
     if drift:
         out += _drift_section(plan, drift, now)
     if plan.refresh_only:
@@ -124,11 +123,11 @@ def change_block(change: Change, timezone: str, now: datetime | None) -> list[Te
     out = [
         Text.assemble(
             (f"{action_symbol(change.action):>5} ", style),
-            (change.address, f"{style}.address"),
+            (str(change.address), f"{style}.address"),
             f" {action_phrase(change.action)}",
         )
     ]
-    before, after = display(change.before), display(change.after)
+    before, after = display(change.before_json), display(change.after_json)
     match change.action:
         case Action.CREATE:
             out += _whole(after, "plan.new", timezone, now, with_times=True)
@@ -250,7 +249,7 @@ def drift_block(drift: Drift, timezone: str, now: datetime | None) -> list[Text]
     out = [
         Text.assemble(
             ("    ~ ", "plan.drift"),
-            (drift.address, "plan.drift.address"),
+            (str(drift.address), "plan.drift.address"),
             " changed outside azstate",
         )
     ]
