@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from enum import StrEnum
+from enum import Enum, StrEnum
 from functools import total_ordering
 from typing import Any
 
@@ -40,6 +40,24 @@ class Kind(StrEnum):
     PERMISSION = "permission"
 
 
+class Shape(Enum):
+    """How an address of a kind names its resource after ``project.NAME``."""
+
+    WHOLE = "project.NAME"  # the project itself
+    SINGLE = "project.NAME.KIND"  # one per project
+    NAMED = "project.NAME.KIND.NAME"  # one per flow
+    PRINCIPAL = "project.NAME.KIND.user|group.NAME"  # one per user or group
+
+
+# Each kind's spelling; a new kind adds its member to Kind and its shape here.
+SHAPES: dict[Kind, Shape] = {
+    Kind.PROJECT: Shape.WHOLE,
+    Kind.FILES: Shape.SINGLE,
+    Kind.SCHEDULE: Shape.NAMED,
+    Kind.SLA: Shape.NAMED,
+    Kind.PERMISSION: Shape.PRINCIPAL,
+}
+PRINCIPALS = ("user", "group")
 _RANK = {kind: i for i, kind in enumerate(Kind)}
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
 _USAGE = (
@@ -109,21 +127,18 @@ class Address:
         if len(parts) == 2:
             return cls(project)
         rest = parts[2]
-        if rest == "files":
-            return cls(project, Kind.FILES)
-        for kind, prefixes in (
-            (Kind.SCHEDULE, ("schedule",)),
-            (Kind.SLA, ("sla",)),
-            (Kind.PERMISSION, ("permission.user", "permission.group")),
-        ):
-            for prefix in prefixes:
-                if not rest.startswith(prefix):
-                    continue
-                name = _name(text, rest[len(prefix) :])
-                if name is None:
-                    continue
-                principal = prefix.rpartition(".")[2] if kind is Kind.PERMISSION else ""
-                return cls(project, kind, name, principal)
+        for kind, shape in SHAPES.items():
+            if shape is Shape.WHOLE:
+                continue
+            if shape is Shape.SINGLE:
+                if rest == kind.value:
+                    return cls(project, kind)
+                continue
+            for principal in PRINCIPALS if shape is Shape.PRINCIPAL else ("",):
+                prefix = f"{kind.value}.{principal}" if principal else kind.value
+                name = _name(text, rest[len(prefix) :]) if rest.startswith(prefix) else None
+                if name is not None:
+                    return cls(project, kind, name, principal)
         raise PlanError(f"invalid address {text!r}: unknown resource {rest!r}; {_USAGE}")
 
     @property
@@ -142,15 +157,15 @@ class Address:
 
     def __str__(self) -> str:
         base = f"project.{self.project}"
-        match self.kind:
-            case Kind.PROJECT:
+        match SHAPES[self.kind]:
+            case Shape.WHOLE:
                 return base
-            case Kind.FILES:
-                return f"{base}.files"
-            case Kind.SCHEDULE | Kind.SLA:
+            case Shape.SINGLE:
+                return f"{base}.{self.kind.value}"
+            case Shape.NAMED:
                 return f"{base}.{self.kind.value}{quote(self.name)}"
-            case Kind.PERMISSION:
-                return f"{base}.permission.{self.principal}{quote(self.name)}"
+            case Shape.PRINCIPAL:
+                return f"{base}.{self.kind.value}.{self.principal}{quote(self.name)}"
 
     def __repr__(self) -> str:
         return f"Address({str(self)!r})"

@@ -26,15 +26,7 @@ from pydantic import (
 )
 
 from azstate.address import Address
-from azstate.state import (
-    FilesValue,
-    PermissionValue,
-    ProjectValue,
-    ScheduleValue,
-    SlaValue,
-    Value,
-    plan_json,
-)
+from azstate.state import Value, plan_json
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -188,7 +180,7 @@ def _value_json(value: Value | None) -> dict[str, Any] | None:
 
 # The typed value on the Python side, its plan JSON (state.jsonable's form) on the JSON side.
 PlanValue = Annotated[
-    ProjectValue | FilesValue | ScheduleValue | SlaValue | PermissionValue | None,
+    Value | None,
     PlainSerializer(_value_json, return_type=dict[str, Any] | None),
 ]
 

@@ -20,15 +20,14 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from azstate.address import Address
-from azstate.archive import content_digest_from_zip
 from azstate.errors import AzstateError
 from azstate.globs import matches
-from azstate.resources import live_state
-from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
-from azstate.state import ProjectState, ScheduleValue, ServerState
+from azstate.resources import UNITS, Listed, Pending, live_state
+from azstate.snapshot import ProjectSnapshot, ServerSnapshot
+from azstate.state import ProjectState, ServerState
 from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import ProjectListing, ScheduleListing
 
@@ -135,34 +134,39 @@ def read(
     cache: DigestCache | None = None,
     progress: Progress | None = None,
 ) -> ServerSnapshot:
-    """Every declared project in scope in full, and every prune candidate's listing."""
+    """Every declared project in scope in full, and every prune candidate from the listings.
+
+    What is read of a project is its units' business (Unit.read); this function lists,
+    schedules the reads on one pool and collects them.
+    """
     progress = progress or NoProgress()
-    reader = _Reader(client, cache, progress)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        reader = _Reader(client, cache, progress, pool)
         listing, schedules = _listings(pool, client, progress)
-        declared = [k for k in scope.declared if k in listing and scope.wanted(k)]
-        pruned = [
-            k
+        listed = [
+            Listed(listing[k], schedules.get(k, {}), scope.declared[k])
+            for k in scope.declared
+            if k in listing and scope.wanted(k)
+        ]
+        listed += [
+            Listed(p, schedules.get(k, {}), None)
             for k, p in listing.items()
             if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
         ]
-        # Every read is submitted from here and waited for after: a task that waited for
-        # another in the same pool could starve it.
-        pending = {
-            key: reader.project(
-                pool,
-                listing[key],
-                schedules.get(key, {}),
-                files=scope.declared[key].files is not None,
-            )
-            for key in declared
-        }
-        projects = {key: p.result() for key, p in pending.items()}
+        # Every read is started here and waited for after: a read that waited for another in
+        # the same pool could starve it.
+        pending = [(one.item, [unit.read(reader, one) for unit in UNITS]) for one in listed]
+        projects = {item.name.lower(): _snapshot(item, parts) for item, parts in pending}
     if cache is not None:
         cache.save()
-    for key in pruned:
-        projects[key] = _listed_only(listing[key], schedules.get(key, {}))
     return ServerSnapshot(projects=projects, user=client.username)
+
+
+def _snapshot(item: ProjectListing, parts: list[Mapping[str, Pending[Any]]]) -> ProjectSnapshot:
+    fields = {name: part.result() for reads in parts for name, part in reads.items()}
+    return ProjectSnapshot(
+        name=item.name, project_id=item.project_id, created_time=item.created_time, **fields
+    )
 
 
 def _listings(
@@ -182,83 +186,22 @@ def _listings(
     return {p.name.lower(): p for p in projects}, by_project
 
 
-def _listed_only(item: ProjectListing, schedules: Mapping[str, ScheduleListing]) -> ProjectSnapshot:
-    """A prune candidate: only what the two listings tell (it is deleted whole, or not at all)."""
-    return ProjectSnapshot(
-        name=item.name,
-        project_id=item.project_id,
-        created_time=item.created_time,
-        schedules={
-            flow: ScheduleRead(schedule_id=s.schedule_id, value=ScheduleValue(cron=s.cron))
-            for flow, s in schedules.items()
-        },
-        user_permissions=item.user_permissions,
-        group_permissions=item.group_permissions,
-    )
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """One declared project's reads, submitted; ``result`` waits for them in order."""
-
-    item: ProjectListing
-    files: Future[FilesRead] | None
-    description: Future[str | None]
-    schedules: Mapping[str, Future[ScheduleRead]]
-
-    def result(self) -> ProjectSnapshot:
-        files = self.files.result() if self.files else None
-        description = self.description.result()
-        schedules = {flow: f.result() for flow, f in self.schedules.items()}
-        return ProjectSnapshot(
-            name=self.item.name,
-            project_id=self.item.project_id,
-            created_time=self.item.created_time,
-            description=description,
-            files=files,
-            schedules=schedules,
-            user_permissions=self.item.user_permissions,
-            group_permissions=self.item.group_permissions,
-        )
-
-
 @dataclass(frozen=True)
 class _Reader:
-    """The reads of one declared project; each is one progress step and names its resource
-    when it fails."""
+    """resources.Reader: each read is one progress step and names its resource when it fails."""
 
     client: AzkabanClient
     cache: DigestCache | None
     progress: Progress
+    pool: ThreadPoolExecutor
 
-    def project(
-        self,
-        pool: ThreadPoolExecutor,
-        item: ProjectListing,
-        schedules: Mapping[str, ScheduleListing],
-        *,
-        files: bool,
-    ) -> _Pending:
-        name = item.name
-        return _Pending(
-            item=item,
-            files=self._submit(pool, Address.files(name), self.files, item) if files else None,
-            description=self._submit(pool, Address(name), self.client.project_description, name),
-            schedules={
-                flow: self._submit(pool, Address.schedule(name, flow), self.schedule, item, s)
-                for flow, s in schedules.items()
-            },
-        )
-
-    def _submit(
-        self, pool: ThreadPoolExecutor, address: Address, fn: Callable[..., T], *args: object
-    ) -> Future[T]:
+    def submit(self, address: Address, fn: Callable[..., T], *args: Any) -> Future[T]:
         self.progress.add(1)
-        return pool.submit(self._counted, address, fn, *args)
+        return self.pool.submit(self._counted, address, fn, *args)
 
-    def _counted(self, address: Address, fn: Callable[..., T], *args: object) -> T:
-        """Run one read; a failure names the resource it was reading (a note: the error keeps
-        its type, so a login or transport failure is still one)."""
+    def _counted(self, address: Address, fn: Callable[..., T], *args: Any) -> T:
+        """A failure keeps its type (a login or transport failure is still one) and gains a
+        note naming the resource being read."""
         try:
             return fn(*args)
         except AzstateError as exc:
@@ -267,26 +210,15 @@ class _Reader:
         finally:
             self.progress.advance()
 
-    def files(self, item: ProjectListing) -> FilesRead:
-        _, version = self.client.project_version(item.name)
-        if version is None:
-            return FilesRead(version=None, digest=None)
-        key = DigestCache.key(self.client.url, item.project_id, item.created_time, version)
-        digest = self.cache.get(key) if self.cache else None
-        if digest is None:
-            digest = content_digest_from_zip(self.client.download(item.name, version))
-            if self.cache is not None:
-                self.cache.put(key, digest)
-        return FilesRead(version=version, digest=digest)
+    def _key(self, item: ProjectListing, version: int) -> str:
+        return DigestCache.key(self.client.url, item.project_id, item.created_time, version)
 
-    def schedule(self, item: ProjectListing, listed: ScheduleListing) -> ScheduleRead:
-        live = self.client.fetch_schedule(item.project_id, listed.flow)
-        if live is None:
-            return ScheduleRead(schedule_id=listed.schedule_id)
-        sla = self.client.sla_info(live.schedule_id) if live.has_sla else None
-        return ScheduleRead(
-            schedule_id=listed.schedule_id, value=live.value, unmanaged=live.unmanaged, sla=sla
-        )
+    def cached_digest(self, item: ProjectListing, version: int) -> str | None:
+        return self.cache.get(self._key(item, version)) if self.cache else None
+
+    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None:
+        if self.cache is not None:
+            self.cache.put(self._key(item, version), digest)
 
 
 def project_keys(names: Iterable[str]) -> frozenset[str]:

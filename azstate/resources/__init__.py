@@ -16,14 +16,29 @@ from azstate.address import Kind
 from azstate.config import Config, ProjectConfig
 from azstate.plan import Action, Change
 from azstate.resources import files, permission, project, schedule, sla
-from azstate.resources.unit import Need, ProjectContext, Unit, fingerprint
+from azstate.resources.unit import (
+    AllOf,
+    Done,
+    Listed,
+    Need,
+    Pending,
+    ProjectContext,
+    Reader,
+    Unit,
+    fingerprint,
+)
 from azstate.snapshot import ProjectSnapshot, ServerSnapshot
 from azstate.state import LiveIds, ProjectState, ServerState, SourceFiles
 
 __all__ = [
     "UNITS",
+    "AllOf",
+    "Done",
+    "Listed",
     "Need",
+    "Pending",
     "ProjectContext",
+    "Reader",
     "Unit",
     "apply_key",
     "desired_project",

@@ -15,16 +15,37 @@ from azstate.archive import content_digest_from_zip
 from azstate.config import ProjectConfig
 from azstate.errors import AzstateError
 from azstate.plan import Action, Call, Change, UploadFile
-from azstate.resources.unit import Need, ProjectContext, Unit, fingerprint
-from azstate.snapshot import ProjectSnapshot
+from azstate.resources.unit import (
+    Listed,
+    Need,
+    Pending,
+    ProjectContext,
+    Reader,
+    Unit,
+    fingerprint,
+)
+from azstate.snapshot import FilesRead, ProjectSnapshot
 from azstate.state import FilesValue, SourceFiles
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import ProjectListing
 
 
 def _shown(files: FilesValue) -> FilesValue:
     """The value a change carries: the upload's sha256 is in its call, not in the value."""
     return files.model_copy(update={"zip_sha256": None})
+
+
+def _read_files(reader: Reader, item: ProjectListing) -> FilesRead:
+    client = reader.client
+    _, version = client.project_version(item.name)
+    if version is None:
+        return FilesRead(version=None, digest=None)
+    digest = reader.cached_digest(item, version)
+    if digest is None:
+        digest = content_digest_from_zip(client.download(item.name, version))
+        reader.remember_digest(item, version, digest)
+    return FilesRead(version=version, digest=digest)
 
 
 class FilesUnit(Unit):
@@ -46,6 +67,14 @@ class FilesUnit(Unit):
                 zip_sha256=source.zip_sha256,
             )
         }
+
+    def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
+        """Only for declared projects with sources; a version's content never changes, so the
+        zip is downloaded only when the cache has no digest for it."""
+        if listed.desired is None or listed.desired.files is None:
+            return {}
+        item = listed.item
+        return {"files": reader.submit(Address.files(item.name), _read_files, reader, item)}
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         read = snapshot.files

@@ -14,7 +14,7 @@ from typing import Any, cast
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import Need, ProjectContext, Unit
+from azstate.resources.unit import Done, Listed, Need, Pending, ProjectContext, Reader, Unit
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import Perm, PermissionValue, Principal, SourceFiles, permission_key
 from azstate.wire import calls
@@ -41,6 +41,13 @@ class PermissionUnit(Unit):
             for group, perms in table.groups.items()
         )
         return {"permissions": permissions}
+
+    def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
+        """fetchallprojects already lists every entry: no call of its own."""
+        return {
+            "user_permissions": Done(listed.item.user_permissions),
+            "group_permissions": Done(listed.item.group_permissions),
+        }
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         out = {permission_key("user", u): v for u, v in snapshot.user_permissions.items()}

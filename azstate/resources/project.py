@@ -13,7 +13,7 @@ from typing import Any
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import ProjectContext, Unit
+from azstate.resources.unit import Listed, Pending, ProjectContext, Reader, Unit
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
 from azstate.wire import calls
@@ -32,6 +32,15 @@ class ProjectUnit(Unit):
 
     def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:
         return {"description": project.description}
+
+    def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
+        """The description, from the project page (no JSON call returns it, trap 7)."""
+        if listed.desired is None:
+            return {}
+        name = listed.item.name
+        return {
+            "description": reader.submit(Address(name), reader.client.project_description, name)
+        }
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         return {"description": snapshot.description}

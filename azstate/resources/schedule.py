@@ -15,11 +15,21 @@ from typing import Any
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig, ScheduleConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import Need, ProjectContext, Unit
-from azstate.snapshot import ProjectSnapshot
+from azstate.resources.unit import (
+    AllOf,
+    Done,
+    Listed,
+    Need,
+    Pending,
+    ProjectContext,
+    Reader,
+    Unit,
+)
+from azstate.snapshot import ProjectSnapshot, ScheduleRead
 from azstate.state import ScheduleValue, SourceFiles
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import ProjectListing, ScheduleListing
 
 
 def desired_schedule(sched: ScheduleConfig) -> ScheduleValue:
@@ -40,6 +50,17 @@ def desired_schedule(sched: ScheduleConfig) -> ScheduleValue:
     )
 
 
+def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing) -> ScheduleRead:
+    client = reader.client
+    live = client.fetch_schedule(item.project_id, listed.flow)
+    if live is None:
+        return ScheduleRead(schedule_id=listed.schedule_id)
+    sla = client.sla_info(live.schedule_id) if live.has_sla else None
+    return ScheduleRead(
+        schedule_id=listed.schedule_id, value=live.value, unmanaged=live.unmanaged, sla=sla
+    )
+
+
 class ScheduleUnit(Unit):
     kind = Kind.SCHEDULE
     value_type = ScheduleValue
@@ -49,6 +70,32 @@ class ScheduleUnit(Unit):
 
     def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:
         return {"schedules": {flow: desired_schedule(s) for flow, s in project.schedules.items()}}
+
+    def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
+        """Per flow one fetchSchedule, and slaInfo when it has an SLA (fetchSchedule omits the
+        SLA's actions); a prune candidate's schedules are the listing's crons."""
+        if listed.desired is None:
+            return {
+                "schedules": Done(
+                    {
+                        flow: ScheduleRead(
+                            schedule_id=s.schedule_id, value=ScheduleValue(cron=s.cron)
+                        )
+                        for flow, s in listed.schedules.items()
+                    }
+                )
+            }
+        item = listed.item
+        return {
+            "schedules": AllOf(
+                {
+                    flow: reader.submit(
+                        Address.schedule(item.name, flow), _read_schedule, reader, item, s
+                    )
+                    for flow, s in listed.schedules.items()
+                }
+            )
+        }
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         return {

@@ -55,6 +55,9 @@ class SlaUnit(Unit):
             }
         }
 
+    # No reads of its own: slaInfo is asked in the schedule's read, which alone knows (from
+    # fetchSchedule) whether there is an SLA to ask for.
+
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         return {
             "slas": {
