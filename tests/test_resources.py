@@ -194,3 +194,29 @@ def test_apply_statuses_keep_the_report_words() -> None:
     ]
     assert not ApplyStatus.APPLIED.failed and not ApplyStatus.NOT_ATTEMPTED.failed
     assert ApplyStatus.REFUSED.failed and ApplyStatus.UNKNOWN.failed
+
+
+def test_each_state_field_has_one_unit_and_each_unit_fills_its_own() -> None:
+    from azstate.state import ProjectState
+
+    owned = [f for unit in UNITS for f in unit.state_fields]
+    assert len(owned) == len(set(owned))
+    assert set(owned) == set(ProjectState.model_fields) - {"name", "protect", "ids"}
+    project = _snapshot().projects["etl"]
+    for unit in UNITS:
+        assert set(unit.live(project)) == set(unit.state_fields)
+
+
+def test_origins_are_written_only_when_known_and_read_back() -> None:
+    from azstate.plan import Origin
+
+    plain = _change("project.etl")
+    assert "origin" not in json.loads(Plan(server="s", changes=(plain,)).dumps())["changes"][0]
+    known = plain.model_copy(
+        update={"origin": Origin.DRIFT, "field_origins": {"description": Origin.CONFLICT}}
+    )
+    plan = Plan(server="s", changes=(known,))
+    data = json.loads(plan.dumps())["changes"][0]
+    assert list(data)[-3:] == ["calls", "origin", "field_origins"]
+    assert data["origin"] == "drift" and data["field_origins"] == {"description": "conflict"}
+    assert Plan.from_json(json.loads(plan.dumps())) == plan
