@@ -16,34 +16,18 @@ from azstate.address import Kind
 from azstate.config import Config, ProjectConfig
 from azstate.plan import Action, Change
 from azstate.resources import files, permission, project, schedule, sla
-from azstate.resources.unit import (
-    AllOf,
-    Done,
-    Listed,
-    Need,
-    Pending,
-    ProjectContext,
-    Reader,
-    Unit,
-    fingerprint,
-)
+from azstate.resources.unit import ProjectContext, Unit
 from azstate.snapshot import ProjectSnapshot, ServerSnapshot
 from azstate.state import LiveIds, ProjectState, ServerState, SourceFiles
 
 __all__ = [
     "UNITS",
-    "AllOf",
-    "Done",
-    "Listed",
-    "Need",
-    "Pending",
     "ProjectContext",
-    "Reader",
     "Unit",
     "apply_key",
+    "check_registry",
     "desired_project",
     "desired_state",
-    "fingerprint",
     "live_project",
     "live_state",
     "plan_project",

@@ -16,12 +16,13 @@ from azstate.config import ProjectConfig
 from azstate.errors import AzstateError
 from azstate.plan import Action, Call, Change, UploadFile
 from azstate.resources.unit import (
+    PROJECT_CREATED,
     Listed,
-    Need,
     Pending,
     ProjectContext,
     Reader,
     Unit,
+    by_action,
     fingerprint,
 )
 from azstate.snapshot import FilesRead, ProjectSnapshot
@@ -51,8 +52,8 @@ def _read_files(reader: Reader, item: ProjectListing) -> FilesRead:
 class FilesUnit(Unit):
     kind = Kind.FILES
     value_type = FilesValue
-    phases = {Action.CREATE: 10, Action.UPDATE: 10, Action.REPLACE: 10, Action.DELETE: 10}
-    needs = (Need(Kind.PROJECT, frozenset({Action.CREATE})),)
+    phases = by_action(10)
+    needs = (PROJECT_CREATED,)
     state_fields = ("files",)
 
     def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:

@@ -14,7 +14,16 @@ from typing import Any, cast
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import Done, Listed, Need, Pending, ProjectContext, Reader, Unit
+from azstate.resources.unit import (
+    PROJECT_CREATED,
+    Done,
+    Listed,
+    Pending,
+    ProjectContext,
+    Reader,
+    Unit,
+    by_action,
+)
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import Perm, PermissionValue, Principal, SourceFiles, permission_key
 from azstate.wire import calls
@@ -24,8 +33,8 @@ from azstate.wire.client import AzkabanClient
 class PermissionUnit(Unit):
     kind = Kind.PERMISSION
     value_type = PermissionValue
-    phases = {Action.CREATE: 50, Action.UPDATE: 50, Action.REPLACE: 50, Action.DELETE: 60}
-    needs = (Need(Kind.PROJECT, frozenset({Action.CREATE})),)
+    phases = by_action(50, delete=60)
+    needs = (PROJECT_CREATED,)
     state_fields = ("permissions",)
 
     def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:

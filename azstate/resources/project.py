@@ -13,7 +13,14 @@ from typing import Any
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import Listed, Pending, ProjectContext, Reader, Unit
+from azstate.resources.unit import (
+    Listed,
+    Pending,
+    ProjectContext,
+    Reader,
+    Unit,
+    by_action,
+)
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
 from azstate.wire import calls
@@ -27,7 +34,7 @@ def _value(state: ProjectState) -> ProjectValue:
 class ProjectUnit(Unit):
     kind = Kind.PROJECT
     value_type = ProjectValue
-    phases = {Action.CREATE: 0, Action.UPDATE: 20, Action.REPLACE: 20, Action.DELETE: 90}
+    phases = by_action(20, create=0, delete=90)
     state_fields = ("description",)
 
     def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:

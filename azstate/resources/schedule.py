@@ -16,6 +16,7 @@ from azstate.address import Address, Kind
 from azstate.config import ProjectConfig, ScheduleConfig
 from azstate.plan import Action, Call, Change
 from azstate.resources.unit import (
+    PROJECT_CREATED,
     AllOf,
     Done,
     Listed,
@@ -24,6 +25,7 @@ from azstate.resources.unit import (
     ProjectContext,
     Reader,
     Unit,
+    by_action,
 )
 from azstate.snapshot import ProjectSnapshot, ScheduleRead
 from azstate.state import ScheduleValue, SourceFiles
@@ -64,8 +66,8 @@ def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing
 class ScheduleUnit(Unit):
     kind = Kind.SCHEDULE
     value_type = ScheduleValue
-    phases = {Action.CREATE: 30, Action.UPDATE: 30, Action.REPLACE: 30, Action.DELETE: 70}
-    needs = (Need(Kind.PROJECT, frozenset({Action.CREATE})), Need(Kind.FILES))
+    phases = by_action(30, delete=70)
+    needs = (PROJECT_CREATED, Need(Kind.FILES))
     state_fields = ("schedules",)
 
     def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:

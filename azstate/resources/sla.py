@@ -12,8 +12,8 @@ from typing import Any
 
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig, SlaConfig
-from azstate.plan import Action, Change
-from azstate.resources.unit import Need, ProjectContext, Unit
+from azstate.plan import Action, Call, Change
+from azstate.resources.unit import PROJECT_CREATED, Need, ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import SlaRuleValue, SlaValue, SourceFiles
 from azstate.wire import calls
@@ -38,9 +38,9 @@ def desired_sla(sla: SlaConfig) -> SlaValue:
 class SlaUnit(Unit):
     kind = Kind.SLA
     value_type = SlaValue
-    phases = {Action.CREATE: 40, Action.UPDATE: 40, Action.REPLACE: 40, Action.DELETE: 40}
+    phases = by_action(40)
     needs = (
-        Need(Kind.PROJECT, frozenset({Action.CREATE})),
+        PROJECT_CREATED,
         Need(Kind.FILES),
         Need(Kind.SCHEDULE, same_name=True),
     )
@@ -83,47 +83,21 @@ class SlaUnit(Unit):
             action = (
                 Action.CREATE if have is None else Action.DELETE if want is None else Action.UPDATE
             )
+            sent: tuple[Call, ...]
+            reason: str | None
             if schedule_reposted:
-                changes.append(
-                    ctx.change(
-                        addr,
-                        action,
-                        have,
-                        want,
-                        (),
-                        "sent with the schedule's scheduleCronFlow call",
-                        fingerprint_extra=sid,
-                    )
-                )
+                sent, reason = (), "sent with the schedule's scheduleCronFlow call"
             elif want is not None:
                 assert sid is not None
-                call = calls.set_sla(sid, want)
-                changes.append(ctx.change(addr, action, have, want, (call,), fingerprint_extra=sid))
+                sent, reason = (calls.set_sla(sid, want),), None
             elif flow in d_sched:
-                call = calls.schedule_cron_flow(ctx.name, flow, d_sched[flow], None)
-                changes.append(
-                    ctx.change(
-                        addr,
-                        action,
-                        have,
-                        None,
-                        (call,),
-                        "setSla cannot clear an SLA: the schedule is re-posted without one",
-                        fingerprint_extra=sid,
-                    )
-                )
+                sent = (calls.schedule_cron_flow(ctx.name, flow, d_sched[flow], None),)
+                reason = "setSla cannot clear an SLA: the schedule is re-posted without one"
             else:
-                changes.append(
-                    ctx.change(
-                        addr,
-                        action,
-                        have,
-                        None,
-                        (),
-                        "removed with its schedule",
-                        fingerprint_extra=sid,
-                    )
-                )
+                sent, reason = (), "removed with its schedule"
+            changes.append(
+                ctx.change(addr, action, have, want, sent, reason, fingerprint_extra=sid)
+            )
         return changes
 
 

@@ -100,6 +100,22 @@ class Need:
         )
 
 
+# What every resource inside a project needs: the project, when it is being created.
+PROJECT_CREATED = Need(Kind.PROJECT, frozenset({Action.CREATE}))
+
+
+def by_action(
+    phase: int, *, create: int | None = None, delete: int | None = None
+) -> dict[Action, int]:
+    """A unit's phases: one for every action, unless creation or removal comes elsewhere."""
+    out = dict.fromkeys((Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE), phase)
+    if create is not None:
+        out[Action.CREATE] = create
+    if delete is not None:
+        out[Action.DELETE] = delete
+    return out
+
+
 @dataclass(frozen=True)
 class ProjectContext:
     """Everything the units need to plan one project; derived facts computed once."""
