@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from azstate.address import Address, Kind
-from azstate.errors import AzstateError, TransportError, describe
+from azstate.errors import AzkabanError, AzstateError, TransportError, describe
 from azstate.plan import Action, ApplyStatus, Change, Plan, UploadFile
 from azstate.resources import (
     UNITS,
@@ -20,6 +20,7 @@ from azstate.resources import (
     unit_for,
     with_needs,
 )
+from azstate.sandbox.server import SandboxServer
 from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
 from azstate.state import Perm, PermissionValue, ScheduleValue, SlaRule, SlaRuleValue, SlaValue
 from azstate.wire import calls
@@ -220,3 +221,22 @@ def test_origins_are_written_only_when_known_and_read_back() -> None:
     assert list(data)[-3:] == ["calls", "origin", "field_origins"]
     assert data["origin"] == "drift" and data["field_origins"] == {"description": "conflict"}
     assert Plan.from_json(json.loads(plan.dumps())) == plan
+
+
+def test_a_failed_read_keeps_its_error_type_and_names_the_resource(
+    sandbox: SandboxServer,
+) -> None:
+    from pydantic import SecretStr
+
+    from azstate.refresh import RefreshScope, refresh
+    from azstate.state import ProjectState
+    from azstate.wire.client import AzkabanClient
+
+    client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
+    client.send(calls.create_project("etl", "ETL"))
+    sandbox.faults.add("http500", path="/manager", method="GET", times=None)
+    scope = RefreshScope(declared={"etl": ProjectState(name="etl", description="ETL")})
+    with pytest.raises(AzkabanError) as caught:
+        refresh(client, scope, parallelism=2)
+    assert type(caught.value) is AzkabanError  # not re-raised as the base class
+    assert describe(caught.value).startswith("reading project.etl: ")
