@@ -174,14 +174,10 @@ class Call(_Frozen):
         return data
 
 
-def _value_json(value: Value | None) -> dict[str, Any] | None:
-    return plan_json(value)
-
-
 # The typed value on the Python side, its plan JSON (state.jsonable's form) on the JSON side.
 PlanValue = Annotated[
     Value | None,
-    PlainSerializer(_value_json, return_type=dict[str, Any] | None),
+    PlainSerializer(plan_json, return_type=dict[str, Any] | None),
 ]
 
 
@@ -221,6 +217,20 @@ class Change(_Frozen):
             if isinstance(out.get(key), Mapping):
                 out[key] = unit.value_from_json(out[key])
         return out
+
+    @model_validator(mode="after")
+    def _values_of_its_kind(self) -> Change:
+        """A value of another kind's type is a programming error, caught where it is made."""
+        from azstate.resources import unit_for  # resources build Changes: imported late
+
+        value_type = unit_for(self.address.kind).value_type
+        for value in (self.before, self.after):
+            if value is not None and not isinstance(value, value_type):
+                raise ValueError(
+                    f"{self.address}: a {type(value).__name__} where a {value_type.__name__} "
+                    "belongs"
+                )
+        return self
 
     @property
     def addr(self) -> Address:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from azstate.address import Address, Kind
+from azstate.config import ProjectConfig
 from azstate.errors import AzkabanError, AzstateError, TransportError, describe
 from azstate.plan import Action, ApplyStatus, Change, Plan, UploadFile
 from azstate.resources import (
@@ -204,8 +205,21 @@ def test_each_state_field_has_one_unit_and_each_unit_fills_its_own() -> None:
     assert len(owned) == len(set(owned))
     assert set(owned) == set(ProjectState.model_fields) - {"name", "protect", "ids"}
     project = _snapshot().projects["etl"]
+    config = ProjectConfig.model_validate(
+        {
+            "description": "d",
+            "permissions": {"users": {"a": ["read"]}},
+            "schedules": {
+                "daily": {
+                    "cron": "0 0 2 ? * *",
+                    "sla": {"rules": [{"rule": "success", "duration": "1h", "email": True}]},
+                }
+            },
+        }
+    )
     for unit in UNITS:
         assert set(unit.live(project)) == set(unit.state_fields)
+        assert set(unit.desired(config, None)) == set(unit.state_fields)
 
 
 def test_origins_are_written_only_when_known_and_read_back() -> None:
