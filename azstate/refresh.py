@@ -26,7 +26,7 @@ from azstate.address import Address
 from azstate.errors import AzstateError
 from azstate.globs import matches
 from azstate.resources import UNITS, live_state
-from azstate.resources.unit import Listed, Pending
+from azstate.resources.reading import Listed, Pending
 from azstate.snapshot import ProjectSnapshot, ServerSnapshot
 from azstate.state import ProjectState, ServerState
 from azstate.wire.client import AzkabanClient

@@ -15,16 +15,8 @@ from azstate.archive import content_digest_from_zip
 from azstate.config import ProjectConfig
 from azstate.errors import AzstateError
 from azstate.plan import Action, Call, Change, UploadFile
-from azstate.resources.unit import (
-    PROJECT_CREATED,
-    Listed,
-    Pending,
-    ProjectContext,
-    Reader,
-    Unit,
-    by_action,
-    fingerprint,
-)
+from azstate.resources.reading import Listed, Pending, Reader
+from azstate.resources.unit import PROJECT_CREATED, ProjectContext, Unit, by_action, fingerprint
 from azstate.snapshot import FilesRead, ProjectSnapshot
 from azstate.state import FilesValue, SourceFiles
 from azstate.wire import calls

@@ -14,16 +14,8 @@ from typing import Any, cast
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import (
-    PROJECT_CREATED,
-    Done,
-    Listed,
-    Pending,
-    ProjectContext,
-    Reader,
-    Unit,
-    by_action,
-)
+from azstate.resources.reading import Done, Listed, Pending, Reader
+from azstate.resources.unit import PROJECT_CREATED, ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import Perm, PermissionValue, Principal, SourceFiles, permission_key
 from azstate.wire import calls

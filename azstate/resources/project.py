@@ -13,14 +13,8 @@ from typing import Any
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import (
-    Listed,
-    Pending,
-    ProjectContext,
-    Reader,
-    Unit,
-    by_action,
-)
+from azstate.resources.reading import Listed, Pending, Reader
+from azstate.resources.unit import ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
 from azstate.wire import calls

@@ -15,18 +15,8 @@ from typing import Any
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig, ScheduleConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.unit import (
-    PROJECT_CREATED,
-    AllOf,
-    Done,
-    Listed,
-    Need,
-    Pending,
-    ProjectContext,
-    Reader,
-    Unit,
-    by_action,
-)
+from azstate.resources.reading import AllOf, Done, Listed, Pending, Reader
+from azstate.resources.unit import PROJECT_CREATED, Need, ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot, ScheduleRead
 from azstate.state import ScheduleValue, SourceFiles
 from azstate.wire import calls
