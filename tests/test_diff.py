@@ -90,7 +90,7 @@ def test_diff_scenario(path: Path) -> None:
     assert isinstance(result, Plan), str(result)
     assert summarize(result) == case["expect"]
     if "drift" in case:
-        assert [d.address for d in result.drift] == case["drift"]
+        assert [str(d.address) for d in result.drift] == case["drift"]
 
 
 def test_at_least_forty_scenarios() -> None:
@@ -123,6 +123,6 @@ def test_deleted_schedule_of_vanished_flow_sends_nothing() -> None:
         Path(__file__).parent / "scenarios/diff/files-drop-flow-deletes-schedule.json"
     )
     assert isinstance(plan, Plan)
-    dropped = next(c for c in plan.changes if c.address == "project.etl.schedule.f2")
+    dropped = next(c for c in plan.changes if str(c.address) == "project.etl.schedule.f2")
     assert dropped.action is Action.DELETE and dropped.calls == ()
     assert "flow f2 is gone" in (dropped.reason or "")
