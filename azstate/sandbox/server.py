@@ -10,9 +10,11 @@ import atexit
 import contextlib
 import io
 import logging
+import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from azstate.sandbox.app import SandboxApp
 from azstate.sandbox.faults import Faults, LoggedRequest, RequestLog
 from azstate.sandbox.store import Store
 
-__all__ = ["LoggedRequest", "SandboxServer", "ensure_local_sandbox"]
+__all__ = ["LateReply", "LoggedRequest", "SandboxServer", "ensure_local_sandbox"]
 
 log = logging.getLogger("azstate.sandbox")
 
@@ -37,6 +39,7 @@ SslContext = ssl.SSLContext | tuple[str, str] | None
 _AFTER_RESPONSE = "azstate.after_response"
 _OPEN: dict[Any, set[socket.socket]] = {}  # by server: connections kept open for more requests
 _OPEN_LOCK = threading.Lock()
+_REQUEST = threading.local()  # on a request thread: .connection, the socket it answers on
 
 
 class _NothingLeft(io.RawIOBase):
@@ -74,6 +77,7 @@ class _QuietHandler(WSGIRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with _OPEN_LOCK:
             _OPEN.setdefault(self.server, set()).add(self.connection)
+        _REQUEST.connection = self.connection
 
     def finish(self) -> None:
         with _OPEN_LOCK:
@@ -127,6 +131,50 @@ def _keep_alive(app: Any) -> Any:
                 done()
 
     return serve
+
+
+class LateReply:
+    """A ``slow`` fault's ``on_fire`` hook: the reply waits until the client gave up on it.
+
+    A reply later than the client's timeout, made without a fixed sleep: the request waits
+    until its client closes the connection (what requests does when its read times out), then
+    the server does the work and answers nobody, as Jetty finishes a request whose client went
+    away. Tests then need no margin between a delay and a timeout, and wait no longer than the
+    client does. ``limit`` bounds the wait when a client never gives up; ``gave_up`` then says
+    False (None: the fault has not fired).
+    """
+
+    def __init__(self, limit: float = 30.0) -> None:
+        self.limit = limit
+        self.gave_up: bool | None = None
+
+    def __call__(self) -> None:
+        connection: socket.socket | None = getattr(_REQUEST, "connection", None)
+        if connection is None:
+            raise RuntimeError("LateReply runs on a sandbox request thread, as a fault's on_fire")
+        self.gave_up = _client_left(connection, self.limit)
+
+
+def _client_left(connection: socket.socket, limit: float) -> bool:
+    """Whether the peer closed ``connection`` within ``limit`` seconds (it sends nothing
+    while it waits for a reply, so the socket turns readable only when it goes)."""
+    deadline = time.monotonic() + limit
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            readable, _, _ = select.select([connection], [], [], left)
+        except (OSError, ValueError):
+            return True  # closed on this side meanwhile: the server is stopping
+        if not readable:
+            return False
+        if isinstance(connection, ssl.SSLSocket):
+            return True  # its close_notify or FIN; a TLS socket cannot be peeked
+        try:
+            if connection.recv(1, socket.MSG_PEEK) == b"":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.01)  # bytes of something else: look again
+    return False
 
 
 class SandboxServer:
