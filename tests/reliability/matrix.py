@@ -30,6 +30,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from azstate.cli import main
+from azstate.sandbox.faults import Fault as SandboxFault
+from azstate.sandbox.faults import LoggedRequest
 from azstate.sandbox.server import LateReply, SandboxServer
 from azstate.wire import client as wire_client
 from azstate.wire.client import AzkabanClient
@@ -291,6 +293,29 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
         if plan != 0:
             problems.append("the plan after the second apply is not empty")
     return Outcome(code, err, second, plan == 0, problems)
+
+
+def clean_run(template: Path, root: Path) -> list[LoggedRequest]:
+    """The requests of a case's apply and plan when nothing goes wrong."""
+    write_sources(root)
+    data = root / "data"
+    shutil.copytree(template, data)
+    with SandboxServer(data_dir=data) as server, environment(server.url, root / "cache"):
+        config = root / "azstate.toml"
+        config.write_text(HEADER.format(url=server.url, timeout=30) + AFTER)
+        code, out, err = _cli("apply", "--auto-approve", "-c", str(config))
+        assert code == 0, out + err
+        code, out, err = _cli("plan", "--detailed-exitcode", "-c", str(config))
+        assert code == 0, out + err
+        return server.log.snapshot()
+
+
+def matching(call: Call, request: LoggedRequest) -> bool:
+    """Whether the matrix's fault for ``call`` would fire on ``request``."""
+    _, path, action, method = call
+    return SandboxFault("http500", path, action, method=method).matches(
+        request.path, request.action, request.method
+    )
 
 
 def settle(server: SandboxServer, late: LateReply) -> list[str]:
