@@ -147,12 +147,22 @@ class LateReply:
     def __init__(self, limit: float = 30.0) -> None:
         self.limit = limit
         self.gave_up: bool | None = None
+        self._waited = threading.Event()
 
     def __call__(self) -> None:
         connection: socket.socket | None = getattr(_REQUEST, "connection", None)
         if connection is None:
             raise RuntimeError("LateReply runs on a sandbox request thread, as a fault's on_fire")
-        self.gave_up = _client_left(connection, self.limit)
+        try:
+            self.gave_up = _client_left(connection, self.limit)
+        finally:
+            self._waited.set()
+
+    def client_gave_up(self, timeout: float = 30.0) -> bool:
+        """Whether the client closed the connection rather than wait for this reply, once the
+        server has seen it do so (the client may be on to its next request already)."""
+        self._waited.wait(timeout)
+        return self.gave_up is True
 
 
 def _client_left(connection: socket.socket, limit: float) -> bool:

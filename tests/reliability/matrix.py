@@ -320,12 +320,9 @@ def matching(call: Call, request: LoggedRequest) -> bool:
 
 def settle(server: SandboxServer, late: LateReply) -> list[str]:
     """Wait until the slow request, whose client gave up, has finished on the server."""
-    deadline = time.monotonic() + SETTLE
-    while not any(e.fault == "slow" for e in server.log.snapshot()):
-        if time.monotonic() > deadline:
-            return ["the slow request never finished on the server"]
-        time.sleep(0.005)
-    if late.gave_up is False:
+    if not server.log.wait_for(lambda e: e.fault == "slow", SETTLE):
+        return ["the slow request never finished on the server"]
+    if not late.client_gave_up(0):
         return ["the client waited for the slow reply instead of timing out"]
     return []
 
