@@ -63,6 +63,9 @@ class _QuietHandler(WSGIRequestHandler):
     """
 
     timeout = 30
+    # werkzeug sets HTTP/1.1 on a threaded server's handler class when the class does not say;
+    # said here, keep-alive does not rest on that.
+    protocol_version = "HTTP/1.1"
     _body: LimitedStream | None = None
     _socket_file: Any = None
 
@@ -245,6 +248,12 @@ class SandboxServer:
         )
         self._thread.start()
         return self
+
+    def open_connections(self) -> list[socket.socket]:
+        """The server's ends of the client connections open now: tests check with them that
+        a client's requests share one connection and that replies are not held back."""
+        with _OPEN_LOCK:
+            return list(_OPEN.get(self._server, ()))
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
