@@ -39,8 +39,8 @@ SslContext = ssl.SSLContext | tuple[str, str] | None
 _AFTER_RESPONSE = "azstate.after_response"
 _OPEN: dict[Any, set[socket.socket]] = {}  # by server: connections kept open for more requests
 _OPEN_LOCK = threading.Lock()
-# How often the serving thread looks for a stop: what stop() waits at most. Tests start and
-# stop a sandbox each, over a thousand times a run.
+# How often the serving thread looks for a stop: what stop() waits at most, and most tests
+# start and stop a sandbox of their own.
 _POLL = 0.01
 _REQUEST = threading.local()  # on a request thread: .connection, the socket it answers on
 
