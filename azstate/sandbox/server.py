@@ -146,12 +146,14 @@ class LateReply:
     until its client closes the connection (what requests does when its read times out), then
     the server does the work and answers nobody, as Jetty finishes a request whose client went
     away. Tests then need no margin between a delay and a timeout, and wait no longer than the
-    client does. ``limit`` bounds the wait when a client never gives up; ``gave_up`` then says
-    False (None: the fault has not fired).
+    client does. ``after``: the work waits that much longer still (a server busy after its
+    client left, so the client's first look finds nothing done yet). ``limit`` bounds the wait
+    when a client never gives up; ``gave_up`` then says False (None: the fault has not fired).
     """
 
-    def __init__(self, limit: float = 30.0) -> None:
+    def __init__(self, limit: float = 30.0, after: float = 0.0) -> None:
         self.limit = limit
+        self.after = after
         self.gave_up: bool | None = None
         self._waited = threading.Event()
 
@@ -163,6 +165,8 @@ class LateReply:
             self.gave_up = _client_left(connection, self.limit)
         finally:
             self._waited.set()
+        if self.after > 0:
+            time.sleep(self.after)
 
     def client_gave_up(self, timeout: float = 30.0) -> bool:
         """Whether the client closed the connection rather than wait for this reply, once the

@@ -58,8 +58,9 @@ class Server:
 
     def lose(self, kind: str, path: str, action: str) -> None:
         """The next ``action`` acts on the server, but its reply is reset or comes after the
-        client gave up."""
-        self.late = LateReply() if kind == "slow" else None
+        client gave up. A slow one acts a fifth of apply's grace period (twice the timeout)
+        after that, so apply's first look usually finds nothing and it has to look again."""
+        self.late = LateReply(after=2 * TIMEOUT / 5) if kind == "slow" else None
         self.sandbox.faults.add(kind, path=path, action=action, on_fire=self.late)
 
     def apply(self, body: str, *, timeout: float = 30) -> int:
