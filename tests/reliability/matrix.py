@@ -328,7 +328,8 @@ def settle(server: SandboxServer, late: LateReply) -> list[str]:
 
 
 def _not_backed_off(call: Call, kind: str, clock: QuickClock) -> list[str]:
-    """A read answered 500 every time is retried after growing pauses, then given up."""
+    """A read answered 500 is retried after a pause, not at once (the quick clock records it;
+    none recorded would also mean quick_retries no longer reaches the client's pauses)."""
     if kind != "http500" or call not in READS or call[2] == "login":
         return []
     if not clock.pauses:
