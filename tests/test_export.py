@@ -219,12 +219,12 @@ def test_what_toml_cannot_hold_is_a_note_and_a_comment_and_the_file_still_loads(
         "daily": ScheduleValue(
             cron="0 0 2 ? * *",
             concurrent="pipeline",
-            pipeline_level=5,
+            pipeline_level=-3,
             failure_emails=frozenset({"ok@example.com", "not-an-address"}),
             disabled_jobs=frozenset({"ghost", "load", "sub:inner"}),
             parameters=(("", "blank"), ("kept", "1")),
         ),
-        "hourly": ScheduleValue(cron="0 0 * ? * *", concurrent="queue"),
+        "hourly": ScheduleValue(cron="0 0 * ? * *", concurrent="fifo"),
         "gone": ScheduleValue(cron="0 0 3 ? * *"),
     }
     slas = {
@@ -259,12 +259,11 @@ def test_what_toml_cannot_hold_is_a_note_and_a_comment_and_the_file_still_loads(
     _note_and_comment(
         result,
         "the server has no description",
-        "pipeline level 5",
+        "pipeline level -3",
         '"not-an-address" is not an e-mail address',
         'disabled job "ghost"',
-        'disabled job "sub:inner"',
         "blank name",
-        'concurrent option "queue"',
+        'concurrent option "fifo"',
         'the uploaded files have no flow "gone"',
         "azstate holds one rule per job and kind",
         'the flow has no job "nosuch"',
@@ -272,15 +271,16 @@ def test_what_toml_cannot_hold_is_a_note_and_a_comment_and_the_file_still_loads(
         "it has no action",
         "no SLA rule of this schedule can be written",
         'group "nobody" has an entry with no permission',
-        "runtime properties of job 'load' (mem): azstate TOML cannot hold it",
+        "Azkaban itself cannot take back in a request what this schedule holds: runtime "
+        "properties of job 'load' (mem)",
     )
     etl = _loads(tmp_path, result).projects["etl"]
     assert etl.description == "TODO: describe etl"
     assert sorted(etl.schedules) == ["daily", "hourly"]
     daily = etl.schedules["daily"]
-    assert daily.pipeline_level == 2
+    assert daily.pipeline_level == 1
     assert daily.failure_emails == ("ok@example.com",)
-    assert daily.disabled_jobs == ("load",)
+    assert daily.disabled_jobs == ("load", "sub:inner")
     assert daily.parameters == {"kept": "1"}
     assert daily.sla is not None
     assert [(r.job, r.duration) for r in daily.sla.rules] == [(None, 30)]  # the shorter one

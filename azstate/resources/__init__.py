@@ -18,6 +18,7 @@ from azstate.address import Address, Kind
 from azstate.config import Config, ProjectConfig
 from azstate.plan import Action, Change
 from azstate.state import (
+    END_SCHED_TIME_DEFAULT,
     FilesValue,
     PermissionValue,
     ProjectState,
@@ -111,21 +112,43 @@ def desired_project(name: str, project: ProjectConfig, source: SourceFiles | Non
     schedules: dict[str, ScheduleValue] = {}
     slas: dict[str, SlaValue] = {}
     for flow, sched in project.schedules.items():
+        concurrent = sched.concurrent.value
+        queue = concurrent == "queue"
         schedules[flow] = ScheduleValue(
             cron=normalize(sched.cron),
-            concurrent=sched.concurrent.value,
-            pipeline_level=sched.pipeline_level if sched.concurrent.value == "pipeline" else None,
+            concurrent=concurrent,
+            pipeline_level=sched.pipeline_level if concurrent == "pipeline" else None,
+            # Azkaban's default queue level is 1
+            queue_level=(1 if sched.queue_level is None else sched.queue_level) if queue else None,
             failure_action=sched.failure_action,
+            failure_action_override=sched.failure_action_override,
             failure_emails=frozenset(sched.failure_emails),
+            failure_emails_override=bool(sched.failure_emails)
+            if sched.failure_emails_override is None
+            else sched.failure_emails_override,
             success_emails=frozenset(sched.success_emails),
+            success_emails_override=bool(sched.success_emails)
+            if sched.success_emails_override is None
+            else sched.success_emails_override,
             notify_on_first_failure=sched.notify_on_first_failure,
             notify_on_last_failure=sched.notify_on_last_failure,
+            mail_creator=sched.mail_creator,
             disabled_jobs=frozenset(sched.disabled_jobs),
             parameters=tuple(sorted(sched.parameters.items())),
+            runtime_properties=tuple(
+                (node, tuple(sorted(props.items())))
+                for node, props in sorted(sched.runtime_properties.items())
+            ),
+            back_execute_once=sched.back_execute_once,
+            end_sched_time=END_SCHED_TIME_DEFAULT,
         )
         if sched.sla is not None:
             slas[flow] = SlaValue(
                 emails=frozenset(sched.sla.emails),
+                alerters=tuple(
+                    (name, tuple(sorted(config.items())))
+                    for name, config in sorted(sched.sla.alerters.items())
+                ),
                 rules=frozenset(
                     SlaRuleValue(
                         job=rule.job or "",

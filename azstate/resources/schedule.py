@@ -35,8 +35,9 @@ def plan(ctx: ProjectContext) -> list[Change]:
                     else "re-posting a schedule drops its SLA"
                 )
             action = Action.CREATE if have is None else Action.UPDATE
+            posted = want.model_copy(update={"submitted_by": ctx.user or None})  # display only
             changes.append(
-                ctx.change(addr, action, have, want, (call,), reason, fingerprint_extra=sid)
+                ctx.change(addr, action, have, posted, (call,), reason, fingerprint_extra=sid)
             )
             continue
         assert have is not None
