@@ -260,6 +260,13 @@ class _Writer:
                 + "; ".join(remarks)
                 + " (any apply that re-posts the schedule loses it)",
             )
+        if s.no_options:
+            self.note(
+                lines,
+                where,
+                "the server holds this schedule without any options (a re-post it refused left "
+                "executionOptions null): the plan will post it again with the ones written here",
+            )
         lines.append(f"cron = {quote(s.cron)}")
         lines += self.concurrency(where, s)
         if s.failure_action is not FailureAction.FINISH_CURRENT:

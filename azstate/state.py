@@ -119,6 +119,9 @@ class ScheduleValue(Frozen):
     parameters: Props = ()  # the flow root's properties (flowParameters)
     runtime_properties: NodeProps = ()  # per job node, "sub:inner" inside embedded flows
     back_execute_once: bool = False
+    # live only: executionOptions is null (a re-post refused in option parsing leaves the cron
+    # in place without options until a good re-post)
+    no_options: bool = False
     submitted_by: str | None = None  # display only: live submitUser, or the applying user
     end_sched_time: str | None = None  # display only: write-only, None when not known
 

@@ -432,7 +432,11 @@ def live_schedule(reply: Any) -> LiveSchedule | None:
         options = raw_options or {}
         sla_options = options.get("slaOptions") or []
         partial = _sla_partial(sla_options) if sla_options else None
-        value = schedule_value(str(sched.get("cronExpression") or ""), options)
+        value = schedule_value(
+            str(sched.get("cronExpression") or ""),
+            raw_options,
+            back_execute_once=bool(sched.get("backExecuteOnce")),
+        )
         submit_user = sched.get("submitUser")
         if submit_user is not None:
             value = value.model_copy(update={"submitted_by": str(submit_user)})
@@ -454,10 +458,7 @@ def unmanaged_options(options: Mapping[str, Any] | None) -> tuple[str, ...]:
     in words: every re-post loses it, so whoever adopts a server must hear of it. Everything
     else is in the ScheduleValue (section 14)."""
     if options is None:
-        return (
-            "no options at all (executionOptions is null, left by a re-post the server refused): "
-            "the next apply posts the configured ones",
-        )
+        return ()  # the value says so (no_options), and the plan re-posts the schedule
     found: list[str] = []
     if options.get("memoryCheck") is False:
         found.append("memoryCheck false (no request parameter sets it; a re-post turns it on)")
@@ -474,13 +475,18 @@ def unmanaged_options(options: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(found)
 
 
-def schedule_value(cron_expression: str, options: Mapping[str, Any] | None) -> ScheduleValue:
+def schedule_value(
+    cron_expression: str, options: Mapping[str, Any] | None, *, back_execute_once: bool = False
+) -> ScheduleValue:
     """executionOptions (Jackson's ExecutionOptions bean) as the ScheduleValue that was sent.
 
     `queue` keeps its level in `pipelineLevel` (`queueLevel` reads 0). `null` options (a
-    refused re-post of an existing schedule) read as Azkaban's defaults; unmanaged_options says
-    so. A literal `sub:inner` disabled name disables nothing, so it is left out (also said).
+    refused re-post of an existing schedule) read as Azkaban's defaults with `no_options` set,
+    so that no configuration equals them. A literal `sub:inner` disabled name disables
+    nothing, so it is left out (unmanaged_options names it). `backExecuteOnce` sits beside the
+    options in the reply, so the caller passes it.
     """
+    missing = options is None
     options = options or {}
     concurrent = str(options.get("concurrentOption") or "skip")
     raw_level = options.get("pipelineLevel")
@@ -510,6 +516,8 @@ def schedule_value(cron_expression: str, options: Mapping[str, Any] | None) -> S
             (str(node), _props(props))
             for node, props in (options.get("runtimeProperties") or {}).items()
         ),
+        back_execute_once=back_execute_once,
+        no_options=missing,
     )
 
 
