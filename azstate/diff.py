@@ -17,7 +17,7 @@ from azstate.address import Address, Kind
 from azstate.errors import PlanError
 from azstate.plan import Action, Change, Drift, Plan
 from azstate.resources import ProjectContext, plan_project
-from azstate.state import ProjectState, ServerState
+from azstate.state import DISPLAY_ONLY, ProjectState, ServerState
 
 
 @dataclass(frozen=True)
@@ -126,5 +126,6 @@ def _drift(changes: list[Change]) -> Iterable[Drift]:
             fields = {
                 f: {"live": change.before.get(f), "desired": after.get(f)}
                 for f in (change.changed_fields() if change.after else sorted(change.before))
+                if f not in DISPLAY_ONLY
             }
         yield Drift(address=change.address, fields=fields)

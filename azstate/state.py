@@ -145,7 +145,7 @@ class ScheduleValue(Frozen):
 
     def compared(self) -> tuple[Any, ...]:
         """The fields that make two schedules behave differently (not the display-only ones)."""
-        return tuple(v for k, v in self.__dict__.items() if k not in _DISPLAY_ONLY)
+        return tuple(v for k, v in self.__dict__.items() if k not in DISPLAY_ONLY)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScheduleValue):
@@ -156,7 +156,8 @@ class ScheduleValue(Frozen):
         return hash(self.compared())
 
 
-_DISPLAY_ONLY = frozenset({"submitted_by", "end_sched_time"})
+# Shown in a plan as what a re-post does by itself; never a difference, never drift.
+DISPLAY_ONLY = frozenset({"submitted_by", "end_sched_time"})
 
 
 class SlaRuleValue(Frozen):
