@@ -290,7 +290,9 @@ class _Writer:
             lines.append(f"mail_creator = {quote(s.mail_creator)}")
         if s.back_execute_once:
             lines.append("back_execute_once = true")
-        jobs = info.jobs.get(flow, frozenset()) if info is not None else None
+        jobs = None
+        if info is not None:
+            jobs = info.jobs.get(flow, frozenset()) | info.top_jobs.get(flow, frozenset())
         disabled = sorted(s.disabled_jobs)
         if jobs is not None:
             for job in [j for j in disabled if j not in jobs]:

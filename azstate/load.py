@@ -691,18 +691,19 @@ def _check_flows(
                 )
             )
         jobs = info.jobs.get(flow, frozenset())
+        nodes = jobs | info.top_jobs.get(flow, frozenset())
         for index, job in enumerate(schedule.disabled_jobs):
-            if job not in jobs:
+            if job not in nodes:
                 message = (
-                    f"no job {quoted(job)} in flow {quoted(flow)}{_did_you_mean(job, jobs)}; "
-                    f"its jobs: {_listed(jobs)}"
+                    f"no job {quoted(job)} in flow {quoted(flow)}{_did_you_mean(job, nodes)}; "
+                    f"its jobs: {_listed(nodes)}"
                 )
                 problems.append(_problem_at(tomls, (*base, "disabled_jobs", index), message))
         for node in schedule.runtime_properties:
-            if node not in jobs:
+            if node not in nodes:
                 message = (
-                    f"no job {quoted(node)} in flow {quoted(flow)}{_did_you_mean(node, jobs)}; "
-                    f"its jobs: {_listed(jobs)}"
+                    f"no job {quoted(node)} in flow {quoted(flow)}{_did_you_mean(node, nodes)}; "
+                    f"its jobs: {_listed(nodes)}"
                 )
                 problems.append(_problem_at(tomls, (*base, "runtime_properties", node), message))
         if schedule.sla is None:
