@@ -392,3 +392,32 @@ def test_validate_refuses_a_runtime_property_node_the_flow_lacks(ws: Workspace) 
     expected = r'runtime_properties\."sub:inner3": no job "sub:inner3" in flow "main"'
     assert re.search(expected, result.err), result.err
     assert "Traceback" not in result.err
+
+
+def test_a_saved_plan_is_stale_when_options_are_added_behind_its_back(ws: Workspace) -> None:
+    """Someone adds runtime properties (same cron) between plan and apply: the saved plan's
+    re-post would drop them, so it is refused as stale."""
+    ws.write(
+        """
+        [projects.etl]
+        description = "d"
+        source = "src/etl"
+
+        [projects.etl.schedules.main]
+        cron = "0 0 1 ? * *"
+        """
+    )
+    ws.apply()
+    ws.config.write_text(ws.config.read_text().replace("0 0 1 ?", "0 0 6 ?"))
+    saved = ws.root / "tfplan.json"
+    planned = ws.run("plan", "-c", str(ws.config), "--out", str(saved))
+    assert planned.code == 0, planned.err
+    client = ws.client()
+    schedule(client, "main", ("runtimeProperty[start][memory]", "2g"))
+    result = ws.run("apply", str(saved))
+    assert result.code == 1, result.out
+    assert "stale" in result.err
+    assert "project.etl.schedule.main (its live value changed on the server)" in result.err
+    assert fetched(client, "main")["executionOptions"]["runtimeProperties"] == {
+        "start": {"memory": "2g"}
+    }
