@@ -460,8 +460,17 @@ class SlaRuleConfig(_Model):
         return self
 
 
-def _alerter_name(name: str) -> str:
+def _no_bracket(name: str) -> str:
+    """Names sent as the first part of `group[name][key]`: Azkaban ends that part at the first
+    `]`, so a name holding one would reach the server cut short."""
     _non_blank(name)
+    if "]" in name:
+        raise ValueError(f"{quoted(name)} holds ']', which Azkaban cannot read in this name")
+    return name
+
+
+def _alerter_name(name: str) -> str:
+    _no_bracket(name)
     if name.strip().lower() == "email":
         raise ValueError(
             "the e-mail alerter's recipients are sla.emails: write them there, not in alerters"
@@ -517,7 +526,7 @@ class SlaConfig(_Model):
 
 
 def _node_name(name: str) -> str:
-    _non_blank(name)
+    _no_bracket(name)
     if name == "ROOT":
         raise ValueError(
             "ROOT is the flow itself: its runtime properties are the schedule's parameters, "

@@ -24,6 +24,7 @@ from azstate.config import (
     AlerterName,
     AlerterValue,
     Email,
+    NodeName,
     NonBlank,
     Principal,
     check_cron,
@@ -46,6 +47,7 @@ _PRINCIPAL: TypeAdapter[str] = TypeAdapter(Principal)
 _ALERTER_NAME: TypeAdapter[str] = TypeAdapter(AlerterName)
 _ALERTER_VALUE: TypeAdapter[str] = TypeAdapter(AlerterValue)
 _NON_BLANK: TypeAdapter[str] = TypeAdapter(NonBlank)
+_NODE: TypeAdapter[str] = TypeAdapter(NodeName)
 _WIDTH = 100
 HEADER = (
     "# Written by `azstate import`. Review it, commit it, and `azstate plan` should show",
@@ -318,7 +320,7 @@ class _Writer:
                     f"{what}: the flow has no such job; left out, and the plan will drop them",
                 )
                 continue
-            if node == "ROOT" or not node.strip():
+            if not _valid(_NODE, node):
                 self.note(
                     lines,
                     where,
@@ -439,14 +441,22 @@ class _Writer:
                     self.note(
                         lines,
                         where,
-                        f"SLA alerter {quote(name)}: {quote(setting)} = {list(values)} holds a "
+                        f"SLA alerter {quote(name)}: {key(setting)} = "
+                        f"[{', '.join(quote(v) for v in values)}] holds a "
                         "value the TOML cannot (blank, or with ',' or ';'): left out, and the "
                         "plan will change it",
                     )
                     if not _valid(_NON_BLANK, setting):
                         continue
                 settings.append(f"{key(setting)} = [{', '.join(quote(v) for v in kept)}]")
-            if settings and _valid(_ALERTER_NAME, name):
+            if not _valid(_ALERTER_NAME, name):
+                self.note(
+                    lines,
+                    where,
+                    f"SLA alerter {quote(name)} has a name the TOML cannot hold: left out, and "
+                    "the plan will drop it",
+                )
+            elif settings:
                 alerters.append(f"{key(name)} = {{ {', '.join(settings)} }}")
         if alerters:
             lines.append(f"alerters = {{ {', '.join(alerters)} }}")

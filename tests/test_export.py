@@ -432,3 +432,21 @@ def test_what_azkaban_cannot_take_back_is_one_note() -> None:
         "schedule holds: memoryCheck false; pipelineExecutionId 12 (any apply that re-posts the "
         "schedule loses it)"
     ]
+
+
+def test_alerter_values_the_toml_refuses_are_noted() -> None:
+    sla = SlaValue(
+        rules=frozenset({_rule(kill=True)}),
+        alerters=(
+            ("bad]name", (("k", ("v",)),)),
+            ("pagerduty", (("service", ("", "svc-1")),)),
+        ),
+    )
+    result = _export(_project(schedules={"daily": ScheduleValue(cron="0 0 2 ? * *")},
+                              slas={"daily": sla}))  # fmt: skip
+    _note_and_comment(
+        result,
+        'SLA alerter "bad]name" has a name the TOML cannot hold',
+        'SLA alerter "pagerduty": service = ["", "svc-1"] holds a value the TOML cannot',
+    )
+    assert 'alerters = { pagerduty = { service = ["svc-1"] } }' in result.text

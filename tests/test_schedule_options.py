@@ -109,6 +109,7 @@ def test_every_option_has_a_key() -> None:
     [
         ({"runtime_properties": {"ROOT": {"k": "v"}}}, "ROOT is the flow itself"),
         ({"runtime_properties": {"": {"k": "v"}}}, "must not be empty"),
+        ({"runtime_properties": {"a]b": {"k": "v"}}}, "holds ']'"),
         ({"runtime_properties": {"a": {"": "v"}}}, "must not be empty"),
         ({"runtime_properties": {"a": "v"}}, "valid dictionary"),
         ({"queue_level": 1}, 'only allowed with concurrent = "queue"'),
@@ -136,6 +137,7 @@ def test_schedule_refusals(fields: dict[str, Any], fragment: str) -> None:
         ({"pagerduty": {"service": [""]}}, "must not be empty"),
         ({"pagerduty": {"service": [" a"]}}, "surrounding spaces"),
         ({"pagerduty": {"service": "a"}}, "valid tuple"),
+        ({"pager]duty": {"service": ["a"]}}, "holds ']'"),
     ],
 )
 def test_sla_alerter_refusals(alerters: dict[str, Any], fragment: str) -> None:
