@@ -538,10 +538,24 @@ def test_saved_plans_go_stale_when_any_new_value_changes() -> None:
         assert planned(ScheduleValue(cron=CRON, **fields)) != base, fields  # type: ignore[arg-type]
 
 
-def test_the_text_plan_names_the_removed_values() -> None:
+@pytest.mark.parametrize(
+    ("stem", "words"),
+    [
+        ("runtime-properties-removed", ["runtime_properties", "memory", "alice", "azkaban"]),
+        ("mail-creator-removed", ["mail_creator", "custom-creator"]),
+        ("queue-removed", ["concurrent", "queue", "queue_level"]),
+        ("sla-alerters-removed", ["alerters", "pagerduty"]),
+        ("disabled-embedded-child-to-whole", ["disabled_jobs", "sub:inner2"]),
+    ],
+)
+def test_the_text_and_markdown_plans_name_each_removal(stem: str, words: list[str]) -> None:
+    from azstate.views import markdown
     from azstate.views.text import lines
 
-    _, plan = run_case(next(p for p in SCENARIOS if p.stem == "runtime-properties-removed"))
+    _, plan = run_case(next(p for p in SCENARIOS if p.stem == stem))
     assert isinstance(plan, Plan)
     text = "\n".join(line.plain for line in lines(plan))
-    assert "runtime" in text and "alice" in text and "azkaban" in text, text
+    md = markdown.render(plan)
+    for word in words:
+        assert word in text, (word, text)
+        assert word in md, (word, md)
