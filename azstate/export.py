@@ -253,14 +253,14 @@ class _Writer:
     ) -> list[str]:
         where = f"project {project}, flow {flow}"
         lines = [f"[{table}]"]
-        remarks = self.remarks.get((project, flow), ())
+        remarks = list(dict.fromkeys([*self.remarks.get((project, flow), ()), *s.cannot_repost]))
         if remarks:
             self.note(
                 lines,
                 where,
                 "Azkaban itself cannot take back in a request what this schedule holds: "
                 + "; ".join(remarks)
-                + " (any apply that re-posts the schedule loses it)",
+                + " (any apply that re-posts the schedule loses it, and the plan shows that)",
             )
         if s.no_options:
             self.note(

@@ -122,6 +122,9 @@ class ScheduleValue(Frozen):
     # live only: executionOptions is null (a re-post refused in option parsing leaves the cron
     # in place without options until a good re-post)
     no_options: bool = False
+    # live only: what the schedule holds that no request can set again (memoryCheck false, ...),
+    # in words; a re-post loses it, so no configuration equals it and the plan shows its loss
+    cannot_repost: tuple[str, ...] = ()
     submitted_by: str | None = None  # display only: live submitUser, or the applying user
     end_sched_time: str | None = None  # display only: write-only, None when not known
 

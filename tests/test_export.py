@@ -430,8 +430,15 @@ def test_what_azkaban_cannot_take_back_is_one_note() -> None:
     assert result.notes == [
         "project etl, flow daily: Azkaban itself cannot take back in a request what this "
         "schedule holds: memoryCheck false; pipelineExecutionId 12 (any apply that re-posts the "
-        "schedule loses it)"
+        "schedule loses it, and the plan shows that)"
     ]
+    # the same words held by the live value (as a refresh reads them) make one note, not two
+    held = ScheduleValue(cron="0 0 2 ? * *", cannot_repost=("memoryCheck false",))
+    again = _export(
+        _project(schedules={"daily": held}),
+        remarks={("etl", "daily"): ("memoryCheck false",)},
+    )
+    assert len(again.notes) == 1 and "memoryCheck false (any apply" in again.notes[0]
 
 
 def test_alerter_values_the_toml_refuses_are_noted() -> None:

@@ -412,10 +412,14 @@ def test_emails_and_concurrency_read_back_as_sent(step: str, fields: dict[str, A
 )
 def test_disabled_jobs_read_back_as_toml_names(step: str, jobs: list[str], unmanaged: int) -> None:
     got = live("schedule-options-disabled-embedded", step)
-    assert got.value == desired(disabled_jobs=jobs)
+    assert got.value.disabled_jobs == frozenset(jobs)
     assert len(got.unmanaged) == unmanaged
+    assert got.value.cannot_repost == got.unmanaged
     if unmanaged:
         assert "'sub:inner2'" in got.unmanaged[0] and "disables nothing" in got.unmanaged[0]
+        assert got.value != desired(disabled_jobs=jobs)  # the plan shows the re-post drops it
+    else:
+        assert got.value == desired(disabled_jobs=jobs)
 
 
 def test_sla_alerters_read_back_as_sent() -> None:
@@ -443,6 +447,11 @@ def test_only_what_azkaban_cannot_take_back_is_unmanaged() -> None:
     found = replies.unmanaged_options(odd)
     assert len(found) == 2
     assert "memoryCheck" in found[0] and "pipelineExecutionId 12" in found[1]
+    # held by the live value, so the plan shows what a re-post loses, and a saved plan's
+    # fingerprint covers it
+    value = replies.schedule_value(CRON, odd)
+    assert value.cannot_repost == found
+    assert value != replies.schedule_value(CRON, options)
 
 
 # -- normalisation -------------------------------------------------------------------------

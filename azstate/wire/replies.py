@@ -518,6 +518,7 @@ def schedule_value(
         ),
         back_execute_once=back_execute_once,
         no_options=missing,
+        cannot_repost=unmanaged_options(None if missing else options),
     )
 
 
