@@ -77,7 +77,9 @@ def etl(source: str = "v1") -> str:
 
 
 def unknown_line(out: str, address: str) -> str:
-    lines = [line for line in out.splitlines() if address in line]
+    """The apply report's line for ``address`` (the plan printed before it names it too)."""
+    report = out.split("Apply results:")[-1]
+    lines = [line for line in report.splitlines() if address in line]
     assert lines, out
     return lines[0]
 
@@ -93,13 +95,13 @@ def test_upload_later_than_the_window_is_not_sent_again(
     late = server.late("upload")
     assert server.apply(etl("v2"), timeout=TIMEOUT) == 1
     out, err = capsys.readouterr()
+    assert settle(server.sandbox, late) == []  # the log holds a request once it is done
     assert server.sent("upload") == 1, "an upload of unknown outcome was sent again"
     line = unknown_line(out, "project.etl.files")
     assert line.strip().startswith("outcome unknown"), out
     assert "not sent again" in line and "/manager upload" in line, line
     assert "Traceback" not in out + err and err.startswith("Error: apply did not complete")
     assert "1 outcome unknown" in out, out
-    assert settle(server.sandbox, late) == []
     # The late upload landed: one new version, the planned files, and nothing left to do.
     assert server.client.project_version("etl")[1] == 2
     live = content_digest_from_zip(server.client.download("etl"))
@@ -115,17 +117,16 @@ def test_unknown_outcome_stops_the_project_only(
     The next apply, once the late create landed, finishes etl from what the server holds."""
     other = '\n[projects.other]\ndescription = "independent"\n'
     late = server.late("create")
-    server.sandbox.faults.latency = 0.0
     assert server.apply(etl() + other, timeout=TIMEOUT) == 1
     out, _ = capsys.readouterr()
     assert unknown_line(out, "project.etl ").strip().startswith("outcome unknown"), out
     for address in ("project.etl.files", "project.etl.schedule.daily"):
         assert unknown_line(out, address).strip().startswith("not attempted"), out
     assert unknown_line(out, "project.other ").strip().startswith("applied"), out
+    assert settle(server.sandbox, late) == []
     created = [e.params.get("name") for e in server.sandbox.log.snapshot() if e.action == "create"]
     assert sorted(created) == ["etl", "other"], created
     assert server.sent("upload") == 0
-    assert settle(server.sandbox, late) == []
     assert server.apply(etl(), timeout=TIMEOUT) == 0
     assert server.sent("create") == 2  # etl's once, other's once: never etl's again
     assert server.plan_is_empty()
@@ -140,9 +141,9 @@ def test_delete_later_than_the_window_is_not_sent_again(
     late = server.late("delete")
     assert server.apply(etl(), timeout=TIMEOUT) == 1
     out, _ = capsys.readouterr()
-    assert server.sent("delete") == 1
     assert unknown_line(out, "project.oldproj ").strip().startswith("outcome unknown"), out
     assert settle(server.sandbox, late) == []
+    assert server.sent("delete") == 1
     assert [p.name for p in server.client.fetch_all_projects()] == ["etl"]
     assert server.plan_is_empty()
 
@@ -157,7 +158,7 @@ def test_an_idempotent_write_is_sent_again(server: Server) -> None:
         "slow", path="/manager", action="changeDescription", on_fire=late
     )
     assert server.apply(etl().replace('"ETL"', '"ETL two"'), timeout=TIMEOUT) == 0
-    assert server.sent("changeDescription") == 2
     assert settle(server.sandbox, late) == []
+    assert server.sent("changeDescription") == 2
     assert server.client.project_description("etl") == "ETL two"
     assert server.plan_is_empty()
