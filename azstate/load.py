@@ -458,7 +458,8 @@ def load_config(
     """
     reader = _Reader()
     parts = reader.parts(Path(path))
-    files = tuple(reader.order)
+    laid = {id(t): t for part in parts for t in part.files}  # in the order laid: bases first
+    files = tuple(laid.values())
     document, origins = _combine(parts)
     declared = _declared_variables(
         document, variables or {}, os.environ if environ is None else environ
@@ -571,6 +572,7 @@ class _Part:
 
     document: dict[str, Any]
     origins: Origins[TomlFile]
+    files: tuple[TomlFile, ...]  # in the order they were laid: bases first
 
 
 class _Reader:
@@ -625,7 +627,7 @@ class _Reader:
             overlay = _file_document(toml)
             _check_sensitivity_kept(toml, document, origins, overlay)
             lay_over(document, origins, overlay, toml)
-        return _Part(document, origins)
+        return _Part(document, origins, tuple(order))
 
 
 def _extends(toml: TomlFile) -> list[tuple[int, Path, str]]:
@@ -650,7 +652,7 @@ def _extends(toml: TomlFile) -> list[tuple[int, Path, str]]:
                 f"expected a path to a TOML file, got {describe_value(entry)}",
                 file=toml.shown, line=line, key=key,
             )
-        target = toml.path.parent / entry
+        target = Path(os.path.normpath(toml.path.parent / entry))
         shown = os.path.normpath(os.path.join(os.path.dirname(toml.shown), entry))
         if not target.is_file():
             hint = (
@@ -867,6 +869,10 @@ _PLACEHOLDERS = {
 
 
 def _validate(document: dict[str, Any], ctx: _Context) -> Config:
+    """The Config; in validate, values with unknown variables get stand-ins in a copy, so the
+    document keeps them as written (for --resolved)."""
+    if ctx.unknown:
+        document = copy_tree(document)
     for _ in range(10):
         try:
             return Config.model_validate(document)

@@ -117,9 +117,7 @@ def interpolate(
             continue
         out.append(variable.value)
     out.append(text[pos:])
-    return Interpolated(
-        "".join(out), frozenset(used), sensitive, unknown, tuple(problems)
-    )
+    return Interpolated("".join(out), frozenset(used), sensitive, unknown, tuple(problems))
 
 
 @dataclass
@@ -149,20 +147,27 @@ def interpolate_tree(
         resolution.problems.extend((at, p) for p in result.problems)
         if result.sensitive:
             resolution.sensitive.add(at)
-            resolution.secrets.add(result.text)
+            if not result.unknown:  # else the text is the reference, not a secret
+                resolution.secrets.add(result.text)
         if result.unknown:
             resolution.unknown.add(at)
         return result.text
     if isinstance(node, dict):
         for key, value in node.items():
             node[key] = interpolate_tree(
-                value, variables, require_values=require_values, resolution=resolution,
+                value,
+                variables,
+                require_values=require_values,
+                resolution=resolution,
                 at=(*at, key),
             )
     elif isinstance(node, list):
         for index, value in enumerate(node):
             node[index] = interpolate_tree(
-                value, variables, require_values=require_values, resolution=resolution,
+                value,
+                variables,
+                require_values=require_values,
+                resolution=resolution,
                 at=(*at, index),
             )
     return node

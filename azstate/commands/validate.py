@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.markup import escape
 
 from azstate import cron
+from azstate.commands.workspace import add_var_arg, variables_of
 from azstate.errors import CronError
 from azstate.load import LoadedConfig, load_config
+from azstate.resolved import render_resolved
 
 NAME = "validate"
 HELP = "check the configuration and sources offline"
@@ -30,10 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a TOML file or a directory of them (default: ./azstate.toml)",
     )
+    add_var_arg(parser)
+    parser.add_argument(
+        "--resolved",
+        action="store_true",
+        help="print the merged configuration as TOML, each value with the file that wrote it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_config(args.config)
+    loaded = load_config(args.config, variables=variables_of(args), require_values=False)
+    if args.resolved:
+        sys.stdout.write(render_resolved(loaded))
+        return 0
     no_color = bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
     console = Console(no_color=no_color, highlight=False, soft_wrap=True)
     render_summary(loaded, console, now=datetime.now(UTC))

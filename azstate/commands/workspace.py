@@ -30,6 +30,7 @@ from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, def
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.state import ServerState
+from azstate.variables import parse_assignment
 from azstate.wire.client import AzkabanClient
 
 SANDBOX_DIR = Path(".azstate/sandbox")
@@ -44,6 +45,29 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a TOML file or a directory of them (default: ./azstate.toml)",
     )
+    add_var_arg(parser)
+
+
+def add_var_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a [variables] value (also AZSTATE_VAR_NAME); repeatable",
+    )
+
+
+def variables_of(args: argparse.Namespace) -> dict[str, str]:
+    """--var NAME=VALUE flags; the last one wins, as in Terraform."""
+    values: dict[str, str] = {}
+    for text in getattr(args, "var", None) or ():
+        try:
+            name, value = parse_assignment(text)
+        except ValueError as exc:
+            raise AzstateError(str(exc)) from None
+        values[name] = value
+    return values
 
 
 def add_server_args(parser: argparse.ArgumentParser) -> None:
@@ -216,7 +240,7 @@ def open_workspace(
     args: argparse.Namespace, err: Console, *, config_path: str | None = None
 ) -> Workspace:
     path = config_path or args.config
-    loaded = load_config(Path(path))
+    loaded = load_config(Path(path), variables=variables_of(args))
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(args, server, err, where=where)
