@@ -19,6 +19,7 @@ import re
 import tomllib
 import types
 import typing
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -594,9 +595,12 @@ class _Reader:
         tomls = [self.read(p, str(p)) for p in _toml_paths(path)]
         bases = {target.resolve() for t in tomls for _, target, _ in _extends(t)}
         entries = [t for t in tomls if t.path.resolve() not in bases] or tomls
-        return [self._layer(t) for t in entries]
+        orders = [self._order(t) for t in entries]
+        shared = Counter(id(t) for order in orders for t in order)
+        return [_lay(order, copy=shared[id(order[0])] > 1) for order in orders]
 
-    def _layer(self, entry: TomlFile) -> _Part:
+    def _order(self, entry: TomlFile) -> list[TomlFile]:
+        """The files to lay, bases first, each once; a cycle is refused with its chain."""
         order: list[TomlFile] = []
         done: set[Path] = set()
 
@@ -620,14 +624,21 @@ class _Reader:
             order.append(toml)
 
         visit(entry, ())
-        origins: Origins[TomlFile] = Origins()
-        origins.set((), Origin(order[0], ()))
-        document: dict[str, Any] = copy_tree(_file_document(order[0]))
-        for toml in order[1:]:
-            overlay = _file_document(toml)
-            _check_sensitivity_kept(toml, document, origins, overlay)
-            lay_over(document, origins, overlay, toml)
-        return _Part(document, origins, tuple(order))
+        return order
+
+
+def _lay(order: list[TomlFile], *, copy: bool) -> _Part:
+    """The files laid over each other. The bottom one's tables become the document, changed in
+    place later (variables, defaults), so they are copied only if another part lays it too."""
+    origins: Origins[TomlFile] = Origins()
+    origins.set((), Origin(order[0], ()))
+    bottom = _file_document(order[0])
+    document: dict[str, Any] = copy_tree(bottom) if copy else bottom
+    for toml in order[1:]:
+        overlay = _file_document(toml)
+        _check_sensitivity_kept(toml, document, origins, overlay)
+        lay_over(document, origins, overlay, toml)
+    return _Part(document, origins, tuple(order))
 
 
 def _extends(toml: TomlFile) -> list[tuple[int, Path, str]]:

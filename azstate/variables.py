@@ -140,37 +140,46 @@ def interpolate_tree(
     at: KeyPath = (),
 ) -> Any:
     """``node`` with every string value interpolated (keys are left alone); tables and arrays
-    are changed in place."""
+    are changed in place. Only strings holding ``${`` are touched: a big fleet has no time to
+    spare on the rest."""
     if isinstance(node, str):
-        result = interpolate(node, variables, require_values=require_values)
-        resolution.used |= result.used
-        resolution.problems.extend((at, p) for p in result.problems)
-        if result.sensitive:
-            resolution.sensitive.add(at)
-            if not result.unknown:  # else the text is the reference, not a secret
-                resolution.secrets.add(result.text)
-        if result.unknown:
-            resolution.unknown.add(at)
-        return result.text
-    if isinstance(node, dict):
-        for key, value in node.items():
-            node[key] = interpolate_tree(
+        return _interpolate_one(node, variables, require_values, resolution, at)
+    entries: Any = node.items() if isinstance(node, dict) else enumerate(node)
+    if not isinstance(node, dict | list):
+        return node
+    for key, value in list(entries):
+        if isinstance(value, str):
+            if "${" in value:
+                path = (*at, key)
+                node[key] = _interpolate_one(value, variables, require_values, resolution, path)
+        elif isinstance(value, dict | list):
+            interpolate_tree(
                 value,
                 variables,
                 require_values=require_values,
                 resolution=resolution,
                 at=(*at, key),
             )
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            node[index] = interpolate_tree(
-                value,
-                variables,
-                require_values=require_values,
-                resolution=resolution,
-                at=(*at, index),
-            )
     return node
+
+
+def _interpolate_one(
+    text: str,
+    variables: Mapping[str, Variable],
+    require_values: bool,
+    resolution: Resolution,
+    at: KeyPath,
+) -> str:
+    result = interpolate(text, variables, require_values=require_values)
+    resolution.used |= result.used
+    resolution.problems.extend((at, p) for p in result.problems)
+    if result.sensitive:
+        resolution.sensitive.add(at)
+        if not result.unknown:  # else the text is the reference, not a secret
+            resolution.secrets.add(result.text)
+    if result.unknown:
+        resolution.unknown.add(at)
+    return result.text
 
 
 def escape(text: str) -> str:
