@@ -144,9 +144,9 @@ def interpolate_tree(
     spare on the rest."""
     if isinstance(node, str):
         return _interpolate_one(node, variables, require_values, resolution, at)
-    entries: Any = node.items() if isinstance(node, dict) else enumerate(node)
     if not isinstance(node, dict | list):
         return node
+    entries: Any = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in list(entries):
         if isinstance(value, str):
             if "${" in value:
