@@ -502,6 +502,7 @@ def load_config(
     _check_schedulable(ctx, config, now)
     ctx.fail_if_any()
     warnings = _unused_variables(ctx, declared, resolution.used)
+    warnings += _variables_without_value(ctx, declared, resolution.used)
     return _with_sources(ctx, config, document, declared, warnings)
 
 
@@ -867,6 +868,22 @@ def _unused_variables(
     return warnings
 
 
+def _variables_without_value(
+    ctx: _Context, declared: Mapping[str, Variable], used: set[str]
+) -> list[str]:
+    """validate only (plan and apply refuse them): say what could not be checked."""
+    warnings: list[str] = []
+    for name, variable in declared.items():
+        if variable.value is None and name in used:
+            toml, line = ctx.where(("variables", name))
+            warnings.append(
+                f"{toml.shown}:{line}: variables.{name}: variable {quoted(name)} has no value "
+                f"here (--var {name}=VALUE or {ENV_PREFIX}{name}), so the values that use it "
+                "are not checked; plan and apply need it"
+            )
+    return warnings
+
+
 # Validation -----------------------------------------------------------------------------------
 
 # What stands in for a value that uses a variable with no value (validate only), where the key
@@ -1220,6 +1237,8 @@ def _type_hint(kind: str, value: Any, loc: KeyPath) -> str:
         if loc[-1:] == ("rules",):
             return f" (write rules = [{{ ... }}, ...] or one [[{table}]] table per rule)"
         return " (write [ ... ])"
+    if loc[:1] == ("variables",) and len(loc) == 2 and _TYPE_NAMES[kind] == "a table":
+        return f' (write {render_key_path(loc[1:])} = "..." or {{ default = "...", ... }})'
     if kind == "bool_type" and isinstance(value, str) and value.lower() in ("true", "false"):
         return f" (write {value.lower()} without quotes)"
     numeric = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)

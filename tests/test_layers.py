@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from azstate.cli import main
-from azstate.errors import ConfigError
+from azstate.errors import ConfigError, SourceError
 from azstate.load import LoadedConfig, load_config
 from azstate.resolved import render_resolved
 
@@ -698,3 +700,113 @@ def test_plan_with_variables_against_the_sandbox(tmp_path: Path) -> None:
     changed = run("plan", "--detailed-exitcode")
     assert changed.returncode == 2, changed.stdout + changed.stderr
     assert "project.etl.schedule.daily" in changed.stdout
+
+
+# fuzz: any overlay over a base with a secret --------------------------------------------------
+
+FRAGMENTS = [
+    "[variables]",
+    "password = { sensitive = false }",
+    'password = "x"',
+    "user = 5",
+    'user = { default = "${var.password}" }',
+    "[defaults.schedule]",
+    "[defaults.sla]",
+    "[defaults]",
+    'schedule = "x"',
+    'concurrent = "${var.password}"',
+    'cron = "${var.password}"',
+    'cron = "0 0 2 ? * *"',
+    'parameters = { a = "${var.password}", b = "${var.user" }',
+    "rules = []",
+    'rules = [{ rule = "${var.password}", duration = "${var.password}", email = true }]',
+    'emails = ["${var.password}x"]',
+    "[projects.etl.schedules.daily]",
+    "[projects.etl.schedules.daily.sla]",
+    "[projects.etl.schedules.other]",
+    "sla = {}",
+    'failure_emails = ["${var.password}", "${var.password}"]',
+    'pipeline_level = "${var.password}"',
+    "[projects.etl]",
+    "[projects.ETL]",
+    'description = "${var.nope}"',
+    'description = "$${var.password} ${var.password}"',
+    'source = "${var.password}"',
+    "[server]",
+    'url = "${var.password}"',
+    'timezone = "${var.password}"',
+]
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=10).map("\n".join))
+def test_fuzz_overlays_never_crash_or_show_the_secret(tmp_path: Path, text: str) -> None:
+    write(tmp_path, {"base.toml": SENSITIVE, "top.toml": f'extends = ["base.toml"]\n{text}\n'})
+    try:
+        loaded = load(tmp_path / "top.toml", variables={"password": SECRET})
+    except (ConfigError, SourceError) as exc:
+        assert SECRET not in str(exc) and SECRET[:6] not in str(exc)
+        return
+    resolved = render_resolved(loaded)
+    assert SECRET not in resolved
+    tomllib.loads(resolved)
+
+
+def test_validate_says_which_variables_it_could_not_check(tmp_path: Path) -> None:
+    flows(tmp_path / "flows")
+    write(
+        tmp_path,
+        {
+            "azstate.toml": '[variables]\nsrc = {}\n\n[projects.etl]\ndescription = "E"\n'
+            'source = "${var.src}"\n\n[projects.etl.schedules.nope]\ncron = "0 0 2 ? * *"\n'
+        },
+    )
+    # the source cannot be read without its value, so its flows are not checked either
+    loaded = load(tmp_path / "azstate.toml", require_values=False)
+    assert loaded.sources == {}
+    assert loaded.warnings == (
+        f'{tmp_path / "azstate.toml"}:2: variables.src: variable "src" has no value here (--var '
+        "src=VALUE or AZSTATE_VAR_src), so the values that use it are not checked; plan and "
+        "apply need it",
+    )
+    # with a value, the flows are checked
+    message = error_of(tmp_path / "azstate.toml", variables={"src": "flows"})
+    assert 'projects.etl.schedules.nope: no flow "nope"' in message
+
+
+def test_a_variable_must_be_a_string_or_a_table(tmp_path: Path) -> None:
+    write(tmp_path, {"azstate.toml": "[variables]\nport = 8080\n"})
+    assert error_of(tmp_path / "azstate.toml") == (
+        f"{tmp_path / 'azstate.toml'}:2: variables.port: expected a table, got an integer "
+        '(8080) (write port = "..." or { default = "...", ... })'
+    )
+    write(tmp_path, {"azstate.toml": '[variables]\n"my-var" = "x"\n'})
+    assert "invalid variable name" in error_of(tmp_path / "azstate.toml")
+
+
+def test_a_directory_shares_its_variables_and_declares_each_once(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "conf/00-vars.toml": '[variables]\nenv = "prod"\n',
+            "conf/etl.toml": '[projects.etl]\ndescription = "ETL ${var.env}"\n',
+        },
+    )
+    assert load(tmp_path / "conf").config.projects["etl"].description == "ETL prod"
+    write(tmp_path, {"conf/more.toml": '\n[variables]\nenv = "qa"\n'})
+    assert error_of(tmp_path / "conf") == (
+        f'{tmp_path / "conf/more.toml"}:3: variables.env: variable "env" is already declared '
+        f"in {tmp_path / 'conf/00-vars.toml'} (line 2); a directory declares each variable once"
+    )
+
+
+def test_the_ca_bundle_stays_relative_to_the_base_that_names_it(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"shared/certs/ca.pem": "x", "shared/base.toml": '[server]\nca_bundle = "certs/ca.pem"\n'},
+    )
+    write(tmp_path, {"env/azstate.toml": 'extends = ["../shared/base.toml"]\n'})
+    server = load(tmp_path / "env/azstate.toml").config.server
+    assert server.ca_bundle == str(tmp_path / "shared/certs/ca.pem")
