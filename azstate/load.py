@@ -916,7 +916,9 @@ def _validate(document: dict[str, Any], ctx: _Context) -> Config:
                 problems.append(ctx.problem(loc, _message(err, loc)))
         if problems:
             problems.sort(key=lambda p: (p.order, p.line or 0, p.key or ""))
-            _fail(problems)
+            # a bad [defaults] value is reported once, at its own key, not once per schedule
+            unique = {(p.file, p.line, p.message): p for p in reversed(problems)}
+            _fail(sorted(unique.values(), key=lambda p: (p.order, p.line or 0, p.key or "")))
         for loc in sorted(unknown, key=lambda p: [str(x) for x in p], reverse=True):
             _stand_in(document, loc, ctx)
     raise ConfigError("values that use variables with no value could not be checked")

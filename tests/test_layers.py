@@ -362,13 +362,38 @@ def test_a_bad_default_is_named_at_the_defaults_line(tmp_path: Path) -> None:
             '[projects.etl.schedules.daily]\ncron = "0 0 2 ? * *"\n',
         },
     )
-    lines = error_of(tmp_path / "top.toml").splitlines()
-    assert lines[0].startswith(
-        f"{tmp_path / 'base.toml'}:2: defaults.schedule.notify_on_first_failure: expected true or"
+    # once, at its own key (not once more for every schedule that received it)
+    assert error_of(tmp_path / "top.toml") == (
+        f"{tmp_path / 'base.toml'}:2: defaults.schedule.notify_on_first_failure: expected true or "
+        'false, got a string ("yes")'
     )
-    # the schedule that received it points at the same line, under its own key
-    assert lines[1].startswith(
-        f"{tmp_path / 'base.toml'}:2: projects.etl.schedules.daily.notify_on_first_failure:"
+
+
+def test_a_default_that_does_not_fit_a_schedule_is_named_at_the_defaults_line(
+    tmp_path: Path,
+) -> None:
+    flows(tmp_path / "flows")
+    write(
+        tmp_path,
+        {
+            "base.toml": "[defaults.schedule]\npipeline_level = 1\n\n[defaults.sla]\n"
+            'rules = [{ job = "lod", rule = "FINISH", duration = "1h", kill = true }]\n',
+            "top.toml": 'extends = ["base.toml"]\n[projects.etl]\ndescription = "E"\n'
+            'source = "flows"\n[projects.etl.schedules.daily]\ncron = "0 0 2 ? * *"\n'
+            "sla = {}\n",
+        },
+    )
+    base = tmp_path / "base.toml"
+    assert error_of(tmp_path / "top.toml") == (
+        f"{base}:2: projects.etl.schedules.daily.pipeline_level: only allowed with concurrent "
+        '= "pipeline" (this schedule has concurrent = "skip")'
+    )
+    (tmp_path / "base.toml").write_text(
+        (tmp_path / "base.toml").read_text().replace("pipeline_level = 1", "")
+    )
+    assert error_of(tmp_path / "top.toml") == (
+        f"{base}:5: projects.etl.schedules.daily.sla.rules[0].job: no job \"lod\" in flow "
+        '"daily" (did you mean "load"?); its jobs: extract, load'
     )
 
 
