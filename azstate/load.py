@@ -465,6 +465,26 @@ def load_config(
     declared = _declared_variables(
         document, variables or {}, os.environ if environ is None else environ
     )
+    resolution, secrets = _interpolate(document, declared, require_values=require_values)
+    _fill_defaults(document, origins, resolution)
+    ctx = _Context(origins, files, resolution, secrets)
+    for at, message in resolution.problems:
+        ctx.problems.append(ctx.problem(at, message))
+    ctx.fail_if_any()
+    config = _validate(document, ctx)
+    config = _resolve_paths(ctx, config, document)
+    _check_schedulable(ctx, config, now)
+    ctx.fail_if_any()
+    warnings = _unused_variables(ctx, declared, resolution.used)
+    warnings += _variables_without_value(ctx, declared, resolution.used)
+    return _with_sources(ctx, config, document, declared, warnings)
+
+
+def _interpolate(
+    document: dict[str, Any], declared: Mapping[str, Variable], *, require_values: bool
+) -> tuple[Resolution, set[str]]:
+    """Every string value but the variables' own, interpolated in place; and every secret
+    text (a sensitive variable's value or default, a string that uses one) to scrub."""
     resolution = Resolution()
     secrets: set[str] = set()
     for name, variable in declared.items():
@@ -482,28 +502,28 @@ def load_config(
                 resolution=resolution,
                 at=(key,),
             )
-    secrets |= resolution.secrets
+    return resolution, secrets | resolution.secrets
+
+
+def _fill_defaults(
+    document: dict[str, Any], origins: Origins[TomlFile], resolution: Resolution
+) -> None:
+    """[defaults] into every schedule; a filled value keeps the origin, and the sensitive or
+    unknown mark, of the [defaults] value it copies."""
+    marked = [
+        (marks, [m for m in marks if m[:1] == ("defaults",)])
+        for marks in (resolution.sensitive, resolution.unknown)
+    ]
 
     def filled(to: KeyPath, source: KeyPath) -> None:
         origin = origins.of(source)
         if origin is not None:
             origins.set(to, origin)
-        for marks in (resolution.sensitive, resolution.unknown):
-            size = len(source)
-            marks.update((*to, *s[size:]) for s in list(marks) if s[:size] == source)
+        size = len(source)
+        for marks, in_defaults in marked:
+            marks.update((*to, *m[size:]) for m in in_defaults if m[:size] == source)
 
     apply_defaults(document, filled)
-    ctx = _Context(origins, files, resolution, secrets)
-    for at, message in resolution.problems:
-        ctx.problems.append(ctx.problem(at, message))
-    ctx.fail_if_any()
-    config = _validate(document, ctx)
-    config = _resolve_paths(ctx, config, document)
-    _check_schedulable(ctx, config, now)
-    ctx.fail_if_any()
-    warnings = _unused_variables(ctx, declared, resolution.used)
-    warnings += _variables_without_value(ctx, declared, resolution.used)
-    return _with_sources(ctx, config, document, declared, warnings)
 
 
 def _toml_paths(path: Path) -> list[Path]:
@@ -578,17 +598,15 @@ class _Part:
 
 
 class _Reader:
-    """Reads each file once (by its real path), in the order first needed."""
+    """Reads each file once (by its real path), however many files extend it."""
 
     def __init__(self) -> None:
-        self.order: list[TomlFile] = []
         self._read: dict[Path, TomlFile] = {}
 
     def read(self, path: Path, shown: str) -> TomlFile:
         key = path.resolve()
         if key not in self._read:
             self._read[key] = _read_toml(path, shown)
-            self.order.append(self._read[key])
         return self._read[key]
 
     def parts(self, path: Path) -> list[_Part]:
@@ -730,7 +748,7 @@ def _combine(parts: list[_Part]) -> tuple[dict[str, Any], Origins[TomlFile]]:
     variables and projects (names unique ignoring case) from any part."""
     document: dict[str, Any] = {}
     origins: Origins[TomlFile] = Origins()
-    origins.set((), Origin(parts[0].origins.of(()).file, ()))  # type: ignore[union-attr]
+    origins.set((), Origin(parts[0].files[0], ()))
     sections: dict[str, list[_Problem]] = {key: [] for key in _ONCE}
     named: list[_Problem] = []
     seen: dict[str, tuple[Origin[TomlFile], str]] = {}
@@ -791,7 +809,7 @@ def _same_project(
     seen: dict[str, tuple[Origin[TomlFile], str]], name: str, here: Origin[TomlFile]
 ) -> _Problem | None:
     earlier = seen.setdefault(name.lower(), (here, name))
-    if earlier == (here, name):
+    if earlier[0] is here:
         return None
     first, first_name = earlier
     where = "" if first.file is here.file else f"{first.file.shown}, "
