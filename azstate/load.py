@@ -6,6 +6,12 @@ one ConfigError naming the file, the line and the dotted key path
 the next lines. tomllib gives no line numbers for keys, so KeyLocator re-reads the text for
 them. Pydantic's ValidationError never leaves this module.
 
+A configuration is layered before it is validated: the files it ``extends`` are laid under it
+(layers.py), ``${var.NAME}`` is interpolated (variables.py) and [defaults] are filled in
+(defaults.py), all on one merged document whose Origins remember the file and key that wrote
+each value, so that every message names the line where the value was written, in a base file
+or in [defaults] too, and a message about a sensitive value never shows it.
+
 Sources are read here too: a directory is zipped (deterministically, archive.py), a ``.zip``
 file is taken as it is; flows.py finds the flows in them, and schedules, disabled jobs and SLA
 jobs that name a flow or job that is not there are errors at their own key.
@@ -1273,6 +1279,11 @@ def _type_hint(kind: str, value: Any, loc: KeyPath) -> str:
 
 def _unknown_key(loc: KeyPath, value: Any) -> str:
     key = str(loc[-1])
+    if loc == ("defaults", "schedule", "sla"):
+        return (
+            "unknown key: a default never creates an SLA; [defaults.sla] fills the sla tables "
+            "that schedules have"
+        )
     model = _model_at(loc[:-1])
     allowed = list(model.model_fields) if model is not None else []
     close = suggestion(key, allowed)

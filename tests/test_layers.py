@@ -399,7 +399,10 @@ def test_a_default_that_does_not_fit_a_schedule_is_named_at_the_defaults_line(
 
 def test_defaults_refuse_an_sla_and_unknown_keys(tmp_path: Path) -> None:
     write(tmp_path, {"azstate.toml": "[defaults.schedule.sla]\nemails = []\n"})
-    assert "defaults.schedule.sla: unknown key" in error_of(tmp_path / "azstate.toml")
+    assert error_of(tmp_path / "azstate.toml") == (
+        f"{tmp_path / 'azstate.toml'}:1: defaults.schedule.sla: unknown key: a default never "
+        "creates an SLA; [defaults.sla] fills the sla tables that schedules have"
+    )
     write(tmp_path, {"azstate.toml": "[defaults.project]\nprotect = true\n"})
     assert "defaults.project: unknown key" in error_of(tmp_path / "azstate.toml")
 
