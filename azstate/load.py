@@ -1022,6 +1022,8 @@ def _with_sources(
             continue
         toml = ctx.origin(key).file
         shown = _shown_path(toml, document["projects"][name]["source"])
+        if ctx.touches_secret(key):
+            shown = "(sensitive)"  # a path built from a secret is not shown either
         if project.source not in built:
             result = _read_source(project.source, shown, name)
             if isinstance(result, str):

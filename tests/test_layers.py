@@ -838,3 +838,18 @@ def test_the_ca_bundle_stays_relative_to_the_base_that_names_it(tmp_path: Path) 
     write(tmp_path, {"env/azstate.toml": 'extends = ["../shared/base.toml"]\n'})
     server = load(tmp_path / "env/azstate.toml").config.server
     assert server.ca_bundle == str(tmp_path / "shared/certs/ca.pem")
+
+
+def test_a_source_path_built_from_a_secret_is_not_shown(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "azstate.toml": "[variables]\ndir = { sensitive = true }\n\n[projects.etl]\n"
+            'description = "E"\nsource = "flows-${var.dir}"\n'
+        },
+    )
+    message = error_of(tmp_path / "azstate.toml", variables={"dir": SECRET})
+    assert message == (
+        f"{tmp_path / 'azstate.toml'}:6: projects.etl.source: (sensitive) does not exist (a "
+        "source is relative to the file that names it)"
+    )
