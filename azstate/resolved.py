@@ -35,7 +35,8 @@ def render_resolved(loaded: LoadedConfig) -> str:
     header = [
         "# The configuration azstate uses, resolved from: "
         + ", ".join(t.shown for t in loaded.toml),
-        "# Sensitive values are shown as (sensitive).",
+        "# Sensitive values are shown as (sensitive); a relative path (source, ca_bundle) is",
+        "# relative to the file that wrote it.",
     ]
     writer.lines.extend(header)
     if isinstance(variables, Mapping) and variables:
