@@ -325,8 +325,8 @@ class LoadedConfig:
     toml: tuple[TomlFile, ...] = ()
     # The merged document that was validated (extends laid over, variables interpolated,
     # defaults filled), and which file wrote each of its values.
-    document: Mapping[str, Any] = field(default_factory=dict)
-    origins: Origins[TomlFile] | None = None
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False)  # secrets in clear
+    origins: Origins[TomlFile] | None = field(default=None, repr=False)
     variables: Mapping[str, Variable] = field(default_factory=dict)
     # Key paths (render_key_path) whose values must never be shown: strings that use a
     # sensitive variable, and the sensitive variables' own values.
