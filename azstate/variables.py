@@ -182,9 +182,16 @@ def _interpolate_one(
     return result.text
 
 
+_NEEDS_ESCAPE = re.compile(r"(?<=\$)\$\{|\$\{(?=var\.)")
+
+
 def escape(text: str) -> str:
-    """Text that interpolates back to itself: ``${var.`` written as ``$${var.``."""
-    return text.replace("${var.", "$${var.")
+    """Text that interpolates back to itself (for import, and for --resolved's output).
+
+    Only what interpolation would change gets a ``$`` more: ``${var.`` and a ``${`` after a
+    ``$``; Azkaban's own ``${azkaban.flow.start.timestamp}`` stays as it reads.
+    """
+    return _NEEDS_ESCAPE.sub("$${", text)
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

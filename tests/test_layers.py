@@ -853,3 +853,14 @@ def test_a_source_path_built_from_a_secret_is_not_shown(tmp_path: Path) -> None:
         f"{tmp_path / 'azstate.toml'}:6: projects.etl.source: (sensitive) does not exist (a "
         "source is relative to the file that names it)"
     )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="${}var.xz_ ", max_size=30))
+def test_escaped_text_interpolates_back_to_itself(text: str) -> None:
+    from azstate.variables import Variable, escape, interpolate
+
+    variables = {"x": Variable("x", "VALUE", sensitive=False, origin="default")}
+    result = interpolate(escape(text), variables, require_values=True)
+    assert result.text == text and not result.problems and not result.used
+    assert escape("${azkaban.flow.start.timestamp}") == "${azkaban.flow.start.timestamp}"
