@@ -478,6 +478,8 @@ def load_config(
         ctx.problems.append(ctx.problem(at, message))
     ctx.fail_if_any()
     config = _validate(document, ctx)
+    for at in sorted(ctx.unknown, key=len):
+        config = _as_written(config, at, _value_at(document, at))
     config = _resolve_paths(ctx, config, document)
     _check_schedulable(ctx, config, now)
     ctx.fail_if_any()
@@ -962,6 +964,32 @@ def _stand_in(document: dict[str, Any], loc: KeyPath, ctx: _Context) -> None:
             parent[last] = _PLACEHOLDERS[last]
         else:
             parent.pop(last, None)
+
+
+def _value_at(document: Mapping[str, Any], path: KeyPath) -> Any:
+    node: Any = document
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _as_written(node: Any, path: KeyPath, value: Any) -> Any:
+    """``node`` with the value at ``path`` put back as written (``${var.cron}``, not the
+    stand-in that was validated), so that validate never shows a value azstate made up; a
+    value the model left out (a stand-in was not needed) stays out."""
+    if not path:
+        return value if isinstance(value, str) else node
+    head, rest = path[0], path[1:]
+    if isinstance(node, BaseModel) and isinstance(head, str):
+        current = getattr(node, head, None)
+        if current is None:
+            return node
+        return node.model_copy(update={head: _as_written(current, rest, value)})
+    if isinstance(node, dict) and head in node:
+        return {**node, head: _as_written(node[head], rest, value)}
+    if isinstance(node, tuple) and isinstance(head, int) and 0 <= head < len(node):
+        return (*node[:head], _as_written(node[head], rest, value), *node[head + 1 :])
+    return node
 
 
 def _shown_path(toml: TomlFile, value: str) -> str:

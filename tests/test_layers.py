@@ -489,7 +489,9 @@ def test_a_variable_with_no_value_fails_plan_but_not_validate(tmp_path: Path) ->
     loaded = load(path, require_values=False)
     assert loaded.unknown == {"server.url", "projects.etl.schedules.daily.cron"}
     assert loaded.document["server"]["url"] == "${var.url}"  # as written, for --resolved
-    assert loaded.config.server.url is None  # not checked: a stand-in
+    assert loaded.config.server.url is None  # not checked, and left out
+    # a required value is checked with a stand-in, but kept as written
+    assert loaded.config.projects["etl"].schedules["daily"].cron == "${var.cron}"
     assert "# from" in render_resolved(loaded)
 
 
