@@ -49,6 +49,7 @@ def render_resolved(loaded: LoadedConfig) -> str:
 class _Writer:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
+        self.unknown = loaded.unknown
         self.lines: list[str] = []
 
     def where(self, path: KeyPath) -> str:
@@ -58,7 +59,9 @@ class _Writer:
     def comment(self, path: KeyPath) -> str:
         rendered = render_key_path(path)
         note = f"from {self.where(path)}"
-        if rendered in self.loaded.unknown:
+        if any(
+            u == rendered or u.startswith((f"{rendered}.", f"{rendered}[")) for u in self.unknown
+        ):
             note += "; unknown: uses a variable with no value"
         return f"  # {note}"
 
@@ -103,6 +106,8 @@ class _Writer:
             if any(isinstance(v, Mapping) for v in value):
                 return "[\n" + "".join(f"  {item},\n" for item in items) + "]"
             return "[" + ", ".join(items) + "]"
+        if isinstance(value, str) and render_key_path(path) in self.unknown:
+            return _string(value, escaped=False)  # still a reference, as written
         return _scalar(value)
 
 
