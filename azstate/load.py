@@ -308,9 +308,9 @@ class TomlFile:
 
     path: Path
     shown: str
-    raw: Mapping[str, Any]
-    locator: KeyLocator
-    data: bytes
+    raw: Mapping[str, Any] = field(repr=False)  # may hold interpolated secrets once loaded
+    locator: KeyLocator = field(repr=False)
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -869,3 +869,11 @@ def test_escaped_text_interpolates_back_to_itself(text: str) -> None:
     result = interpolate(escape(text), variables, require_values=True)
     assert result.text == text and not result.problems and not result.used
     assert escape("${azkaban.flow.start.timestamp}") == "${azkaban.flow.start.timestamp}"
+
+
+def test_no_repr_of_the_loaded_configuration_holds_a_secret_it_did_not_have_to(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {"azstate.toml": SENSITIVE})
+    loaded = load(tmp_path / "azstate.toml", variables={"password": SECRET})
+    assert SECRET not in repr(loaded.toml) + repr(loaded.variables) + repr(loaded.sensitive)
