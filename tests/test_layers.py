@@ -693,6 +693,8 @@ def test_validate_runs_without_values_and_plan_does_not(
     )
     assert 'variable "password" has no value' in err
     assert "azstate.toml:17: projects.etl.schedules.hourly.parameters.password: " in err
+    assert main(["apply", "--sandbox", "--auto-approve"]) == 1
+    assert 'variable "password" has no value' in capsys.readouterr().err
     assert main(["plan", "--sandbox", "--var", "nope=1"]) == 1
     assert 'no variable "nope" is declared' in capsys.readouterr().err
     assert main(["plan", "--sandbox", "--var", "novalue"]) == 1
