@@ -120,7 +120,9 @@ class _Run:
         # project, an SLA sent with its schedule): settled last, once that one is known.
         for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
             blocker = next((s for s in stopped if stops(change, by_address[s.address])), None)
-            if blocker is not None:
+            if blocker is not None and blocker.message == _INTERRUPTED:
+                outcome = self._skipped(change, _INTERRUPTED)
+            elif blocker is not None:
                 why = "whose outcome is unknown" if blocker.status is ApplyStatus.UNKNOWN else (
                     "which did not happen"
                 )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
+from rich.text import Text
 
 from azstate import planfile
 from azstate.apply import apply_plan, left_over, ordered_calls
+from azstate.cli import INTERRUPTED
 from azstate.commands.options import (
     Options,
     add_config_arg,
@@ -87,9 +94,18 @@ def _confirm(err: Console) -> bool:
 
 def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bool) -> int:
     """With --format json the report goes to stdout as JSON, and the text report to stderr."""
-    with progress_for(err, "Applying") as progress:
+    stop = threading.Event()
+    with (
+        progress_for(err, "Applying") as progress,
+        _first_interrupt_stops(stop, err, ws.client.timeout),
+    ):
         outcomes = apply_plan(
-            ws.client, plan, ws.loaded.artifacts, parallelism=ws.parallelism, progress=progress
+            ws.client,
+            plan,
+            ws.loaded.artifacts,
+            parallelism=ws.parallelism,
+            progress=progress,
+            stop=stop,
         )
     human = err if as_json else out
     human.print()
@@ -99,6 +115,17 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
         if as_json:
             out.print(apply_report_json(outcomes, matches=matches), soft_wrap=True, markup=False)
 
+    if stop.is_set():
+        report(None)
+        err.print(
+            Text(
+                "Interrupted: apply stopped before it was done; the report above says what "
+                "was applied and what was not. Run plan to see what is left; applying again "
+                "repairs it."
+            ),
+            soft_wrap=True,
+        )
+        return INTERRUPTED
     if any(o.status is not ApplyStatus.APPLIED for o in outcomes):
         report(None)
         raise ApplyError(
@@ -116,3 +143,33 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
     with human.use_theme(THEME):
         human.print(complete_line(len(outcomes)), soft_wrap=True)
     return 0
+
+
+@contextmanager
+def _first_interrupt_stops(stop: threading.Event, err: Console, timeout: float) -> Iterator[None]:
+    """While apply sends calls, the first Ctrl-C or SIGTERM sets ``stop``: no new call starts
+    and the ones in flight finish, so the report can say what was done. The second raises
+    KeyboardInterrupt, which apply_plan answers by no longer waiting for them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        err.print(
+            Text(
+                f"\n{name}: no new call starts; waiting for the calls in flight (about "
+                f"{timeout:g} s at most). Press Ctrl-C again to stop at once."
+            ),
+            soft_wrap=True,
+        )
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,238 @@
+"""Ctrl-C and SIGTERM during apply and plan, sent to a real `python -m azstate` process.
+
+The sandbox answers every request after a latency (set through its control API), so calls are
+in flight when the signal comes. The first signal: no new call starts, the calls in flight
+finish, the report says what was applied and what was not, exit 130. A second: exit at once,
+the calls in flight reported as of unknown outcome. Either way, the report tells the truth (a
+fresh plan agrees with it) and one more apply converges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from azstate.cli import main
+from azstate.sandbox.server import SandboxServer
+from tests.conftest import ROOT
+from tests.e2e.workspace import flow20
+
+PROJECTS = ("alpha", "beta", "gamma", "delta")
+HEADER = """
+[server]
+url = "{url}"
+timezone = "UTC"
+timeout = 30
+"""
+PROJECT = """
+[projects.{name}]
+description = "{name}"
+source = "src"
+
+[projects.{name}.permissions]
+users = {{ reader = ["read"] }}
+
+[projects.{name}.schedules.daily]
+cron = "0 0 2 ? * *"
+
+[projects.{name}.schedules.hourly]
+cron = "0 0 * ? * *"
+"""
+CALLS_PER_PROJECT = 5  # create, upload, addPermission, scheduleCronFlow x 2
+WAITING = "no new call starts"  # what the first signal prints
+
+
+class Run:
+    """A `python -m azstate` process whose stderr is read as it comes."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "azstate", *args],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.err_lines: queue.Queue[str] = queue.Queue()
+        self._err: list[str] = []
+        self._reader = threading.Thread(target=self._read_err, daemon=True)
+        self._reader.start()
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._err.append(line)
+            self.err_lines.put(line)
+
+    def wait_for_err(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if text in self.err_lines.get(timeout=left):
+                    return
+            except queue.Empty:
+                break
+        raise AssertionError(f"stderr never said {text!r}: {''.join(self._err)}")
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return self.proc.returncode, out, "".join(self._err)
+
+
+def set_latency(server: SandboxServer, seconds: float) -> None:
+    reply = requests.post(f"{server.url}/__sandbox__/faults", json={"latency": seconds}, timeout=5)
+    assert reply.ok, reply.text
+
+
+def writes(server: SandboxServer) -> int:
+    return sum(1 for e in server.log.snapshot() if e.mutating)
+
+
+def report(out: str) -> dict[str, str]:
+    """The apply report's lines: address -> status."""
+    assert "Apply results:" in out, out
+    lines = out.split("Apply results:")[1].strip().splitlines()
+    statuses = {}
+    for line in lines[:-1]:
+        for status in ("applied", "interrupted", "not attempted", "outcome unknown", "failed"):
+            if line.strip().startswith(status):
+                statuses[line.strip()[len(status) :].split()[0]] = status
+    return statuses
+
+
+def left_to_do(config: Path) -> set[str]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["plan", "--format", "json", "-c", str(config)]) == 0
+    changes = json.loads(out.getvalue())["changes"]
+    return {c["address"] for c in changes if c["action"] != "no-op"}
+
+
+@pytest.fixture
+def config(azkaban_env: SandboxServer, tmp_path: Path) -> Path:
+    flow20(tmp_path / "src", {"daily": ["extract", "load"], "hourly": ["ping"]})
+    path = tmp_path / "azstate.toml"
+    body = "".join(PROJECT.format(name=n) for n in PROJECTS)
+    path.write_text(HEADER.format(url=azkaban_env.url) + body)
+    return path
+
+
+def assert_converges(server: SandboxServer, config: Path) -> None:
+    set_latency(server, 0)
+    assert main(["apply", "--auto-approve", "-c", str(config)]) == 0
+    assert left_to_do(config) == set()
+
+
+def assert_report_is_true(statuses: dict[str, str], config: Path) -> None:
+    """What the report calls applied is done; what it calls not attempted is still to do."""
+    left = left_to_do(config)
+    applied = {a for a, s in statuses.items() if s == "applied"}
+    not_attempted = {a for a, s in statuses.items() if s == "not attempted"}
+    assert not applied & left, f"reported applied but not done: {applied & left}"
+    assert not_attempted <= left, f"reported not attempted but done: {not_attempted - left}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_apply_stops_starting_calls_and_reports(
+    azkaban_env: SandboxServer, config: Path, signum: int
+) -> None:
+    server = azkaban_env
+    set_latency(server, 0.4)
+    run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
+    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
+    done_before = writes(server)  # answered; at most one more in flight per project
+    run.signal(signum)
+    code, out, err = run.finish()
+    assert code == 130, out + err
+    assert "Traceback" not in out + err
+    assert WAITING in err and "Interrupted: apply stopped before it was done" in err, err
+    # Nothing started after the signal, and nothing was left in flight at the exit.
+    after_exit = writes(server)
+    assert after_exit <= done_before + len(PROJECTS), (done_before, after_exit)
+    assert after_exit < len(PROJECTS) * CALLS_PER_PROJECT
+    time.sleep(1.0)
+    assert writes(server) == after_exit, "a call was still in flight when apply exited"
+    statuses = report(out)
+    assert len(statuses) == len(PROJECTS) * CALLS_PER_PROJECT, out  # one call per change
+    assert "not attempted" in statuses.values(), out
+    assert "outcome unknown" not in statuses.values(), out
+    assert_report_is_true(statuses, config)
+    assert_converges(server, config)
+
+
+def test_second_interrupt_exits_at_once(azkaban_env: SandboxServer, config: Path) -> None:
+    server = azkaban_env
+    latency = 3.0
+    run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
+    set_latency(server, 0.2)
+    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
+    set_latency(server, latency)  # the calls started from now on stay in flight a while
+    time.sleep(0.3)
+    run.signal(signal.SIGINT)
+    run.wait_for_err(WAITING)
+    second = time.monotonic()
+    run.signal(signal.SIGINT)
+    code, out, err = run.finish()
+    took = time.monotonic() - second
+    assert code == 130, out + err
+    assert "Traceback" not in out + err
+    assert took < latency - 0.5, f"waited {took:.1f} s for the calls in flight"
+    statuses = report(out)
+    unknown = [a for a, s in statuses.items() if s == "outcome unknown"]
+    assert unknown, out
+    assert "was in flight when apply was stopped at once" in out, out
+    # The abandoned calls finish on the server; then one more apply converges.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        settled = writes(server)
+        time.sleep(latency + 0.5)
+        if writes(server) == settled:
+            break
+    set_latency(server, 0)
+    assert_report_is_true(statuses, config)
+    assert_converges(server, config)
+
+
+def test_plan_stops_promptly(azkaban_env: SandboxServer, config: Path) -> None:
+    """Many reads queued behind a slow server: the first Ctrl-C ends plan at once, and the
+    reads still queued are never sent."""
+    server = azkaban_env
+    assert main(["apply", "--auto-approve", "-c", str(config)]) == 0
+    server.log.clear()
+    latency = 2.0
+    set_latency(server, latency)
+    run = Run(config.parent, "plan", "--parallelism", "2", "-c", str(config))
+    # login, fetchallprojects and fetchSchedules, then the per-project reads
+    assert server.log.wait_for(lambda e: e.action == "fetchSchedules", 60)
+    signalled = time.monotonic()
+    run.signal(signal.SIGINT)
+    code, out, err = run.finish()
+    took = time.monotonic() - signalled
+    assert code == 130, out + err
+    assert "Traceback" not in out + err and "Interrupted." in err, err
+    assert took < latency - 0.5, f"plan took {took:.1f} s to stop"
+    assert out == ""
+    time.sleep(latency + 0.5)  # the two reads in flight finish on the server; no more start
+    reads = [e for e in server.log.snapshot() if e.action not in ("login",)]
+    assert len(reads) <= 2 + 2, [(e.method, e.action) for e in reads]
