@@ -217,6 +217,11 @@ class _Run:
                 ) from check
             except AzstateError as moved:  # the unit found the server changed otherwise
                 raise _UnknownOutcome(f"{exc}; {moved}") from moved
+            if self.stop.is_set():
+                raise _UnknownOutcome(
+                    f"{exc}; apply was interrupted while checking whether it took effect, so "
+                    "it was not sent again: run plan to see what the server holds"
+                ) from exc
             raise _UnknownOutcome(
                 f"{exc}; no read within {window:g} s showed it done, and it may still be: not "
                 "sent again, run plan to see what the server holds"

@@ -214,7 +214,8 @@ def test_second_interrupt_exits_at_once(azkaban_env: SandboxServer, config: Path
     assert_converges(server, config)
 
 
-def test_plan_stops_promptly(azkaban_env: SandboxServer, config: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_plan_stops_promptly(azkaban_env: SandboxServer, config: Path, signum: int) -> None:
     """Many reads queued behind a slow server: the first Ctrl-C ends plan at once, and the
     reads still queued are never sent."""
     server = azkaban_env
@@ -226,7 +227,7 @@ def test_plan_stops_promptly(azkaban_env: SandboxServer, config: Path) -> None:
     # login, fetchallprojects and fetchSchedules, then the per-project reads
     assert server.log.wait_for(lambda e: e.action == "fetchSchedules", 60)
     signalled = time.monotonic()
-    run.signal(signal.SIGINT)
+    run.signal(signum)
     code, out, err = run.finish()
     took = time.monotonic() - signalled
     assert code == 130, out + err
@@ -236,3 +237,78 @@ def test_plan_stops_promptly(azkaban_env: SandboxServer, config: Path) -> None:
     time.sleep(latency + 0.5)  # the two reads in flight finish on the server; no more start
     reads = [e for e in server.log.snapshot() if e.action not in ("login",)]
     assert len(reads) <= 2 + 2, [(e.method, e.action) for e in reads]
+
+
+def test_interrupt_while_checking_a_lost_reply(azkaban_env: SandboxServer, config: Path) -> None:
+    """An upload's reply is late; while apply reads whether it took effect, Ctrl-C: the
+    looking ends at once, the upload is not sent again and is reported of unknown outcome.
+    The server finishes it later, and the plan then has nothing left to do."""
+    server = azkaban_env
+    assert main(["apply", "--auto-approve", "-c", str(config)]) == 0
+    flow20(config.parent / "src", {"daily": ["extract", "load", "report"], "hourly": ["ping"]})
+    config.write_text(config.read_text().replace("timeout = 30", "timeout = 2"))
+    server.log.clear()
+    reply = requests.post(
+        f"{server.url}/__sandbox__/faults",
+        json={"kind": "slow", "path": "/manager", "action": "upload", "delay": 5},
+        timeout=5,
+    )
+    assert reply.ok, reply.text
+    run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
+
+    def checking() -> bool:  # a HEAD of the download after the plan's own
+        heads = [e for e in server.log.snapshot() if e.method == "HEAD"]
+        return len(heads) > len(PROJECTS)
+
+    deadline = time.monotonic() + 60
+    while not checking():
+        assert time.monotonic() < deadline, "apply never checked the lost upload"
+        time.sleep(0.02)
+    signalled = time.monotonic()
+    run.signal(signal.SIGINT)
+    code, out, err = run.finish()
+    took = time.monotonic() - signalled
+    assert code == 130, out + err
+    assert took < 2.0, f"took {took:.1f} s to stop"
+    statuses = report(out)
+    assert "outcome unknown" in statuses.values(), out
+    assert "interrupted while checking whether it took effect" in out, out
+    assert server.log.wait_for(lambda e: e.fault == "slow", 30)
+    uploads = [e for e in server.log.snapshot() if e.action == "upload"]
+    assert 1 <= len(uploads) <= len(PROJECTS), uploads  # the slow one, and none again
+    assert_report_is_true(statuses, config)
+    assert_converges(server, config)
+
+
+def test_interrupted_apply_reports_json(azkaban_env: SandboxServer, config: Path) -> None:
+    """With --format json the report on stdout is JSON, and says apply did not check the
+    server afterwards."""
+    server = azkaban_env
+    set_latency(server, 0.4)
+    run = Run(config.parent, "apply", "--auto-approve", "--format", "json", "-c", str(config))
+    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
+    run.signal(signal.SIGTERM)
+    code, out, err = run.finish()
+    assert code == 130, out + err
+    document = json.loads(out)
+    assert document["server_matches_configuration"] is None
+    statuses = {c["address"]: c["status"] for c in document["changes"]}
+    assert "not attempted" in statuses.values() and "applied" in statuses.values(), statuses
+    assert document["summary"]["not_attempted"] >= 1
+    assert_report_is_true(statuses, config)
+    assert_converges(server, config)
+
+
+def test_apply_interrupted_while_reading_sends_no_write(
+    azkaban_env: SandboxServer, config: Path
+) -> None:
+    server = azkaban_env
+    set_latency(server, 1.0)
+    run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
+    assert server.log.wait_for(lambda e: e.action == "fetchallprojects", 60)
+    run.signal(signal.SIGTERM)
+    code, out, err = run.finish()
+    assert code == 130, out + err
+    assert "Traceback" not in out + err and "Interrupted." in err, err
+    time.sleep(1.5)
+    assert writes(server) == 0
