@@ -87,6 +87,14 @@ def apply_plan(
 _INTERRUPTED = "apply was interrupted before this change"
 
 
+def _interrupted(outcome: ChangeOutcome) -> bool:
+    return outcome.status is ApplyStatus.INTERRUPTED or outcome.message == _INTERRUPTED
+
+
+def _applied(outcome: ChangeOutcome | None) -> bool:
+    return outcome is not None and outcome.status is ApplyStatus.APPLIED
+
+
 class _UnknownOutcome(AzstateError):
     """A write that may or may not have taken effect, and must not be sent again."""
 
@@ -120,14 +128,13 @@ class _Run:
         # project, an SLA sent with its schedule): settled last, once that one is known.
         for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
             blocker = next((s for s in stopped if stops(change, by_address[s.address])), None)
-            if blocker is not None and blocker.message == _INTERRUPTED:
+            if blocker is not None and _interrupted(blocker):
                 outcome = self._skipped(change, _INTERRUPTED)
             elif blocker is not None:
-                why = "whose outcome is unknown" if blocker.status is ApplyStatus.UNKNOWN else (
-                    "which did not happen"
-                )
+                unknown_blocker = blocker.status is ApplyStatus.UNKNOWN
+                why = "whose outcome is unknown" if unknown_blocker else "which did not happen"
                 outcome = self._skipped(change, f"needs {blocker.address}, {why}")
-            elif unknown is not None:
+            elif unknown is not None and change.calls:
                 outcome = self._skipped(
                     change,
                     f"not sent: the outcome of {unknown.address} is unknown, so apply stopped "
@@ -227,9 +234,7 @@ class _Run:
                 "sent again, run plan to see what the server holds"
             ) from exc
 
-    def _happened_soon(
-        self, change: Change, call: Call, data: bytes | None, window: float
-    ) -> bool:
+    def _happened_soon(self, change: Change, call: Call, data: bytes | None, window: float) -> bool:
         """Whether a read shows the write done within ``window`` seconds.
 
         A reply lost to a timeout or a reset does not mean the server stopped: Jetty finishes
@@ -254,14 +259,13 @@ class _Run:
             results = dict(self.results)
             in_flight = dict(self._in_flight)
         outcomes = []
-        for change in (c for g in groups for c in g):
-            if change.address in results:
-                outcomes.append(results[change.address])
-            elif change.address in in_flight:
-                call, sent = in_flight[change.address]
-                shown = " ".join(p for p in (call.method, call.path, call.action) if p)
-                outcomes.append(
-                    ChangeOutcome(
+        for group in groups:
+            for change in group:
+                outcome = results.get(change.address)
+                if outcome is None and change.address in in_flight:
+                    call, sent = in_flight[change.address]
+                    shown = " ".join(p for p in (call.method, call.path, call.action) if p)
+                    outcome = ChangeOutcome(
                         change.address,
                         change.action,
                         ApplyStatus.UNKNOWN,
@@ -269,13 +273,21 @@ class _Run:
                         "for; run plan to see what the server holds",
                         sent + 1,
                     )
-                )
-            else:
-                outcomes.append(
-                    ChangeOutcome(
+                elif (
+                    outcome is None
+                    and not change.calls
+                    and all(
+                        _applied(results.get(other.address))
+                        for other in group
+                        if other is not change and stops(change, other)
+                    )
+                ):  # done by calls that were all answered
+                    outcome = ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED)
+                elif outcome is None:
+                    outcome = ChangeOutcome(
                         change.address, change.action, ApplyStatus.NOT_ATTEMPTED, _INTERRUPTED
                     )
-                )
+                outcomes.append(outcome)
         return outcomes
 
 

@@ -9,6 +9,7 @@ whole value (scheduleCronFlow and the other idempotent ones) is still simply sen
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,14 +46,14 @@ class Server:
     def __init__(self, sandbox: SandboxServer, root: Path) -> None:
         self.sandbox = sandbox
         self.root = root
-        flow20(root / "v1", {"daily": ["extract", "load"]})
-        flow20(root / "v2", {"daily": ["extract", "load", "report"]})
+        flow20(root / "v1", {"daily": ["extract", "load"], "weekly": ["w"]})
+        flow20(root / "v2", {"daily": ["extract", "load", "report"], "weekly": ["w"]})
         self.client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
 
-    def apply(self, body: str, *, timeout: float = 30) -> int:
+    def apply(self, body: str, *args: str, timeout: float = 30) -> int:
         config = self.root / "azstate.toml"
         config.write_text(HEADER.format(url=self.sandbox.url, timeout=timeout) + body)
-        return main(["apply", "--auto-approve", "-c", str(config)])
+        return main(["apply", "--auto-approve", "-c", str(config), *args])
 
     def late(self, action: str) -> LateReply:
         """The next ``action`` is done by the server only well after its client gave up."""
@@ -117,7 +118,8 @@ def test_unknown_outcome_stops_the_project_only(
     The next apply, once the late create landed, finishes etl from what the server holds."""
     other = '\n[projects.other]\ndescription = "independent"\n'
     late = server.late("create")
-    assert server.apply(etl() + other, timeout=TIMEOUT) == 1
+    # One project at a time, etl first: the slow create is etl's.
+    assert server.apply(etl() + other, "--parallelism", "1", timeout=TIMEOUT) == 1
     out, _ = capsys.readouterr()
     assert unknown_line(out, "project.etl ").strip().startswith("outcome unknown"), out
     for address in ("project.etl.files", "project.etl.schedule.daily"):
@@ -154,11 +156,56 @@ def test_an_idempotent_write_is_sent_again(server: Server) -> None:
     assert server.apply(etl()) == 0
     server.sandbox.log.clear()
     late = LateReply(after=BEYOND_WINDOW)
-    server.sandbox.faults.add(
-        "slow", path="/manager", action="changeDescription", on_fire=late
-    )
+    server.sandbox.faults.add("slow", path="/manager", action="changeDescription", on_fire=late)
     assert server.apply(etl().replace('"ETL"', '"ETL two"'), timeout=TIMEOUT) == 0
     assert settle(server.sandbox, late) == []
     assert server.sent("changeDescription") == 2
     assert server.client.project_description("etl") == "ETL two"
     assert server.plan_is_empty()
+
+
+def test_the_report_of_a_stopped_project_is_true(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A permission grant stays unknown in a project whose new schedule carries an SLA (a
+    change with no call of its own, done by the schedule's): every change the report calls
+    applied is done, every one it calls not attempted is still to do."""
+    assert server.apply(etl().replace("reader", "metrics")) == 0
+    sla = """
+[projects.etl.schedules.weekly]
+cron = "0 0 5 ? * MON"
+
+[projects.etl.schedules.weekly.sla]
+emails = ["sla@example.com"]
+rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
+"""
+    capsys.readouterr()
+    late = server.late("addPermission")
+    assert server.apply(etl() + sla, timeout=TIMEOUT) == 1
+    out, _ = capsys.readouterr()
+    report = out.split("Apply results:")[-1]
+    applied = set(_addresses(report, "applied"))
+    not_attempted = set(_addresses(report, "not attempted"))
+    assert _addresses(report, "outcome unknown") == ["project.etl.permission.user.reader"], out
+    assert "project.etl.sla.weekly" in applied, out  # sent with its schedule, before
+    config = server.root / "azstate.toml"
+    code = main(["plan", "--format", "json", "-c", str(config)])
+    plan_out, _ = capsys.readouterr()
+    assert code == 0
+    left = {c["address"] for c in json.loads(plan_out)["changes"] if c["action"] != "no-op"}
+    assert not applied & left, (applied, left)
+    assert not_attempted <= left, (not_attempted, left)
+    assert settle(server.sandbox, late) == []
+    assert server.apply(etl() + sla) == 0
+    log = server.sandbox.log.snapshot()
+    grants = [e.params.get("name") for e in log if e.action == "addPermission"]
+    assert sorted(grants) == ["metrics", "reader"], grants  # reader's never again
+    assert server.plan_is_empty()
+
+
+def _addresses(report: str, status: str) -> list[str]:
+    return [
+        line.strip()[len(status) :].split()[0]
+        for line in report.splitlines()
+        if line.strip().startswith(status)
+    ]
