@@ -153,63 +153,121 @@ def assert_report_is_true(statuses: dict[str, str], config: Path) -> None:
     assert not_attempted <= left, f"reported not attempted but done: {not_attempted - left}"
 
 
+class Gate:
+    """A fault's ``on_fire``: the request waits on the server until the test opens the gate,
+    so the test knows exactly which calls are in flight when it sends a signal."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self._cond = threading.Condition()
+        self._open = threading.Event()
+
+    def __call__(self) -> None:
+        with self._cond:
+            self.arrived += 1
+            self._cond.notify_all()
+        self._open.wait(60)
+
+    def wait_for(self, n: int, timeout: float = 60) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.arrived >= n, timeout), self.arrived
+
+    def open(self) -> None:
+        self._open.set()
+
+
+def hold_uploads(server: SandboxServer) -> Gate:
+    """Every project's upload (its second call) waits at the gate."""
+    gate = Gate()
+    server.faults.add("slow", path="/manager", action="upload", times=len(PROJECTS), on_fire=gate)
+    return gate
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_apply_stops_starting_calls_and_reports(
     azkaban_env: SandboxServer, config: Path, signum: int
 ) -> None:
+    """Each project's upload is in flight when the signal comes: they finish, nothing more
+    is sent, and the report says so."""
     server = azkaban_env
-    set_latency(server, 0.4)
+    gate = hold_uploads(server)
     run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
-    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
-    done_before = writes(server)  # answered; at most one more in flight per project
-    run.signal(signum)
+    try:
+        gate.wait_for(len(PROJECTS))
+        run.signal(signum)
+        run.wait_for_err(WAITING)
+    finally:
+        gate.open()
     code, out, err = run.finish()
     assert code == 130, out + err
     assert "Traceback" not in out + err
-    assert WAITING in err and "Interrupted: apply stopped before it was done" in err, err
-    # Nothing started after the signal, and nothing was left in flight at the exit.
+    assert "Interrupted: apply stopped before it was done" in err, err
+    # The calls in flight finished; nothing started after the signal.
+    sent = sorted((e.action or "", e.params.get("project") or e.params.get("name") or "")
+                  for e in server.log.snapshot() if e.mutating)  # fmt: skip
+    assert sent == sorted([("create", p) for p in PROJECTS] + [("upload", p) for p in PROJECTS])
+    statuses = report(out)
+    assert len(statuses) == len(PROJECTS) * CALLS_PER_PROJECT, out  # one call per change
+    for name in PROJECTS:
+        assert statuses[f"project.{name}"] == statuses[f"project.{name}.files"] == "applied"
+        for rest in ("schedule.daily", "schedule.hourly", "permission.user.reader"):
+            assert statuses[f"project.{name}.{rest}"] == "not attempted", out
+    assert "apply was interrupted before this change" in out
+    assert_report_is_true(statuses, config)
+    assert_converges(server, config)
+
+
+def test_interrupted_apply_against_a_slow_server(azkaban_env: SandboxServer, config: Path) -> None:
+    """The same with every reply slow (the sandbox's latency), the report as JSON: it stops
+    after at most the call each project had in flight, and says the server was not checked."""
+    server = azkaban_env
+    set_latency(server, 0.4)
+    run = Run(config.parent, "apply", "--auto-approve", "--format", "json", "-c", str(config))
+    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
+    run.signal(signal.SIGINT)
+    code, out, err = run.finish()
+    assert code == 130, out + err
+    assert "Traceback" not in out + err and WAITING in err, err
     after_exit = writes(server)
-    assert after_exit <= done_before + len(PROJECTS), (done_before, after_exit)
     assert after_exit < len(PROJECTS) * CALLS_PER_PROJECT
     time.sleep(1.0)
     assert writes(server) == after_exit, "a call was still in flight when apply exited"
-    statuses = report(out)
-    assert len(statuses) == len(PROJECTS) * CALLS_PER_PROJECT, out  # one call per change
-    assert "not attempted" in statuses.values(), out
-    assert "outcome unknown" not in statuses.values(), out
+    document = json.loads(out)
+    assert document["server_matches_configuration"] is None
+    statuses = {c["address"]: c["status"] for c in document["changes"]}
+    assert "not attempted" in statuses.values() and "applied" in statuses.values(), statuses
+    assert document["summary"]["not_attempted"] >= 1
+    calls_sent = sum(c["calls_sent"] for c in document["changes"])
+    assert calls_sent == after_exit, (calls_sent, after_exit)
     assert_report_is_true(statuses, config)
     assert_converges(server, config)
 
 
 def test_second_interrupt_exits_at_once(azkaban_env: SandboxServer, config: Path) -> None:
+    """The uploads are held on the server: the first Ctrl-C waits for them, the second does
+    not, and the report lists them as of unknown outcome."""
     server = azkaban_env
-    latency = 3.0
+    gate = hold_uploads(server)
     run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
-    set_latency(server, 0.2)
-    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
-    set_latency(server, latency)  # the calls started from now on stay in flight a while
-    time.sleep(0.3)
-    run.signal(signal.SIGINT)
-    run.wait_for_err(WAITING)
-    second = time.monotonic()
-    run.signal(signal.SIGINT)
-    code, out, err = run.finish()
-    took = time.monotonic() - second
+    try:
+        gate.wait_for(len(PROJECTS))
+        run.signal(signal.SIGINT)
+        run.wait_for_err(WAITING)
+        run.signal(signal.SIGINT)
+        code, out, err = run.finish(timeout=20)  # with the uploads still held
+    finally:
+        gate.open()
     assert code == 130, out + err
     assert "Traceback" not in out + err
-    assert took < latency - 0.5, f"waited {took:.1f} s for the calls in flight"
     statuses = report(out)
-    unknown = [a for a, s in statuses.items() if s == "outcome unknown"]
-    assert unknown, out
-    assert "was in flight when apply was stopped at once" in out, out
-    # The abandoned calls finish on the server; then one more apply converges.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        settled = writes(server)
-        time.sleep(latency + 0.5)
-        if writes(server) == settled:
-            break
-    set_latency(server, 0)
+    for name in PROJECTS:
+        assert statuses[f"project.{name}"] == "applied", out
+        assert statuses[f"project.{name}.files"] == "outcome unknown", out
+    assert out.count("POST /manager upload was in flight when apply was stopped at once") == 4
+    # The held uploads finish on the server; then the report is still true, and one more
+    # apply converges.
+    assert server.log.wait_for(lambda e: e.action == "upload", 30)
+    time.sleep(0.5)
     assert_report_is_true(statuses, config)
     assert_converges(server, config)
 
@@ -276,25 +334,6 @@ def test_interrupt_while_checking_a_lost_reply(azkaban_env: SandboxServer, confi
     assert server.log.wait_for(lambda e: e.fault == "slow", 30)
     uploads = [e for e in server.log.snapshot() if e.action == "upload"]
     assert 1 <= len(uploads) <= len(PROJECTS), uploads  # the slow one, and none again
-    assert_report_is_true(statuses, config)
-    assert_converges(server, config)
-
-
-def test_interrupted_apply_reports_json(azkaban_env: SandboxServer, config: Path) -> None:
-    """With --format json the report on stdout is JSON, and says apply did not check the
-    server afterwards."""
-    server = azkaban_env
-    set_latency(server, 0.4)
-    run = Run(config.parent, "apply", "--auto-approve", "--format", "json", "-c", str(config))
-    assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
-    run.signal(signal.SIGTERM)
-    code, out, err = run.finish()
-    assert code == 130, out + err
-    document = json.loads(out)
-    assert document["server_matches_configuration"] is None
-    statuses = {c["address"]: c["status"] for c in document["changes"]}
-    assert "not attempted" in statuses.values() and "applied" in statuses.values(), statuses
-    assert document["summary"]["not_attempted"] >= 1
     assert_report_is_true(statuses, config)
     assert_converges(server, config)
 
