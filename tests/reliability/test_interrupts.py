@@ -1,10 +1,11 @@
 """Ctrl-C and SIGTERM during apply and plan, sent to a real `python -m azstate` process.
 
-The sandbox answers every request after a latency (set through its control API), so calls are
-in flight when the signal comes. The first signal: no new call starts, the calls in flight
-finish, the report says what was applied and what was not, exit 130. A second: exit at once,
-the calls in flight reported as of unknown outcome. Either way, the report tells the truth (a
-fresh plan agrees with it) and one more apply converges.
+Calls are in flight when the signal comes: the sandbox holds every project's upload until the
+test lets it go (a Gate), or answers every request after a latency (set through its control
+API). The first signal: no new call starts, the calls in flight finish, the report says what
+was applied and what was not, exit 130. A second: exit at once, the calls in flight reported
+as of unknown outcome. Either way the report tells the truth (a fresh plan agrees with it) and
+one more apply converges. Plan stops at the first signal without sending its queued reads.
 """
 
 from __future__ import annotations
