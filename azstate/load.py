@@ -498,7 +498,7 @@ def _validate(toml: TomlFile) -> Config:
     try:
         return Config.model_validate(dict(toml.raw))
     except ValidationError as exc:
-        problems = [_translate(err, toml) for err in exc.errors(include_url=False)]
+        problems = [_translate(err, toml) for err in _one_per_typo(exc.errors(include_url=False))]
     problems.sort(key=lambda p: (p.line or 0, p.key or ""))
     _fail(problems)
 
@@ -784,6 +784,24 @@ _MISSING = {
     "rule": 'missing: rule = "SUCCESS" or rule = "FINISH"',
     "duration": 'missing: duration = "2h" (or "90m", "1h30m", "2:00", or minutes)',
 }
+
+
+def _one_per_typo(errors: list[Any]) -> list[Any]:
+    """A misspelt required key (``crons =`` in a schedule) is one mistake, not two: the unknown
+    key's "did you mean" names the fix, so the "missing" of the key it meant is left out."""
+    meant: set[KeyPath] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc: KeyPath = tuple(p for p in err["loc"] if p != "[key]")
+            model = _model_at(loc[:-1])
+            close = suggestion(str(loc[-1]), list(model.model_fields) if model else [])
+            if close:
+                meant.add((*loc[:-1], close))
+    return [
+        err
+        for err in errors
+        if err["type"] != "missing" or tuple(p for p in err["loc"] if p != "[key]") not in meant
+    ]
 
 
 def _translate(err: Any, toml: TomlFile) -> _Problem:
