@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve = actions.add_parser(
         "serve",
         help="serve the emulator until interrupted",
-        description="Serve the Azkaban emulator until interrupted (Ctrl-C). Log in as user "
-        "azkaban, password azkaban (read-only: reader/reader).",
+        description="Serve the Azkaban emulator until interrupted (Ctrl-C).\n"
+        "Log in as user azkaban, password azkaban (also reader/reader, metrics/metrics).",
         epilog="example:\n  azstate sandbox serve --port 8081\n"
         "  AZKABAN_URL=http://127.0.0.1:8081 AZKABAN_USERNAME=azkaban "
         "AZKABAN_PASSWORD=azkaban azstate plan",
