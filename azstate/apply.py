@@ -71,7 +71,8 @@ class _Breaker:
             self._in_a_row = self._in_a_row + 1 if unreachable else 0
             if self._in_a_row >= DEAD_AFTER and self.reason is None:
                 self.reason = (
-                    f"stopped: the server did not answer for {DEAD_AFTER} projects in a row"
+                    f"stopped early: the server could not be reached for {DEAD_AFTER} "
+                    "projects in a row"
                 )
 
 
@@ -161,7 +162,13 @@ def _apply_change(
             _send(client, change, call, artifacts)
         except AzstateError as exc:
             progress.advance(len(change.calls) - sent)
-            return ChangeOutcome(change.address, change.action.value, FAILED, str(exc), sent)
+            # A lost write whose check could not reach the server either counts too.
+            unreachable = isinstance(exc, TransportError) or isinstance(
+                exc.__cause__, TransportError
+            )
+            return ChangeOutcome(
+                change.address, change.action.value, FAILED, str(exc), sent, unreachable
+            )
         sent += 1
         progress.advance()
     return ChangeOutcome(change.address, change.action.value, APPLIED, None, sent)
