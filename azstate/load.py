@@ -28,7 +28,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from azstate import cron
-from azstate.archive import collect_files, content_digest, read_zip_safely, zip_files
+from azstate.archive import (
+    collect_files,
+    content_digest,
+    read_zip_safely,
+    upload_name,
+    zip_files,
+)
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -602,7 +608,7 @@ def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
                 continue
             built[project.source] = result
         files, zip_bytes, info = built[project.source]
-        sources[name] = files
+        sources[name] = files.model_copy(update={"zip_name": upload_name(name, project.source)})
         artifacts[files.zip_sha256] = zip_bytes
         flows[name] = info
         warnings.extend(f"project {name} ({shown}): {w}" for w in info.warnings)
@@ -628,7 +634,7 @@ def _read_source(
     if source.is_dir():
         files = collect_files(source, origin=shown)
         data = zip_files(files)
-        zip_name = f"{project}.zip"
+        zip_name = upload_name(project, source)
     elif source.is_file() and source.suffix.lower() == ".zip":
         try:
             data = source.read_bytes()
@@ -639,7 +645,7 @@ def _read_source(
         except SourceError as exc:
             file = f"{shown}/{exc.file}" if exc.file else shown
             raise SourceError(exc.message, file=file) from exc
-        zip_name = source.name
+        zip_name = upload_name(project, source)
     elif source.exists():
         return f"{shown} is neither a directory nor a .zip file"
     else:
