@@ -72,7 +72,7 @@ def test_dry_run_prints_the_calls_apply_then_sends(ws: Workspace) -> None:
     upload = planned[1]["upload"]
     assert lines[1] == (
         f"POST /manager ajax=upload project=etl file=etl.zip size={upload['size']} "
-        f"sha256={upload['sha256']}"
+        f"zip_sha256={upload['sha256']}"
     )
 
     ws.sandbox.log.clear()
