@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from azstate.address import Address
+from azstate.plan import Action, ApplyStatus
 from azstate.views import markdown
 from azstate.views.report import progress_line, render_report
 from tests.test_views_fixtures import console, full_plan, output
@@ -15,18 +17,24 @@ from tests.test_views_fixtures import console, full_plan, output
 
 @dataclass(frozen=True)
 class Outcome:
-    address: str
-    action: str
-    status: str
+    address: Address
+    action: Action
+    status: ApplyStatus
     message: str | None = None
     calls_sent: int = 0
 
 
 HOSTILE = "bad | cell `x` \x1b[31mred\n::error::ci"
+UPDATE, CREATE = Action.UPDATE, Action.CREATE
 OUTCOMES = [
-    Outcome("project.etl.files", "update", "failed", HOSTILE, 0),
-    Outcome("project.etl", "update", "applied", None, 1),
-    Outcome("project.etl.sla.daily", "create", "not attempted", "needs project.etl.files"),
+    Outcome(Address.parse("project.etl.files"), UPDATE, ApplyStatus.REFUSED, HOSTILE, 0),
+    Outcome(Address.parse("project.etl"), UPDATE, ApplyStatus.APPLIED, None, 1),
+    Outcome(
+        Address.parse("project.etl.sla.daily"),
+        CREATE,
+        ApplyStatus.NOT_ATTEMPTED,
+        "needs project.etl.files",
+    ),
 ]
 
 
@@ -44,7 +52,7 @@ def test_text_report_embeds_the_plan_unless_it_is_on_screen_already() -> None:
 @pytest.mark.parametrize(("matches", "last"), [(True, "Apply complete"), (False, "Apply sent")])
 def test_text_report_ends_with_the_verdict(matches: bool, last: str) -> None:
     con = console()
-    done = [Outcome("project.etl", "update", "applied", None, 1)]
+    done = [Outcome(Address.parse("project.etl"), UPDATE, ApplyStatus.APPLIED, None, 1)]
     render_report(full_plan(), done, "text", con, matches=matches, with_plan=False)
     assert output(con).splitlines()[-1].startswith(last)
 
@@ -75,4 +83,5 @@ def test_markdown_report_is_the_plan_then_a_table_no_value_can_break() -> None:
 def test_progress_line_is_one_neutral_line() -> None:
     line = progress_line(OUTCOMES[0]).plain
     assert "\n" not in line and "\x1b" not in line
-    assert line.startswith("  failed         project.etl.files (update, 0 calls sent): bad | cell")
+    assert line.startswith("  failed ")
+    assert line.split(maxsplit=1)[1].startswith("project.etl.files (update, 0 calls sent): bad |")

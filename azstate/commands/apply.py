@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate import planfile
-from azstate.apply import APPLIED, FAILED, NOT_ATTEMPTED, ChangeOutcome, apply_plan, ordered_calls
+from azstate.apply import ChangeOutcome, apply_plan, left_over, ordered_calls
 from azstate.commands.options import (
     Options,
     add_config_arg,
@@ -27,9 +27,9 @@ from azstate.commands.options import (
     add_target_arg,
 )
 from azstate.commands.progress import progress_for
-from azstate.commands.workspace import Workspace, consoles, open_workspace, parse_targets
+from azstate.commands.workspace import Workspace, consoles, open_workspace
 from azstate.errors import ApplyError, AzstateError
-from azstate.plan import Action, Plan
+from azstate.plan import Action, ApplyStatus, Plan
 from azstate.views import Format, text
 from azstate.views.json import render_calls
 from azstate.views.neutral import for_text
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         saved = planfile.load(Path(args.planfile))
         ws = open_workspace(options, err, config_path=saved.config or options.config)
         planfile.check_server(saved, ws.url)
-        fresh = ws.plan(targets=parse_targets(list(saved.targets)), refresh_only=saved.refresh_only)
+        fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
         plan = saved
     else:
@@ -151,36 +151,25 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
             progress=progress,
             on_done=finished,
         )
-    complete = all(o.status == APPLIED for o in outcomes)
-    left_over = _left_over(ws, plan) if complete else []
-    matches = (not left_over) if complete else None
+    complete = all(o.status is ApplyStatus.APPLIED for o in outcomes)
+    left = (
+        left_over(plan, lambda targets, only: ws.plan(targets=targets, only=only))
+        if complete
+        else []
+    )
+    matches = (not left) if complete else None
     # The text report repeats the plan unless it is on the same screen already.
     with_plan = not (out.is_terminal and err.is_terminal)
     render_report(plan, outcomes, fmt, out, matches=matches, with_plan=with_plan)
     if not complete:
         raise ApplyError(
-            f"apply did not complete: {sum(o.status == FAILED for o in outcomes):,} failed, "
-            f"{sum(o.status == NOT_ATTEMPTED for o in outcomes):,} not attempted. "
+            f"apply did not complete: {sum(o.status.failed for o in outcomes):,} failed, "
+            f"{sum(o.status is ApplyStatus.NOT_ATTEMPTED for o in outcomes):,} not attempted. "
             "Run plan to see what is left; applying again repairs it."
         )
-    if left_over:
+    if left:
         raise ApplyError(
             "apply sent every call, but the server still differs from the configuration: "
-            + ", ".join(left_over)
+            + ", ".join(str(c.address) for c in left)
         )
     return 0
-
-
-def _left_over(ws: Workspace, plan: Plan) -> list[str]:
-    """What a fresh read still finds different, among the projects apply touched.
-
-    Only the touched projects are re-read, so only their changes count: an untouched declared
-    project is absent from that refresh and would otherwise look like one to create.
-    """
-    touched = frozenset(c.addr.project.lower() for c in plan.changes)
-    check = ws.plan(targets=parse_targets(list(plan.targets)), only=touched)
-    return [
-        c.address
-        for c in check.changes
-        if c.action is not Action.NO_OP and c.addr.project.lower() in touched
-    ]
