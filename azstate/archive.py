@@ -147,6 +147,15 @@ def file_digests(files: Mapping[str, bytes]) -> dict[str, str]:
     return {name: hashlib.sha256(files[name]).hexdigest() for name in sorted(files)}
 
 
+SHORT_DIGEST = 12  # hex digits of a file's sha256 a plan shows and the digest cache keeps
+
+
+def short_digests(digests: Mapping[str, str]) -> dict[str, str]:
+    """Per-file digests cut to SHORT_DIGEST hex digits: enough to tell a file changed, a fifth
+    of the size in a plan or the cache."""
+    return {name: digest[:SHORT_DIGEST] for name, digest in digests.items()}
+
+
 def digest_of(digests: Mapping[str, str]) -> str:
     """The content digest from per-file digests (``file_digests``), so a cache that keeps
     those need not keep the digest as well, nor download the zip again to list its files."""

@@ -30,8 +30,10 @@ from pydantic import BaseModel, ValidationError
 from azstate import cron
 from azstate.archive import (
     collect_files,
-    content_digest,
+    digest_of,
+    file_digests,
     read_zip_safely,
+    short_digests,
     upload_name,
     zip_files,
 )
@@ -652,8 +654,10 @@ def _read_source(
         return f"{shown} does not exist (a source is relative to the file that names it)"
     info = discover(files, origin=shown)
     sha = hashlib.sha256(data).hexdigest()
+    digests = file_digests(files)
     value = SourceFiles(
-        content_digest=content_digest(files),
+        content_digest=digest_of(digests),
+        file_digests=short_digests(digests),
         flows=info.flows,
         jobs=info.jobs,
         zip_name=zip_name,
