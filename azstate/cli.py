@@ -44,7 +44,7 @@ environment:
 COMMANDS: tuple[Command, ...] = (
     Command(
         "validate", "validate", "check the configuration and sources offline", False,
-        "  azstate validate\n  azstate validate -c config/",
+        "  azstate validate\n  azstate validate -c config/ --var env=prod --resolved",
     ),
     Command(
         "plan", "plan", "show what apply would change on the server", True,

@@ -173,6 +173,7 @@ def test_misspelt_required_key_reports_the_suggestion_alone(
         (["-c", "other.toml"], "-c/--config"),
         (["--config", "other.toml"], "-c/--config"),
         (["--target", "project.etl"], "--target"),
+        (["--var", "env=prod"], "--var"),
     ],
 )
 def test_plan_shaping_flags_beside_a_planfile_are_refused(
