@@ -44,7 +44,9 @@ class _Parser(argparse.ArgumentParser):
             message = prefix + (" ".join(flags) if flags else "(values not shown)")
             if any(f in ("--password", "-p") for f in flags):
                 message += "; azstate reads the password from AZKABAN_PASSWORD only"
-        print(f"Error: {message}", file=sys.stderr)
+        from azstate.views.neutral import for_text
+
+        print(f"Error: {for_text(message)}", file=sys.stderr)
         raise SystemExit(1)
 
 
@@ -89,9 +91,10 @@ def _configure_logging(*, verbose: bool) -> None:
     """-v shows azstate's own call log (already redacted); urllib3's request lines carry the
     session id in the URL, so they stay off, and every line passes a redacting filter too."""
     from azstate.redaction import RedactingFilter
+    from azstate.views.neutral import NeutralFormatter
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(NeutralFormatter("%(message)s"))  # a logged parameter is a value
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("azstate").setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -98,7 +98,8 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
 
     def report(matches: bool | None) -> None:
         if as_json:
-            out.print(apply_report_json(outcomes, matches=matches), soft_wrap=True, markup=False)
+            # out(): print() would still turn a value's :emoji: code into the emoji.
+            out.out(apply_report_json(outcomes, matches=matches), highlight=False)
 
     if any(o.status != APPLIED for o in outcomes):
         report(None)

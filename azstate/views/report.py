@@ -15,7 +15,7 @@ from rich.text import Text
 
 from azstate.address import Address
 from azstate.views.counts import count
-from azstate.views.neutral import for_text
+from azstate.views.neutral import for_json, for_text
 from azstate.views.theme import THEME
 
 APPLIED = "applied"
@@ -121,4 +121,4 @@ def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None)
         "summary": {k.replace(" ", "_"): v for k, v in counts.items()},
         "server_matches_configuration": matches,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return for_json(json.dumps(document, indent=2, ensure_ascii=True))
