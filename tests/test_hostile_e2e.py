@@ -187,7 +187,7 @@ def plant(client: AzkabanClient) -> None:
 def assert_inert(text: str, what: str = "output") -> None:
     """Nothing in ``text`` can act on a terminal or a CI runner."""
     raw = RAW.search(text)
-    assert raw is None, f"{what}: raw {raw.group(0)!r} in {text[raw.start() - 60 : raw.end()]!r}"
+    assert raw is None, f"{what}: raw {raw.group(0)!r} in {text[: raw.end()][-80:]!r}"
     for number, line in enumerate(text.split("\n"), 1):
         assert not line.strip().startswith("::"), f"{what}, line {number}: {line[:200]!r}"
         assert "##[" not in line, f"{what}, line {number}: {line[:200]!r}"
@@ -513,3 +513,47 @@ def test_import_writes_exact_values_and_says_so_inertly(hostile: Hostile, tmp_pa
     plan = hostile.run("plan", "-c", str(out_dir), "--format", "json").out
     changes = [c for c in json.loads(plan)["changes"] if c["action"] != "no-op"]
     assert {c["address"] for c in changes} == {group_address(g) for g in refused}
+
+
+# Flow names come from the source's file names, which a pull request chooses (':' and '/' are
+# refused as paths in the zip). A flow that disappears takes its schedule with it, and the
+# plan's reason for that deletion quotes the name.
+FLOWS = ("@team www.evil.example ##[error]x <!-- [l](https:x) `x`", "a\n##vso[b", "\u202erev")
+
+
+def test_hostile_flow_names_in_validate_apply_and_the_reason_of_a_deletion(
+    tmp_path: Path,
+    azkaban_env: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    source = tmp_path / "src" / "etl"
+    flow20(source, {flow: ["job"] for flow in FLOWS} | {"daily": ["job"]})
+    ws = Workspace(tmp_path, azkaban_env, capsys)
+    project = '[projects.etl]\ndescription = "d"\nsource = "src/etl"\n'
+    ws.write(
+        project
+        + "".join(f'[projects.etl.schedules.{toml_str(f)}]\ncron = "0 0 2 ? * *"\n' for f in FLOWS)
+    )
+    scene = Hostile(ws, ws.client())
+    assert_shown(scene.run("validate", "-c", scene.config).out, FLOWS, "validate")
+    assert_shown(scene.run("apply", "--auto-approve", "-c", scene.config).out, FLOWS, "apply")
+    for flow in FLOWS:
+        (source / f"{flow}.flow").unlink()
+    ws.write(project)
+    text = scene.run("plan", "-c", scene.config).out
+    reasons = [line for line in text.split("\n") if "removed by the server" in line]
+    assert len(reasons) == len(FLOWS)
+    assert_shown("\n".join(reasons), FLOWS, "reasons")
+    plan_json = scene.run("plan", "-c", scene.config, "--format", "json").out
+    document = assert_json_exact(plan_json, FLOWS)
+    assert {c["address"] for c in document["changes"] if c["action"] == "delete"} == {
+        f"project.etl.schedule.{flow}" for flow in FLOWS
+    }
+    md = scene.run("plan", "-c", scene.config, "--format", "markdown").out
+    page = assert_markdown_inert(md, FLOWS, changes=changed_sections(plan_json))
+    # the reasons are read in code, where a name is no link, mention or emoji
+    in_code = [c for c in page.code if "removed by the server" in c]
+    assert len(in_code) == len(FLOWS)
+    assert_shown("\n".join(in_code), FLOWS, "reasons in code")
