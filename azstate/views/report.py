@@ -55,10 +55,10 @@ def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> N
         if not results:
             console.print(Text("Nothing to apply.", style="plan.legend"))
             return
-        console.print(Text("Apply results:", style="plan.header"))
+        console.print(Text("Apply results:", style="plan.header"), soft_wrap=True)
         for result in sorted(results, key=lambda r: Address.parse(r.address)):
             console.print(report_line(result), soft_wrap=True)
-        console.print(summary_line(results))
+        console.print(summary_line(results), soft_wrap=True)
 
 
 def report_line(result: ChangeOutcome) -> Text:
