@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
+from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from azstate.state import Perm, ScheduleValue, SlaRule, SlaRuleValue, SlaValue
 from azstate.views.neutral import for_text
@@ -557,3 +558,22 @@ def test_hostile_flow_names_in_validate_apply_and_the_reason_of_a_deletion(
     in_code = [c for c in page.code if "removed by the server" in c]
     assert len(in_code) == len(FLOWS)
     assert_shown("\n".join(in_code), FLOWS, "reasons in code")
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cron_command_shows_expressions_from_a_file_inertly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    """``azstate cron --file`` reads lines a pull request may have written."""
+    lines = ("::error::x", "x ##[error]y \x1b[8m", "\u202e0 0 2 ? * *", "0 0 2 ? * * ##vso[z")
+    crons = tmp_path / "crons.txt"
+    crons.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = main(["cron", "--file", str(crons), *(["--json"] if as_json else [])])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert_inert(captured.out, "cron stdout")
+    assert_inert(captured.err, "cron stderr")
+    if as_json:
+        assert [json.loads(line)["expr"] for line in captured.out.splitlines()] == list(lines)
+    else:
+        assert_shown(captured.out, lines, "cron text")
