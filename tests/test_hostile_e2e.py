@@ -430,6 +430,24 @@ def test_apply_json_report_is_exact(hostile: Hostile) -> None:
     assert {c["status"] for c in document["changes"]} == {"applied"}
 
 
+def test_a_saved_plan_of_hostile_names_applies_exactly(hostile: Hostile, tmp_path: Path) -> None:
+    """The saved plan is read back into the very calls: every planted group is removed."""
+    saved = tmp_path / "hostile.plan"
+    hostile.run("plan", "-c", hostile.config, "--out", str(saved))
+    hostile.run("apply", str(saved))
+    assert set(hostile.client.get_group_permissions("etl")) == set(CONFIG_GROUPS)
+    assert hostile.run("plan", "--detailed-exitcode", "-c", hostile.config).code == 0
+
+
+def test_apply_with_markdown_writes_the_plan_inertly_and_the_report(hostile: Hostile) -> None:
+    result = hostile.run("apply", "--auto-approve", "-c", hostile.config, "--format", "markdown")
+    md = result.err[: result.err.rindex("</details>") + len("</details>")] + "\n"
+    assert md.startswith("## azstate plan")
+    assert_markdown_inert(md, PLANTED, changes=md.count("<details"))
+    assert "Apply complete" in result.out
+    assert hostile.run("plan", "--detailed-exitcode", "-c", hostile.config).code == 0
+
+
 def test_apply_failure_quotes_a_hostile_user_name_inertly(
     tmp_path: Path,
     azkaban_env: SandboxServer,

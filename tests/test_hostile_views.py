@@ -45,6 +45,7 @@ SPACED = tuple("a" * k + " ::error::folded" for k in range(60))
         ("###[", "#\\x23#["),
         ("# [x] ## y", "# [x] ## y"),
         ("\x00\x85\u2029", "\\x00\\x85\\u2029"),
+        ("\ud800x", "\\ud800x"),  # a lone surrogate from a JSON reply: printing it would crash
     ],
 )
 def test_for_text_rules(raw: str, shown: str) -> None:

@@ -33,10 +33,11 @@ from collections.abc import Iterable
 
 # C0 and C1 controls, DEL, soft hyphen, Arabic letter mark, Mongolian vowel separator,
 # zero-width and directional marks, bidi embeddings/overrides/isolates, line and paragraph
-# separators, invisible operators, BOM, interlinear annotations and tag characters.
+# separators, invisible operators, BOM, interlinear annotations and tag characters; and lone
+# surrogates (a JSON reply can hold "\\ud800"), which no encoder can print.
 _INVISIBLE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-    "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+    "\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # A workflow command is a line that, trimmed of (any Unicode) white space, starts with '::'. A
