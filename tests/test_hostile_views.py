@@ -15,8 +15,9 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
+from azstate.address import Address
 from azstate.apply import ChangeOutcome
-from azstate.plan import Action, Call, Change, Drift, Plan
+from azstate.plan import Action, ApplyStatus, Call, Change, Drift, Plan
 from azstate.views import markdown, neutral, text
 from azstate.views.json import render_calls
 from azstate.views.report import apply_report_json, render_apply_report
@@ -95,10 +96,10 @@ def hostile_plan(names: tuple[str, ...]) -> Plan:
     for i, name in enumerate(names):
         changes.append(
             Change(
-                address=f"project.etl.permission.group.{name}",
+                address=Address.permission("etl", "group", name),
                 action=Action.DELETE if i % 2 else Action.CREATE,
                 before={"perms": ["read"]} if i % 2 else None,
-                after=None if i % 2 else {"perms": ["read", name]},
+                after=None if i % 2 else {"perms": ["read", "write"]},
                 reason=name,
             )
         )
@@ -133,10 +134,8 @@ def test_the_text_plan_never_folds_a_value_onto_a_new_line(width: int) -> None:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_apply_report_never_folds(width: int) -> None:
     results = [
-        ChangeOutcome(f"project.etl.permission.group.{name}", "delete", status, name, 1)
-        for name, status in zip(
-            SPACED + GROUPS, ["applied", "failed", "not attempted"] * 40, strict=False
-        )
+        ChangeOutcome(Address.permission("etl", "group", name), Action.DELETE, status, name, 1)
+        for name, status in zip(SPACED + GROUPS, list(ApplyStatus) * 20, strict=False)
     ]
     con = console(width)
     render_apply_report(results, con)
