@@ -473,6 +473,31 @@ def test_apply_failure_quotes_a_hostile_user_name_inertly(
     assert result.err.count("\n") == 1 and result.err.startswith("Error: apply did not complete")
 
 
+def test_every_hostile_name_can_be_targeted_in_the_form_plans_print(hostile: Hostile) -> None:
+    """The address a plan prints (``group["..."]``, JSON escapes inside) is the one --target
+    takes back, for every name of the corpus."""
+    targets = [group_address(g) for g in GROUPS]
+    assert [Address.parse(t) for t in targets] == [
+        Address.permission("etl", "group", g) for g in GROUPS
+    ]
+    flags = [arg for t in targets for arg in ("--target", t)]
+    plan = hostile.run("plan", "-c", hostile.config, "--format", "json", *flags).out
+    changes = assert_json_exact(plan, GROUPS)["changes"]
+    assert {c["address"] for c in changes if c["action"] != "no-op"} == set(targets)
+    text = hostile.run("plan", "-c", hostile.config, *flags).out
+    scope = next(line for line in text.split("\n") if line.startswith("Only the targeted"))
+    assert_shown(scope, targets, "the targets line")
+    md = hostile.run("plan", "-c", hostile.config, "--format", "markdown", *flags).out
+    assert_markdown_inert(
+        md, GROUPS, changes=len(changes) + md.count("changed outside azstate</summary>")
+    )
+    # apply one: the group whose name opens an HTML comment goes, and nothing else changes
+    hidden = group_address("ops\n\n<!--")
+    hostile.run("apply", "--auto-approve", "-c", hostile.config, "--target", hidden)
+    live = hostile.client.get_group_permissions("etl")
+    assert "ops\n\n<!--" not in live and set(GROUPS) - {"ops\n\n<!--"} <= set(live)
+
+
 def test_validate_and_its_errors_are_inert(hostile: Hostile) -> None:
     hostile.run("validate", "-c", hostile.config)
     header = "[projects.etl.permissions.groups]\n"
