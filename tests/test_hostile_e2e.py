@@ -218,6 +218,7 @@ class _Html(HTMLParser):
         self.comments: list[str] = []
         self.code: list[str] = []
         self.headings: list[tuple[str, str]] = []
+        self.prose: list[str] = []  # text outside code elements
         self._open: list[str] = []
         self._text: list[str] = []
 
@@ -237,6 +238,8 @@ class _Html(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self._text.append(data)
+        if "code" not in self._open:
+            self.prose.append(data)
 
     def handle_comment(self, data: str) -> None:
         self.comments.append(data)
@@ -263,6 +266,10 @@ def assert_markdown_inert(md: str, values: Iterable[str], *, changes: int) -> _H
             assert text in HEADINGS.get(tag, set()), (tag, text)
     assert sum(tag == "h2" for tag, _ in page.headings) == 1
     assert_shown("\n".join(page.code), values, "markdown code")
+    prose = "\n".join(page.prose)
+    for value in values:  # and nowhere else: outside code a name could be a link or mention
+        shown = [f for f in shown_forms(value) if len(f) > 3]
+        assert not any(f in prose for f in shown), f"{value!r} outside code"
     return page
 
 
