@@ -12,10 +12,12 @@ print such a value except through a function here, so hardening it (issue 15) ch
 Text (``for_text``): control, format (bidi, zero-width) and line/paragraph separator characters
 are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a value is always one line; a value that
 starts (after white space) with ``:`` shows that colon as ``\\x3a`` (a line starting with ``::``
-is a workflow command), and ``##[``/``##vso[``
-show a ``#`` as ``\\x23``. Position-independent rules, because any value may be laid out first on
-a line (after an indent); the views print with ``soft_wrap`` so no line is ever folded at the
-console width, which would start a new line in the middle of a value.
+is a workflow command), and ``##[``/``##vso[`` show a ``#`` as ``\\x23``. The rules do not depend
+on where the value lands, because any value may be laid out first on a line (after an indent);
+the views print with ``soft_wrap`` so no line is ever folded at the console width, which would
+start a new line in the middle of a value. The same function serves the text plan, the apply
+report, the dry run, validate, import's notes, the cron command, cli's error line and the log
+(``NeutralFormatter``).
 Markdown: values go only into code spans or fences they cannot close (the fence is longer than
 any backtick run inside), or into HTML with its specials escaped; ``|`` is escaped in table
 cells; newlines are never raw. Markdown is applied to the text form, so a comment printed to a
