@@ -208,3 +208,16 @@ def test_markdown_of_the_whole_corpus_in_every_place() -> None:
     plan = hostile_plan(GROUPS)
     md = markdown.render(plan, now=NOW)
     assert_markdown_inert(md, GROUPS, changes=len(plan.changes) + len(plan.drift))
+
+
+@pytest.mark.parametrize("server", ["https://x\n::error::y", "https://h/##[error]\u202e"])
+def test_a_saved_plans_own_fields_are_shown_inertly(server: str) -> None:
+    """``show`` renders a plan file someone else may have written: its server and targets are
+    values too."""
+    targets = tuple(Address.permission("etl", "group", g) for g in GROUPS[:6])
+    plan = hostile_plan(GROUPS[:6]).model_copy(update={"server": server, "targets": targets})
+    con = console(40)
+    text.render(plan, con, now=NOW)
+    assert_inert(output(con), "text")
+    md = markdown.render(plan, now=NOW)
+    assert_markdown_inert(md, (server, *GROUPS[:6]), changes=len(plan.changes) + 1)
