@@ -373,6 +373,12 @@ def test_text_plan_shows_every_planted_value_escaped_on_its_own_line(hostile: Ho
     for group in SERVER_ONLY:
         shown = for_text("x" + group_address(group))[1:]
         assert any(shown in line for line in deleted), f"deletion of {group!r} not shown"
+    # what is shown is a target: copied from the plan, it selects that resource alone
+    shown_addresses = [line.strip()[2 : -len(" will be deleted")] for line in deleted]
+    flags = [arg for a in shown_addresses for arg in ("--target", a)]
+    targeted = hostile.run("plan", "-c", hostile.config, "--format", "json", *flags).out
+    names = {Address.parse(c["address"]).name for c in json.loads(targeted)["changes"]}
+    assert names == set(SERVER_ONLY)
     # never folded: the long name and the value after a space stay on their line
     assert any(LONG in line and line.startswith("    ~ ") for line in lines)
     assert not any(line.lstrip().startswith("::error::wrapped") for line in lines)

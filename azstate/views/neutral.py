@@ -10,14 +10,15 @@ HTML comment hiding a deletion, a heading, a tracking image, a link, a mention).
 print such a value except through a function here, so hardening it (issue 15) changes one module.
 
 Text (``for_text``): control, format (bidi, zero-width) and line/paragraph separator characters
-are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a value is always one line; a value that
-starts (after white space) with ``:`` shows that colon as ``\\x3a`` (a line starting with ``::``
-is a workflow command), and ``##[``/``##vso[`` show a ``#`` as ``\\x23``. The rules do not depend
-on where the value lands, because any value may be laid out first on a line (after an indent);
-the views print with ``soft_wrap`` so no line is ever folded at the console width, which would
-start a new line in the middle of a value. The same function serves the text plan, the apply
-report, the dry run, validate, import's notes, the cron command, cli's error line and the log
-(``NeutralFormatter``).
+are shown as JSON escapes (``\\n``, ``\\u001b``, ``\\u202e``), so a value is always one line; a
+value that starts (after white space) with ``:`` shows that colon as ``\\u003a`` (a line starting
+with ``::`` is a workflow command), and ``##[``/``##vso[`` show a ``#`` as ``\\u0023``. JSON's
+spelling, because an address shows a name in JSON quotes (``group["ops\\n"]``): what is shown is
+what ``--target`` takes back. The rules do not depend on where the value lands, because any
+value may be laid out first on a line (after an indent); the views print with ``soft_wrap`` so
+no line is ever folded at the console width, which would start a new line in the middle of a
+value. The same function serves the text plan, the apply report, the dry run, validate,
+import's notes, the cron command, cli's error line and the log (``NeutralFormatter``).
 Markdown: values go only into code spans or fences they cannot close (the fence is longer than
 any backtick run inside), or into HTML with its specials escaped; ``|`` is escaped in table
 cells; newlines are never raw. Markdown is applied to the text form, so a comment printed to a
@@ -47,27 +48,29 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _LEADING_COLON = re.compile(r"^(\s*):")
 # The runners' older form, read anywhere in a line: '##[' (GitHub, Azure) and '##vso[' (Azure).
 _RUNNER_COMMAND = re.compile(r"#(?=#(?:vso)?\[)", re.IGNORECASE)
-_BACKSLASH_BEFORE_PIPE = re.compile(r"\\(?=\|)")
+_PIPE_AFTER_BACKSLASH = re.compile(r"(?<=\\)\|")
 
 
 def _escape_char(match: re.Match[str]) -> str:
+    """JSON's spelling (``\\n``, ``\\u001b``, a surrogate pair above U+FFFF): an address is
+    shown with its name in JSON quotes (``group["ops\\n"]``), and what is shown must be what
+    ``--target`` takes back."""
     char = match.group(0)
     if char in _NAMED:
         return _NAMED[char]
     point = ord(char)
-    if point < 0x100:
-        return f"\\x{point:02x}"
     if point < 0x10000:
         return f"\\u{point:04x}"
-    return f"\\U{point:08x}"
+    high, low = divmod(point - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
 
 def for_text(value: str) -> str:
     """A value for a terminal or a CI log: one line, nothing invisible or able to act, wherever
     on the line it is put. Idempotent: an already neutral value is returned unchanged."""
     text = _INVISIBLE.sub(_escape_char, value)
-    text = _RUNNER_COMMAND.sub(r"\\x23", text)
-    return _LEADING_COLON.sub(r"\1\\x3a", text)
+    text = _RUNNER_COMMAND.sub(r"\\u0023", text)
+    return _LEADING_COLON.sub(r"\1\\u003a", text)
 
 
 def _span(text: str) -> str:
@@ -87,10 +90,10 @@ def md_code(value: str) -> str:
 def md_cell(value: str) -> str:
     """A code span inside a GFM table row, where an unescaped ``|`` would split the cell.
 
-    A backslash right before a ``|`` is shown as ``\\x5c``: GitHub reads ``\\\\|`` as an escaped
+    A ``|`` right after a backslash is shown as ``\\u007c``: GitHub reads ``\\\\|`` as an escaped
     backslash and a cell boundary, markdown-it as an escaped pipe, so neither may be left to
     chance."""
-    text = _BACKSLASH_BEFORE_PIPE.sub(r"\\x5c", for_text(value))
+    text = _PIPE_AFTER_BACKSLASH.sub(r"\\u007c", for_text(value))
     return _span(text).replace("|", "\\|")
 
 
