@@ -73,6 +73,12 @@ def _escape_unseen(text: str) -> str:
     return _UNSEEN.sub(one, text)
 
 
+def comment_text(text: str) -> str:
+    """Text for a ``#`` comment: one line (a raw newline would end the comment and start TOML or
+    a CI command), nothing invisible, no "##[" for a CI log that prints the file."""
+    return _escape_unseen(text).replace("##", "#\\u0023")
+
+
 def quote(text: str) -> str:
     """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL, C1 controls and
     bidi or zero-width characters raw; TOML refuses DEL, and a reviewer cannot see the others.
@@ -151,8 +157,7 @@ class _Writer:
     def note(self, lines: list[str], where: str, text: str) -> None:
         note = f"{where}: {text}"
         self.notes.append(note)
-        # A raw newline would end the comment; "##[" in a printed file is a CI command.
-        lines.append("# " + _escape_unseen(note).replace("##", "#\\u0023"))
+        lines.append(f"# {comment_text(note)}")
 
     def project(self, p: ProjectState, source: str | None) -> list[str]:
         name = p.name

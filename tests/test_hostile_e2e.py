@@ -637,3 +637,30 @@ def test_cron_command_shows_expressions_from_a_file_inertly(
         assert [json.loads(line)["expr"] for line in captured.out.splitlines()] == list(lines)
     else:
         assert_shown(captured.out, lines, "cron text")
+
+
+def test_validate_resolved_prints_hostile_keys_values_and_file_names_inertly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--resolved prints the configuration as TOML with each value's file: a pull request
+    chooses the values, the keys and the name of a file it adds to a configuration directory."""
+    monkeypatch.setenv("COLUMNS", "40")
+    flow_key = "a\n##vso[b \u202e\x7f"
+    config = tmp_path / "conf"
+    config.mkdir()
+    (config / "a\n::error::x ##[warning]y.toml").write_text(
+        hostile_config(groups=CONFIG_GROUPS)
+        + f'\n[projects.etl.schedules.{toml_str(flow_key)}]\ncron = "0 0 3 ? * *"\n',
+        encoding="utf-8",
+    )
+    flow20(config / "src" / "etl", {"daily": ["job"], flow_key: ["job"]})
+    code = main(["validate", "--resolved", "-c", str(config)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert_inert(captured.out, "--resolved")
+    assert_inert(captured.err, "--resolved stderr")
+    etl = tomllib.loads(captured.out)["projects"]["etl"]  # still TOML, the same values
+    assert etl["description"] == DESCRIPTION
+    assert set(etl["permissions"]["groups"]) == set(CONFIG_GROUPS)
+    assert etl["schedules"]["daily"]["parameters"] == PARAMETERS
+    assert flow_key in etl["schedules"]
