@@ -13,6 +13,8 @@ import logging
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from azstate.address import Address
@@ -229,3 +231,15 @@ def test_an_address_as_shown_is_the_address(name: str) -> None:
     for address in (Address.permission("etl", "group", name), Address.schedule("etl", name)):
         shown = neutral.for_text(str(address))
         assert Address.parse(shown) == address
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1))
+def test_any_value_is_inert_on_any_line_and_any_address_shown_is_a_target(value: str) -> None:
+    shown = neutral.for_text(value)
+    assert neutral.for_text(shown) == shown
+    for prefix in ("", "  ", "- "):
+        assert_inert(prefix + shown)
+    address = Address.permission("etl", "group", value)
+    assert Address.parse(neutral.for_text(str(address))) == address
+    assert json.loads(neutral.for_json(json.dumps(value, ensure_ascii=True))) == value

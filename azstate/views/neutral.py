@@ -68,6 +68,13 @@ def _escape_char(match: re.Match[str]) -> str:
 def for_text(value: str) -> str:
     """A value for a terminal or a CI log: one line, nothing invisible or able to act, wherever
     on the line it is put. Idempotent: an already neutral value is returned unchanged."""
+    if (
+        value.isascii()
+        and value.isprintable()  # for ASCII: no C0 control and no DEL
+        and "##" not in value
+        and not value.lstrip().startswith(":")
+    ):
+        return value  # the common case, in a few C-level checks (a plan calls this a lot)
     text = _INVISIBLE.sub(_escape_char, value)
     text = _RUNNER_COMMAND.sub(r"\\u0023", text)
     return _LEADING_COLON.sub(r"\1\\u003a", text)
