@@ -22,6 +22,7 @@ import html
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -64,6 +65,7 @@ GROUPS = (
     "##[error]x",
     "###[warning]y",
     "##vso[task.setvariable variable=X]1",
+    "##teamcity[setParameter name='env.X' value='1']",
     "x##",
     "::stop-commands::tok",
     "\u3000::set-output name=a::b",
@@ -195,6 +197,7 @@ def assert_inert(text: str, what: str = "output") -> None:
         assert not line.strip().startswith("::"), f"{what}, line {number}: {line[:200]!r}"
         assert "##[" not in line, f"{what}, line {number}: {line[:200]!r}"
         assert "##vso[" not in line.lower(), f"{what}, line {number}: {line[:200]!r}"
+        assert "##teamcity[" not in line.lower(), f"{what}, line {number}: {line[:200]!r}"
 
 
 def shown_forms(value: str) -> set[str]:
@@ -416,10 +419,10 @@ def test_json_plan_and_saved_plan_hold_the_exact_values(hostile: Hostile, tmp_pa
 
 def test_dry_run_calls_are_inert_as_text_and_exact_as_json(hostile: Hostile) -> None:
     text = hostile.run("apply", "--dry-run", "-c", hostile.config).out
-    for group in GROUPS:  # the call that removes it names it, quoted and escaped
+    for group in GROUPS:  # the call that changes it names it, shell-quoted and escaped
+        shown = for_text(f"name={shlex.quote(group)}")
         assert any(
-            "ajax=changePermission" in line and any(f in line for f in shown_forms(group))
-            for line in text.split("\n")
+            "ajax=changePermission" in line and shown in line for line in text.split("\n")
         ), group
     calls = assert_json_exact(
         hostile.run("apply", "--dry-run", "-c", hostile.config, "--format", "json").out, GROUPS

@@ -45,6 +45,10 @@ SPACED = tuple("a" * k + " ::error::folded" for k in range(60))
         ("##[error]x", "\\u0023#[error]x"),
         ("x ##vso[task.setvariable]", "x \\u0023#vso[task.setvariable]"),
         ("##VSO[", "\\u0023#VSO["),
+        (
+            "x ##teamcity[setParameter name='env.X']",
+            "x \\u0023#teamcity[setParameter name='env.X']",
+        ),
         ("###[", "#\\u0023#["),
         ("# [x] ## y", "# [x] ## y"),
         ("\x00\x85\u2029", "\\u0000\\u0085\\u2029"),

@@ -2,23 +2,25 @@
 
 A project description, a group name, a flow name, an email or a server's error message is
 written by someone else (Azkaban lets any project admin add a group of any name): printed raw it
-could move the cursor or recolour a terminal (ANSI escapes), run a GitHub Actions or Azure
-Pipelines command in a CI log (``::add-mask::`` at the start of a line, ``##[`` or ``##vso[``
-anywhere in one), reorder what a reviewer reads (bidi overrides), hide itself (zero-width
-characters), or close the code span or HTML tag of a pull-request comment and inject markup (an
-HTML comment hiding a deletion, a heading, a tracking image, a link, a mention). Renderers never
-print such a value except through a function here, so hardening it (issue 15) changes one module.
+could move the cursor or recolour a terminal (ANSI escapes), run a GitHub Actions, Azure
+Pipelines or TeamCity command in a CI log (``::add-mask::`` at the start of a line; ``##[``,
+``##vso[`` or ``##teamcity[`` anywhere in one), reorder what a reviewer reads (bidi overrides),
+hide itself (zero-width characters), or close the code span or HTML tag of a pull-request
+comment and inject markup (an HTML comment hiding a deletion, a heading, a tracking image, a
+link, a mention). Renderers never print such a value except through a function here, so
+hardening it (issue 15) changes one module.
 
 Text (``for_text``): control, format (bidi, zero-width) and line/paragraph separator characters
 are shown as JSON escapes (``\\n``, ``\\u001b``, ``\\u202e``), so a value is always one line; a
 value that starts (after white space) with ``:`` shows that colon as ``\\u003a`` (a line starting
-with ``::`` is a workflow command), and ``##[``/``##vso[`` show a ``#`` as ``\\u0023``. JSON's
-spelling, because an address shows a name in JSON quotes (``group["ops\\n"]``): what is shown is
-what ``--target`` takes back. The rules do not depend on where the value lands, because any
-value may be laid out first on a line (after an indent); the views print with ``soft_wrap`` so
-no line is ever folded at the console width, which would start a new line in the middle of a
-value. The same function serves the text plan, the apply report, the dry run, validate,
-import's notes, the cron command, cli's error line and the log (``NeutralFormatter``).
+with ``::`` is a workflow command); in ``##[``, ``##vso[`` and ``##teamcity[`` a ``#`` is shown as
+``\\u0023``. JSON's spelling, because an address shows a name in JSON quotes
+(``group["ops\\n"]``): what is shown is what ``--target`` takes back. The rules do not depend on
+where the value lands, because any value may be laid out first on a line (after an indent); the
+views print with ``soft_wrap`` so no line is ever folded at the console width, which would start
+a new line in the middle of a value. The same function serves the text plan, the apply report,
+the dry run, validate, import's notes, the cron command, cli's error line and the log
+(``NeutralFormatter``).
 Markdown: values go only into code spans or fences they cannot close (the fence is longer than
 any backtick run inside), or into HTML with its specials escaped; ``|`` is escaped in table
 cells; newlines are never raw. Markdown is applied to the text form, so a comment printed to a
@@ -46,8 +48,9 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # A workflow command is a line that, trimmed of (any Unicode) white space, starts with '::'. A
 # value's leading ':' is escaped even alone: laid out first on a line, a ': ' may follow it.
 _LEADING_COLON = re.compile(r"^(\s*):")
-# The runners' older form, read anywhere in a line: '##[' (GitHub, Azure) and '##vso[' (Azure).
-_RUNNER_COMMAND = re.compile(r"#(?=#(?:vso)?\[)", re.IGNORECASE)
+# The runners' older form, read anywhere in a line: '##[' (GitHub, Azure), '##vso[' (Azure) and
+# '##teamcity[' (TeamCity's service messages, same shape).
+_RUNNER_COMMAND = re.compile(r"#(?=#(?:vso|teamcity)?\[)", re.IGNORECASE)
 _PIPE_AFTER_BACKSLASH = re.compile(r"(?<=\\)\|")
 
 
