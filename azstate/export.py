@@ -56,9 +56,34 @@ HEADER = (
 )
 
 
+# Controls, and the characters that reorder or hide text (bidi, zero-width): views/neutral.py's
+# list. The file is reviewed as text, so a server's value must not reorder what the reviewer
+# reads (TOML's \u escapes keep it exact).
+_UNSEEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def _escape_unseen(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        point = ord(match.group(0))
+        return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+
+    return _UNSEEN.sub(one, text)
+
+
+def comment_text(text: str) -> str:
+    """Text for a ``#`` comment: one line (a raw newline would end the comment and start TOML or
+    a CI command), nothing invisible, no "##[" for a CI log that prints the file."""
+    return _escape_unseen(text).replace("##", "#\\u0023")
+
+
 def quote(text: str) -> str:
-    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw, TOML does not."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL, C1 controls and
+    bidi or zero-width characters raw; TOML refuses DEL, and a reviewer cannot see the others.
+    No "##" either: a CI log that prints the file would read "##[" as a command."""
+    return _escape_unseen(json.dumps(text, ensure_ascii=False)).replace("##", "#\\u0023")
 
 
 def key(text: str) -> str:
@@ -132,7 +157,7 @@ class _Writer:
     def note(self, lines: list[str], where: str, text: str) -> None:
         note = f"{where}: {text}"
         self.notes.append(note)
-        lines.append(f"# {note}")
+        lines.append(f"# {comment_text(note)}")
 
     def project(self, p: ProjectState, source: str | None) -> list[str]:
         name = p.name

@@ -54,6 +54,7 @@ from azstate.config import (
 )
 from azstate.defaults import apply_defaults
 from azstate.errors import ConfigError, CronError, SourceError
+from azstate.export import quote as toml_quote
 from azstate.flows import FlowInfo, discover
 from azstate.layers import KeyPath, Origin, Origins, copy_tree, lay_over
 from azstate.state import SourceFiles
@@ -74,7 +75,9 @@ def render_key_path(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        text = part if _BARE_KEY.fullmatch(part) else quoted(part)
+        # export.quote escapes every control character, so parse_key_path reads any key back
+        # (a key with a newline or DEL made tomllib fail there, a traceback in --resolved).
+        text = part if _BARE_KEY.fullmatch(part) else toml_quote(part)
         out += f".{text}" if out else text
     return out
 

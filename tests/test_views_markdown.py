@@ -159,7 +159,7 @@ def test_create_and_delete_sections_show_whole_values() -> None:
     assert "+   job load must finish within 1h30m: kill" in created
     deleted = section(md, "project.old")
     assert '- description: "Retired"' in deleted
-    assert "_deleting a project also removes its schedules and SLAs_" in deleted
+    assert "  # (deleting a project also removes its schedules and SLAs)\n```" in deleted
 
 
 def test_drift_section_marks_server_and_configuration() -> None:

@@ -23,7 +23,7 @@ from azstate.plan import ApplyStatus, Plan
 from azstate.views import markdown, text
 from azstate.views.counts import count
 from azstate.views.formats import Format, as_format
-from azstate.views.neutral import for_text, md_cell
+from azstate.views.neutral import for_json, for_text, md_cell
 from azstate.views.theme import THEME
 
 _STATUS_STYLE = {
@@ -104,10 +104,10 @@ def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> N
         if not results:
             console.print(Text("Nothing to apply.", style="plan.legend"))
             return
-        console.print(Text("Apply results:", style="plan.header"))
+        console.print(Text("Apply results:", style="plan.header"), soft_wrap=True)
         for result in sorted(results, key=lambda r: r.address):
             console.print(report_line(result), soft_wrap=True)
-        console.print(summary_line(results))
+        console.print(summary_line(results), soft_wrap=True)
 
 
 def report_line(result: ChangeOutcome) -> Text:
@@ -198,7 +198,7 @@ def apply_report_json(
         "summary": {k.value.replace(" ", "_"): v for k, v in counts.items()},
         "server_matches_configuration": matches,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return for_json(json.dumps(document, indent=2, ensure_ascii=True))
 
 
 def _counts(results: Sequence[ChangeOutcome]) -> dict[ApplyStatus, int]:
