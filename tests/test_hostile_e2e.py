@@ -466,10 +466,11 @@ def test_a_saved_plan_of_hostile_names_applies_exactly(hostile: Hostile, tmp_pat
 def test_apply_with_markdown_writes_the_plan_inertly_and_the_report(hostile: Hostile) -> None:
     result = hostile.run("apply", "--auto-approve", "-c", hostile.config, "--format", "markdown")
     # stdout is one markdown document: the plan applied, then the report.
-    md = result.out[: result.out.rindex("</details>") + len("</details>")] + "\n"
+    split = result.out.index("\n### Apply results\n")
+    md = result.out[: split + 1]
     assert md.startswith("## azstate plan")
     assert_markdown_inert(md, PLANTED, changes=md.count("<details"))
-    report = rendered(result.out[len(md) :])
+    report = rendered(result.out[split:])
     assert report.comments == [] and set(report.tags) <= ALLOWED_TAGS
     assert_inert(result.out, "markdown report")
     assert "Apply complete" in result.out
