@@ -56,6 +56,8 @@ class PermissionUnit(Unit):
         return {"permissions": out}
 
     def plan(self, ctx: ProjectContext) -> list[Change]:
+        if ctx.deleting:
+            return self._deleted_with_project(ctx)
         if ctx.desired is None or ctx.desired.permissions is None:
             return []
         desired = dict(ctx.desired.permissions)
@@ -93,6 +95,18 @@ class PermissionUnit(Unit):
             else:
                 call = calls.change_permission(ctx.name, principal, name, want.perms)
                 changes.append(ctx.change(addr, Action.UPDATE, have, want, (call,)))
+        return changes
+
+    def _deleted_with_project(self, ctx: ProjectContext) -> list[Change]:
+        """Every entry of a project being deleted, shown as going with it (no call of its
+        own): a reviewer sees who loses access."""
+        assert ctx.live is not None
+        changes = []
+        for key, have in sorted((ctx.live.permissions or {}).items()):
+            kind, _, name = key.partition(".")
+            addr = Address.permission(ctx.name, cast(Principal, kind), name)
+            reason = "removed by the server with the project"
+            changes.append(ctx.change(addr, Action.DELETE, have, None, (), reason))
         return changes
 
     def happened(
