@@ -27,7 +27,12 @@ from azstate.errors import ApplyError, AzstateError
 from azstate.plan import ApplyStatus, Plan
 from azstate.views import Format, render_plan
 from azstate.views.json import render_calls
-from azstate.views.report import apply_report_json, complete_line, render_apply_report
+from azstate.views.report import (
+    apply_report_json,
+    complete_line,
+    render_apply_report,
+    rerun_hint,
+)
 from azstate.views.theme import THEME
 
 
@@ -104,7 +109,7 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
         raise ApplyError(
             f"apply did not complete: {sum(o.status.failed for o in outcomes):,} failed, "
             f"{sum(o.status is ApplyStatus.NOT_ATTEMPTED for o in outcomes):,} not attempted. "
-            "Run plan to see what is left; applying again repairs it."
+            + rerun_hint(outcomes)
         )
     left = left_over(plan, lambda targets, only: ws.plan(targets=targets, only=only))
     report(not left)

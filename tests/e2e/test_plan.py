@@ -77,7 +77,7 @@ def test_create_of_every_resource_type(ws: Workspace) -> None:
         "project.etl.sla.daily": "+",
         "project.etl.permission.user.reader": "+",
     }
-    assert "Plan: 5 to create, 0 to update, 0 to replace, 0 to delete." in result.out
+    assert "Plan: 5 to create, 0 to update, 0 to delete." in result.out
     assert 'description: "Nightly ETL"' in result.out
     assert "At 02:00" in result.out and "next: " in result.out and "PST" in result.out
     assert "the flow must succeed within 2h: email" in result.out
@@ -123,7 +123,7 @@ def test_update_of_every_resource_type(ws: Workspace) -> None:
     assert "every upload creates a new project version" in result.out
     # Only changed fields: the schedule's unchanged options are not listed.
     assert "failure_action" not in result.out
-    assert "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete." in result.out
+    assert "Plan: 0 to create, 5 to update, 0 to delete." in result.out
     assert mutations(ws) == []
 
     data = plan_json(ws)
@@ -145,8 +145,8 @@ def test_delete_of_every_resource_type(ws: Workspace) -> None:
         "project.etl.sla.daily": "-",
         "project.etl.permission.user.reader": "-",
     }
-    assert "Plan: 0 to create, 0 to update, 0 to replace, 1 to delete." not in result.out
-    assert "Plan: 0 to create, 0 to update, 0 to replace, 4 to delete." in result.out
+    assert "Plan: 0 to create, 0 to update, 1 to delete." not in result.out
+    assert "Plan: 0 to create, 0 to update, 4 to delete." in result.out
     assert "setSla cannot clear an SLA" in result.out
 
     data = plan_json(ws)
