@@ -141,11 +141,16 @@ def _drift(changes: list[Change]) -> Iterable[Drift]:
             continue
         if change.action is Action.DELETE and not change.calls:
             continue  # the server's consequence of another change (an upload, a project delete)
+        if change.after is None:
+            # Not in the configuration at all: the change itself shows every value that goes,
+            # and a field-by-field "configuration: nothing" would only repeat it.
+            yield Drift(address=change.address, fields={})
+            continue
         before, after = change.before_json or {}, change.after_json or {}
         names = unit_for(change.address.kind).drift_fields(change)
         fields = {
             f: {"live": before.get(f), "desired": after.get(f)}
             for f in names
-            if f not in DISPLAY_ONLY and (before.get(f), after.get(f)) != (None, None)
+            if f not in DISPLAY_ONLY
         }
         yield Drift(address=change.address, fields=fields)
