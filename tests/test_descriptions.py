@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,18 @@ def test_one_comparison_serves_every_reader(want: str, have: str, changed: bool)
 def test_a_description_not_read_stops_the_plan() -> None:
     with pytest.raises(PlanError, match=r"project\.etl: its description was not read"):
         unit_for(Address.project_("etl").kind).plan(_ctx("x", None))
+
+
+def test_the_index_listing_reads_with_the_same_unescape() -> None:
+    """Transcript 46 (a real /index?all): escaped once, white space raw. Its exact text and
+    the project page's form compare through the same function."""
+    transcript = Path("/work/shared/azkaban-transcripts/46-index-all-descriptions.txt")
+    if not transcript.exists():
+        pytest.skip("the shared transcripts are not on this machine")
+    found = re.search(
+        r'<p class="project-description">(.*?)</p>', transcript.read_text(), re.DOTALL
+    )
+    assert found is not None
+    exact = unescape_page_text(found.group(1))
+    assert exact == "  lead & trail <b>x</b> café\nsecond line\ttab  "
+    assert same_description(exact, description_from_page(_page(exact)) or "")
