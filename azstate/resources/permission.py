@@ -3,7 +3,8 @@
 Only managed when the project has a permissions table. The applying user's own entry is kept
 unless the table names that user: Azkaban makes the creator ADMIN, and removing it would lock
 azstate out of the project it manages. Entries are granted after the project's settings and
-schedules, and removed after every grant.
+schedules, and removed after every grant. A project being deleted shows every entry it holds
+as going with it (the server drops them with the project: no calls of their own).
 """
 
 from __future__ import annotations

@@ -70,13 +70,13 @@ def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing
     if live is None:
         return ScheduleRead(schedule_id=listed.schedule_id)
     has_sla = live.has_sla and not live.value.no_options
-    sla = _read_sla(client, live.schedule_id, item.name) if has_sla else None
+    sla = read_sla(client, live.schedule_id, item.name) if has_sla else None
     return ScheduleRead(
         schedule_id=listed.schedule_id, value=live.value, unmanaged=live.unmanaged, sla=sla
     )
 
 
-def _read_sla(client: AzkabanClient, schedule_id: int, project: str) -> SlaValue | None:
+def read_sla(client: AzkabanClient, schedule_id: int, project: str) -> SlaValue | None:
     """slaInfo, whose "Project N doesn't exist" for a project that was just listed means the
     user lacks READ on it (it looks the project up as the user): said so, in the error."""
     try:

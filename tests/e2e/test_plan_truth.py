@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from azstate.errors import AzkabanError
-from azstate.resources.schedule import _read_sla
+from azstate.resources.schedule import read_sla
 from azstate.state import ScheduleValue
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
@@ -224,7 +224,7 @@ def test_sla_info_without_read_says_read_is_missing(ws: Workspace) -> None:
     alice = AzkabanClient(ws.sandbox.url, "alice", SecretStr("alice"))
     alice.login()
     with pytest.raises(AzkabanError) as caught:
-        _read_sla(alice, sid, "etl")
+        read_sla(alice, sid, "etl")
     message = str(caught.value)
     assert "slaInfo" in message
     assert "user alice lacks READ permission on project etl" in message
