@@ -92,9 +92,11 @@ class ProjectUnit(Unit):
         if ctx.desired is None or ctx.live is None:
             return []
         want, have = ctx.desired.description, ctx.live.description
+        if want is None:
+            return []
         if have is None:
             raise PlanError(f"{addr}: its description was not read from the server")
-        if want is None or same_description(want, have):
+        if same_description(want, have):
             return []
         return [
             ctx.change(
