@@ -135,9 +135,11 @@ def _addresses(results: Sequence[ChangeOutcome], *statuses: ApplyStatus) -> str:
 
 
 def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None) -> str:
-    """The report as JSON for `apply --format json`: every change, the counts, and whether the
-    server matched the configuration afterwards (None when apply stopped before checking)."""
+    """The report as JSON for `apply --format json`: every change, the counts, whether the
+    server matched the configuration afterwards (None when apply stopped before checking), and
+    when something did not apply, ``next_step``: whether applying again can help."""
     counts = _counts(results)
+    stopped = any(r.status is not ApplyStatus.APPLIED for r in results)
     document = {
         "changes": [
             {
@@ -151,6 +153,7 @@ def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None)
         ],
         "summary": {k.value.replace(" ", "_"): v for k, v in counts.items()},
         "server_matches_configuration": matches,
+        "next_step": rerun_hint(results) if stopped else None,
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 

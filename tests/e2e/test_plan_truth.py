@@ -140,6 +140,12 @@ def test_a_refused_write_counts_its_call_and_says_fix_the_configuration(ws: Work
     assert "fix the configuration" in result.err
     assert "project.etl.permission.user.nosuchuser" in result.err
     assert "apply again" not in result.err and "repairs" not in result.err
+    report = json.loads(
+        ws.run("apply", "--auto-approve", "-c", str(ws.config), "--format", "json").out
+    )
+    failed = next(c for c in report["changes"] if c["status"] == "failed")
+    assert failed["calls_sent"] == 1
+    assert "fix the configuration" in report["next_step"]
 
 
 def test_a_transient_failure_says_apply_again(ws: Workspace) -> None:
