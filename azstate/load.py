@@ -59,6 +59,7 @@ from azstate.flows import FlowInfo, discover
 from azstate.layers import KeyPath, Origin, Origins, copy_tree, lay_over
 from azstate.state import SourceFiles
 from azstate.variables import ENV_PREFIX, Resolution, Variable, interpolate_tree
+from azstate.wire.replies import description_as_shown
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
@@ -1056,6 +1057,12 @@ def _with_sources(
     built: dict[Path, tuple[SourceFiles, bytes, FlowInfo]] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(ctx, name, project, warnings)
+        if project.description != description_as_shown(project.description):
+            where = ctx.problem(("projects", name, "description"), "")
+            warnings.append(
+                f"{where.file}:{where.line}: {where.key}: the project page shows <br>, <br/> and "
+                "!NEWLINE! all as <br>, so a change between them cannot be seen or planned"
+            )
         key: KeyPath = ("projects", name, "source")
         if project.source is None or ctx.is_unknown(key):
             continue

@@ -73,8 +73,8 @@ def test_summary_table_comes_first() -> None:
     md = markdown.render(full_plan(), now=NOW)
     lines = [line for line in md.splitlines() if line.strip()]
     assert lines[0] == "## azstate plan"
-    assert lines[1] == "| Create | Update | Replace | Delete | Server |"
-    assert lines[3] == f"| 5 | 4 | 1 | 3 | `{SERVER}` |"
+    assert lines[1] == "| Create | Update | Delete | Server |"
+    assert lines[3] == f"| 5 | 4 | 3 | `{SERVER}` |"
     html = to_html(md)
     assert html.index("<table>") < html.index("<details")
     first_table = html[: html.index("</table>")]

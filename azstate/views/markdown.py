@@ -120,9 +120,9 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
         s = plan.summary
         server_cell = md_cell(plan.server)
         out += [
-            "| Create | Update | Replace | Delete | Server |",
-            "|---:|---:|---:|---:|:---|",
-            f"| {s.create:,} | {s.update:,} | {s.replace:,} | {s.delete:,} | {server_cell} |",
+            "| Create | Update | Delete | Server |",
+            "|---:|---:|---:|:---|",
+            f"| {s.create:,} | {s.update:,} | {s.delete:,} | {server_cell} |",
             "",
             scope[0].upper() + scope[1:] + ".",
             "",
