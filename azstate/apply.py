@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from azstate.address import Address
-from azstate.errors import AzkabanError, AzstateError, TransportError
+from azstate.errors import AzkabanError, AzstateError, SessionExpiredError, TransportError
 from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
 from azstate.resources import apply_key, stops, unit_for
@@ -34,6 +34,7 @@ class ChangeOutcome:
     status: ApplyStatus
     message: str | None = None
     calls_sent: int = 0
+    unreachable: bool = False  # failed on a transport error: the server may be gone
 
 
 def execution_order(plan: Plan) -> list[list[Change]]:
@@ -51,6 +52,30 @@ def ordered_calls(plan: Plan) -> list[Call]:
     return [call for group in execution_order(plan) for change in group for call in change.calls]
 
 
+DEAD_AFTER = 3  # projects in a row whose calls could not reach the server
+
+
+class _Breaker:
+    """Stops an apply against a server that died: once DEAD_AFTER projects in a row ended on a
+    transport failure (refused, reset, no reply), the changes not yet started are not
+    attempted. Each would wait for its own timeout and retries to say what the first three
+    already said; the report stays short and the rest is applied by the next run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_a_row = 0
+        self.reason: str | None = None
+
+    def project_done(self, unreachable: bool) -> None:
+        with self._lock:
+            self._in_a_row = self._in_a_row + 1 if unreachable else 0
+            if self._in_a_row >= DEAD_AFTER and self.reason is None:
+                self.reason = (
+                    f"stopped early: the server could not be reached for {DEAD_AFTER} "
+                    "projects in a row"
+                )
+
+
 def apply_plan(
     client: AzkabanClient,
     plan: Plan,
@@ -58,9 +83,13 @@ def apply_plan(
     *,
     parallelism: int = 8,
     progress: Progress | None = None,
+    on_done: Callable[[ChangeOutcome], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[ChangeOutcome]:
     """Every change's outcome, in execution order.
+
+    ``on_done`` hears of each change as it is settled (from worker threads, one at a time):
+    the command prints a line per change where no progress bar can be shown.
 
     ``stop`` set (the first Ctrl-C): no new call starts, the calls in flight finish, and what
     was not sent is reported not attempted (or interrupted, for a change half sent). A
@@ -68,7 +97,7 @@ def apply_plan(
     are reported as of unknown outcome.
     """
     progress = progress or NoProgress()
-    run = _Run(client, artifacts, progress, stop or threading.Event())
+    run = _Run(client, artifacts, progress, stop or threading.Event(), on_done)
     groups = execution_order(plan)
     progress.add(sum(len(c.calls) for g in groups for c in g))
     workers = max(1, min(parallelism, len(groups) or 1))
@@ -98,6 +127,10 @@ def _applied(outcome: ChangeOutcome | None) -> bool:
 class _UnknownOutcome(AzstateError):
     """A write that may or may not have taken effect, and must not be sent again."""
 
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # not even the check reached the server
+
 
 class _Run:
     """One apply's shared state: outcomes so far, the call each project has in flight."""
@@ -108,11 +141,14 @@ class _Run:
         artifacts: Mapping[str, bytes],
         progress: Progress,
         stop: threading.Event,
+        on_done: Callable[[ChangeOutcome], None] | None,
     ) -> None:
         self.client = client
         self.artifacts = artifacts
         self.progress = progress
         self.stop = stop
+        self.on_done = on_done
+        self.breaker = _Breaker()
         self.results: dict[Address, ChangeOutcome] = {}
         self._in_flight: dict[Address, tuple[Call, int]] = {}  # change -> (call, calls sent)
         self._abandoned = False
@@ -123,17 +159,16 @@ class _Run:
         outcome stops the rest of the project (what it would act on may or may not exist)."""
         stopped: list[ChangeOutcome] = []  # not done, or not known to be done
         unknown: ChangeOutcome | None = None
+        unreachable = answered = False
         by_address = {c.address: c for c in group}
         # A change without calls is done by another's call (a schedule removed with its
         # project, an SLA sent with its schedule): settled last, once that one is known.
         for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
             blocker = next((s for s in stopped if stops(change, by_address[s.address])), None)
-            if blocker is not None and _interrupted(blocker):
-                outcome = self._skipped(change, _INTERRUPTED)
+            if self.breaker.reason is not None and blocker is None:
+                outcome = self._skipped(change, self.breaker.reason)
             elif blocker is not None:
-                unknown_blocker = blocker.status is ApplyStatus.UNKNOWN
-                why = "whose outcome is unknown" if unknown_blocker else "which did not happen"
-                outcome = self._skipped(change, f"needs {blocker.address}, {why}")
+                outcome = self._skipped(change, self._blocked(blocker))
             elif unknown is not None and change.calls:
                 outcome = self._skipped(
                     change,
@@ -144,6 +179,8 @@ class _Run:
                 outcome = self._skipped(change, _INTERRUPTED)
             else:
                 outcome = self._change(change)
+                unreachable = unreachable or outcome.unreachable
+                answered = answered or outcome.status is ApplyStatus.APPLIED
             if outcome.status is not ApplyStatus.APPLIED:
                 stopped.append(outcome)
             if outcome.status is ApplyStatus.UNKNOWN:
@@ -151,6 +188,20 @@ class _Run:
             with self._lock:
                 if not self._abandoned:
                     self.results[change.address] = outcome
+                    if self.on_done is not None:
+                        self.on_done(outcome)
+        self.breaker.project_done(unreachable and not answered)
+
+    def _blocked(self, blocker: ChangeOutcome) -> str:
+        """Why a change that needs ``blocker`` is not attempted: the reason the whole apply
+        stopped, when that is why the blocker was not done either."""
+        if _interrupted(blocker):
+            return _INTERRUPTED
+        if blocker.message is not None and blocker.message == self.breaker.reason:
+            return blocker.message
+        if blocker.status is ApplyStatus.UNKNOWN:
+            return f"needs {blocker.address}, whose outcome is unknown"
+        return f"needs {blocker.address}, which did not happen"
 
     def _skipped(self, change: Change, why: str) -> ChangeOutcome:
         self.progress.advance(len(change.calls))
@@ -176,12 +227,27 @@ class _Run:
             except _UnknownOutcome as exc:
                 self.progress.advance(total - sent)
                 return ChangeOutcome(
-                    change.address, change.action, ApplyStatus.UNKNOWN, str(exc), sent + 1
+                    change.address,
+                    change.action,
+                    ApplyStatus.UNKNOWN,
+                    str(exc),
+                    sent + 1,
+                    exc.unreachable,
                 )
             except AzstateError as exc:
                 self.progress.advance(total - sent)
+                # A lost write whose check could not reach the server either counts too.
+                unreachable = isinstance(exc, TransportError) or isinstance(
+                    exc.__cause__, TransportError
+                )
+                sent += _reached_server(exc)
                 return ChangeOutcome(
-                    change.address, change.action, ApplyStatus.REFUSED, str(exc), sent
+                    change.address,
+                    change.action,
+                    failure_status(exc),
+                    str(exc),
+                    sent,
+                    unreachable,
                 )
             finally:
                 with self._lock:
@@ -220,7 +286,8 @@ class _Run:
             except (AzkabanError, TransportError) as check:
                 raise _UnknownOutcome(
                     f"{exc}; whether it took effect could not be checked, so it was not sent "
-                    f"again: {check}"
+                    f"again: {check}",
+                    unreachable=isinstance(check, TransportError),
                 ) from check
             except AzstateError as moved:  # the unit found the server changed otherwise
                 raise _UnknownOutcome(f"{exc}; {moved}") from moved
@@ -292,6 +359,29 @@ class _Run:
 
 
 _GRACE_CAP = 10.0  # seconds
+
+
+def failure_status(exc: AzstateError) -> ApplyStatus:
+    """TRANSIENT when a re-run can succeed (the connection failed, the session lapsed, a
+    gateway or an overloaded server answered), REFUSED when the server refused the value
+    itself (its answer will not change until the configuration does)."""
+    if isinstance(exc, TransportError | SessionExpiredError):
+        return ApplyStatus.TRANSIENT
+    if isinstance(exc, AzkabanError) and exc.status in _TRANSIENT_HTTP:
+        return ApplyStatus.TRANSIENT
+    return ApplyStatus.REFUSED
+
+
+_TRANSIENT_HTTP = frozenset({502, 503, 504})
+
+
+def _reached_server(exc: AzstateError) -> bool:
+    """Whether the failed call was sent (and so is counted): an answer, a reply lost on the
+    way back, or a check after one; not a connection never made, nor a refusal before
+    sending."""
+    if isinstance(exc, TransportError):
+        return exc.may_have_reached_server
+    return isinstance(exc, AzkabanError) or exc.__cause__ is not None
 
 
 def left_over(
