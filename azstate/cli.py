@@ -243,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Error: {for_text(describe(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if argv is None:  # exiting now: another Ctrl-C must not print a traceback instead
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
         print("Interrupted.", file=sys.stderr)
         code = INTERRUPTED
     if code == INTERRUPTED and argv is None:
