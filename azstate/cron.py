@@ -19,6 +19,11 @@ would reject, and the server's verdict is what counts, so the quirks are kept on
   February): such expressions parse but cannot be scheduled;
 - the search stops after the current year + 100.
 
+Quartz 2.3 and later differ in one rule only: they refuse an ``N/S`` item (numeric start, numeric
+step) whose step exceeds the field's largest value, which 2.2.1 reads as the single value N
+(../shared/testdata/quartz23-vectors.jsonl, run on Quartz 2.3.2). ``parse(..., quartz=Quartz.V2_3)``
+adds that rule; fire times are the same in both, so the search has one version.
+
 Fire times are searched field by field on the wall clock of the zone, the way Quartz walks a
 lenient ``java.util.Calendar``: every time the search moves a field on, the wall time it lands
 on is placed in the zone, so one in a spring-forward gap moves forward by the gap and is then
@@ -30,12 +35,13 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import dataclasses
 import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from azstate.errors import CronError
@@ -44,22 +50,58 @@ __all__ = [
     "CronExpression",
     "CronParseError",
     "CronSearchError",
+    "Quartz",
     "canonical",
     "check_schedulable",
     "describe",
     "normalize",
     "parse",
+    "quartz22_equivalent",
+    "quartz22_note",
     "quartz_equivalent",
 ]
+
+
+class Quartz(StrEnum):
+    """Which Quartz's parser to follow.
+
+    Azkaban pins 2.2.1, so a live schedule is read and fires as 2.2.1 reads it; some server
+    builds ship 2.3, which refuses a few texts 2.2.1 took, so configuration must suit both.
+    """
+
+    V2_2 = "2.2"
+    V2_3 = "2.3"
 
 
 class CronParseError(CronError):
     """Quartz refuses the text. ``quartz_message`` is Quartz's own ParseException message."""
 
-    def __init__(self, quartz_message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, quartz_message: str, *, hint: str | None = None, message: str | None = None
+    ) -> None:
         self.quartz_message = quartz_message
         self.hint = hint
-        super().__init__(f"{quartz_message} ({hint})" if hint else quartz_message)
+        if message is None:
+            message = f"{quartz_message} ({hint})" if hint else quartz_message
+        super().__init__(message)
+
+
+class Quartz23Refusal(CronParseError):
+    """Quartz 2.2 takes the text but 2.3 and later refuse it: an ``N/S`` step past the top.
+
+    ``quartz22_reading`` is the whole expression as 2.2 reads it (None if 2.2 refuses it too),
+    so the message can say what to write instead.
+    """
+
+    def __init__(
+        self, quartz_message: str, *, problem: str, quartz22_reading: str | None = None
+    ) -> None:
+        self.problem = problem
+        self.quartz22_reading = quartz22_reading
+        text = f"refused by Quartz 2.3 and later: {problem}"
+        if quartz22_reading is not None:
+            text += f" (the whole expression as Quartz 2.2 reads it: {quartz22_reading!r})"
+        super().__init__(quartz_message, message=text)
 
 
 class CronSearchError(CronError):
@@ -113,6 +155,17 @@ _LIMITS: dict[_Field, _Limits] = {
         1, 7, 7, "Day-of-Week values must be between 1 and 7", 7, "Increment > 7 : "
     ),
     _Field.YEAR: _Limits(1970, 0, 0, "", 0, ""),
+}
+
+# How messages name a field, and one value of it ("only second 0").
+_FIELD_WORDS: dict[_Field, tuple[str, str]] = {
+    _Field.SECOND: ("seconds", "second"),
+    _Field.MINUTE: ("minutes", "minute"),
+    _Field.HOUR: ("hours", "hour"),
+    _Field.DAY_OF_MONTH: ("day-of-month", "day"),
+    _Field.MONTH: ("month", "month"),
+    _Field.DAY_OF_WEEK: ("day-of-week", "weekday"),
+    _Field.YEAR: ("year", "year"),
 }
 
 _ALL = 99
@@ -180,9 +233,10 @@ class _FieldBuilder:
     value"; which marker a set holds decides later checks, so they are kept as numbers here.
     """
 
-    def __init__(self, field: _Field, max_year: int) -> None:
+    def __init__(self, field: _Field, max_year: int, quartz: Quartz) -> None:
         self.field = field
         self.max_year = max_year
+        self.quartz = quartz
         self.values: set[int] = set()
         self.years: list[_YearRange] = []
         self.last_day = False
@@ -604,7 +658,9 @@ def _parse_no_value(item: str, b: _FieldBuilder, dom: _FieldBuilder) -> None:
         if not dom.values and not dom.last_day:
             raise _wrapped("java.util.NoSuchElementException")
         if dom.values and max(dom.values) == _NO_SPEC:
-            raise CronParseError("'?' can only be specfied for Day-of-Month -OR- Day-of-Week.")
+            # 2.3 corrected the spelling of this message (quartz23-vectors.jsonl)
+            spelt = "specified" if b.quartz is Quartz.V2_3 else "specfied"
+            raise CronParseError(f"'?' can only be {spelt} for Day-of-Month -OR- Day-of-Week.")
     b.add(_NO_SPEC, None, None)
 
 
@@ -754,9 +810,29 @@ def _parse_number(item: str, b: _FieldBuilder) -> None:
         if i + 2 < len(item) and not _is_digit(item[i + 2]):
             raise CronParseError(f"Unexpected character '{item[i + 2]}' after '/'")
         step, _ = _read_int(item, i + 1)
+        if b.quartz is Quartz.V2_3 and f is not _Field.YEAR and step > _LIMITS[f].step_limit:
+            raise _step_refusal(item, value, step, f)
         b.add(value, None, step)
     else:
         b.add(value, None, None)
+
+
+def _step_refusal(item: str, start: int, step: int, f: _Field) -> Quartz23Refusal:
+    """Quartz 2.3's check of an ``N/S`` step, worded with what 2.2 made of the item.
+
+    2.2 reads ``N/S`` with a step past the field's top as N alone (``99/S``, "every value from
+    the lowest", as the lowest alone; ``98/S`` in a day field as nothing).
+    """
+    lim = _LIMITS[f]
+    name, unit = _FIELD_WORDS[f]
+    problem = f"step {step} exceeds {lim.step_limit} in the {name} field ({item!r})"
+    meant = lim.low if start == _ALL else start
+    day_field = f in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK)
+    if day_field and start == _NO_SPEC:
+        problem += "; Quartz 2.2 reads that item as no value at all: leave it out"
+    elif lim.low <= meant <= lim.high:
+        problem += f"; write {meant} if you mean only {unit} {meant}"
+    return Quartz23Refusal(f"{lim.step_message}{step}", problem=problem)
 
 
 def _mixes_last_with_others(token: str) -> bool:
@@ -765,14 +841,23 @@ def _mixes_last_with_others(token: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
-def parse(expr: str, *, max_year: int | None = None) -> CronExpression:
+def parse(
+    expr: str, *, max_year: int | None = None, quartz: Quartz = Quartz.V2_2
+) -> CronExpression:
     """Read ``expr`` exactly as Quartz 2.2.1 would; CronParseError with Quartz's message if not.
 
     A 5-field Unix cron is refused as Quartz refuses it, with its Quartz equivalent in the hint.
     ``max_year`` is Quartz's horizon (this year + 100), which bounds ``year/step``.
+    ``quartz=Quartz.V2_3`` also refuses what 2.3 and later refuse (Quartz23Refusal, naming the
+    expression as 2.2 reads it); what both accept means the same to both.
     """
+    limit = _default_max_year() if max_year is None else max_year
     try:
-        return _parse(expr, _default_max_year() if max_year is None else max_year)
+        return _parse(expr, limit, quartz)
+    except Quartz23Refusal as exc:
+        raise Quartz23Refusal(
+            exc.quartz_message, problem=exc.problem, quartz22_reading=quartz22_equivalent(expr)
+        ) from None
     except CronParseError as exc:
         unix_like = exc.quartz_message == "Unexpected end of expression." or expr.strip()[:1] == "@"
         if unix_like:
@@ -788,9 +873,9 @@ def parse(expr: str, *, max_year: int | None = None) -> CronExpression:
         raise
 
 
-def _parse(expr: str, max_year: int) -> CronExpression:
+def _parse(expr: str, max_year: int, quartz: Quartz = Quartz.V2_2) -> CronExpression:
     tokens = [t for t in _SEPARATORS.split(expr.upper()) if t]
-    builders = [_FieldBuilder(f, max_year) for f in _Field]
+    builders = [_FieldBuilder(f, max_year, quartz) for f in _Field]
     dom, dow = builders[_Field.DAY_OF_MONTH], builders[_Field.DAY_OF_WEEK]
     for position, token in enumerate(tokens[:7]):
         field = _Field(position)
@@ -848,13 +933,21 @@ def _parse(expr: str, max_year: int) -> CronExpression:
 # Azkaban's verdict, canonical text, descriptions, Unix crons ----------------------------------
 
 
-def check_schedulable(expr: str, tz: str | ZoneInfo, now: datetime | None = None) -> CronExpression:
+def check_schedulable(
+    expr: str,
+    tz: str | ZoneInfo,
+    now: datetime | None = None,
+    *,
+    quartz: Quartz = Quartz.V2_2,
+) -> CronExpression:
     """What Azkaban accepts: Quartz parses it and it fires at least once after ``now``.
 
     Expressions Quartz accepts but cannot search (an empty field, ``L`` in the hour, ``0W``)
-    are refused too: Azkaban would store them and then fail to schedule them.
+    are refused too: Azkaban would store them and then fail to schedule them. ``quartz`` is
+    the parser the server runs: 2.2 (what Azkaban pins, the sandbox's) by default; checks of
+    configuration pass ``Quartz.V2_3`` so that it suits servers built with either.
     """
-    parsed = parse(expr)
+    parsed = parse(expr, quartz=quartz)
     zone = _zone(tz)
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
@@ -900,11 +993,91 @@ def normalize(expr: str) -> str:
     """Canonical text for comparing desired and live schedules.
 
     Quartz upper-cases the whole expression, splits on spaces and tabs only and ignores tokens
-    after the seventh, so those differences never change when a schedule fires. Nothing else is
-    rewritten: equal spellings that fire alike but read differently stay different.
+    after the seventh, so those differences never change when a schedule fires. One more
+    rewrite: an ``N/S`` item that only Quartz 2.2 accepts becomes the ``N`` it means there
+    (:func:`quartz22_equivalent`), so a live schedule a 2.2 server took as ``0/60 0 2 ? * *``
+    equals the configured ``0 0 2 ? * *``, the only spelling 2.3 accepts too (configuration
+    holding the old form is refused before any comparison). Nothing else is rewritten: equal
+    spellings that fire alike but read differently stay different.
     """
+    equivalent = quartz22_equivalent(expr)
+    if equivalent is not None:
+        return equivalent
     tokens = [t for t in _SEPARATORS.split(expr.upper()) if t]
     return " ".join(tokens[:7])
+
+
+_STEP_ITEM = re.compile(r"([0-9]+)/([0-9]+)")
+
+
+@functools.lru_cache(maxsize=8192)
+def quartz22_equivalent(expr: str) -> str | None:
+    """The spelling both Quartz versions read as Quartz 2.2 reads ``expr``, if 2.3 refuses it.
+
+    None when there is nothing to rewrite: 2.2 refuses ``expr`` too, or 2.3 accepts it. Each
+    ``N/S`` item whose step exceeds its field's top becomes ``N``, which is all 2.2 makes of it
+    (``0/60`` in the seconds fires at second 0 only); everything else is kept, upper-cased,
+    tokens joined by one space and cut at seven as in :func:`normalize`. Fire times are those
+    of the original on a 2.2 server (checked here: the rewrite must parse to the same sets).
+    """
+    if "/" not in expr:
+        return None
+    try:
+        original = parse(expr)
+    except CronParseError:
+        return None
+    try:
+        _parse(expr, _default_max_year(), Quartz.V2_3)  # not parse(): it calls this
+        return None
+    except Quartz23Refusal:
+        pass
+    except CronParseError:  # a refusal of another kind: not the rule this rewrite undoes
+        return None
+    tokens = [t for t in _SEPARATORS.split(expr.upper()) if t][:7]
+    rewritten = [
+        token if position == _Field.YEAR else _quartz22_token(token, _Field(position))
+        for position, token in enumerate(tokens)
+    ]
+    if any(token is None for token in rewritten):
+        return None
+    candidate = " ".join(token for token in rewritten if token is not None)
+    try:
+        reread = _parse(candidate, _default_max_year(), Quartz.V2_3)
+    except CronParseError:
+        return None
+    same = dataclasses.replace(reread, source=original.source) == original
+    return candidate if same else None
+
+
+def quartz22_note(expr: str) -> str | None:
+    """What import says about a live cron only Quartz 2.2 takes, or None if it has none.
+
+    The note's one home, so import and anything else that adopts a live schedule say the same.
+    """
+    equivalent = quartz22_equivalent(expr)
+    if equivalent is None:
+        return None
+    return (
+        f"the server holds cron {expr.strip()!r}, which Quartz 2.3 and later refuse; Azkaban's "
+        f"Quartz 2.2 reads it as {equivalent!r}, written here instead: it fires at the same "
+        "times, and the plan shows no change for it"
+    )
+
+
+def _quartz22_token(token: str, f: _Field) -> str | None:
+    """``token`` with each over-stepped ``N/S`` item replaced by what 2.2 reads; None if empty."""
+    lim = _LIMITS[f]
+    kept: list[str] = []
+    for item in token.split(","):
+        match = _STEP_ITEM.match(item)
+        if match is None or int(match.group(2)) <= lim.step_limit:
+            kept.append(item)
+            continue
+        start = int(match.group(1))
+        if start == _NO_SPEC and f in (_Field.DAY_OF_MONTH, _Field.DAY_OF_WEEK):
+            continue
+        kept.append(str(lim.low if start == _ALL else start))
+    return ",".join(kept) if kept else None
 
 
 def describe(expr: str) -> str:

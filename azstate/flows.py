@@ -7,6 +7,12 @@ whose ``azkaban-flow-version`` is the YAML float 2.0 selects Flow 2.0 (one flow 
 file, named after the file); otherwise Flow 1.0 (``.job`` files; the flows are the jobs no
 other job depends on, named after that job).
 
+Files count as the loaders' file filter (FlowLoaderUtils.SuffixFilter, azkaban-api.md section 8
+"File filters") counts them: a ``.job``, ``.properties``, ``.flow`` or ``.project`` file whose
+name starts with a dot is hidden and ignored, as is a name that is only the suffix; directories
+are walked whatever their names. Only files that reach the zip are looked at (archive.py leaves
+out ``.git`` and the like), so what is found here is what the server finds.
+
 Job names, as schedules and SLAs use them: every node at the top of a flow by its name, and
 every job inside an embedded flow by the path Azkaban gives it in an execution,
 ``embedded:job`` (``a:b:c`` deeper down). SLA job rules look jobs up by that path. Azkaban
@@ -108,6 +114,31 @@ def _walk(files: Mapping[str, bytes], directory: str = "") -> Iterable[tuple[str
         yield from _walk(files, sub)
 
 
+def _counts(path: str, suffix: str) -> bool:
+    """The loaders' file filter: the suffix, a longer name, not hidden (a dot first)."""
+    name = posixpath.basename(path)
+    return name.endswith(suffix) and len(name) > len(suffix) and not name.startswith(".")
+
+
+_LOADER_SUFFIXES = (".job", ".properties", ".flow", ".project")
+
+
+def _hidden_warning(files: Iterable[str]) -> tuple[str, ...]:
+    """A hidden file a loader would read if it were not hidden is a likely mistake: say so."""
+    hidden = sorted(
+        path
+        for path in files
+        if posixpath.basename(path).startswith(".")
+        and any(path.endswith(suffix) for suffix in _LOADER_SUFFIXES)
+    )
+    if not hidden:
+        return ()
+    listed = ", ".join(hidden[:_MAX_ERRORS]) + (" ..." if len(hidden) > _MAX_ERRORS else "")
+    return (
+        f"Azkaban ignores files whose names start with a dot, so these define nothing: {listed}",
+    )
+
+
 def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
@@ -117,7 +148,7 @@ def _find_project_file(files: Mapping[str, bytes], errors: _Errors) -> str | Non
 
     def search(directory: str) -> str | None:
         here, subdirs = _children(files, directory)
-        projects = [p for p in here if posixpath.basename(p).endswith(".project")]
+        projects = [p for p in here if _counts(p, ".project")]
         if len(projects) > 1:
             errors.add(
                 projects[1],
@@ -201,9 +232,9 @@ class _Flow20:
     def load(self) -> FlowInfo:
         for _, here in _walk(self.files):
             for path in here:
-                if path.endswith(".flow"):
+                if _counts(path, ".flow"):
                     self._load(path)
-        warnings: list[str] = []
+        warnings = list(_hidden_warning(self.files))
         if not self.flows and not self.errors.items:
             warnings.append(
                 "no .flow files: Azkaban will find no flows, and uploading deletes every "
@@ -479,7 +510,7 @@ class _Flow10:
         members = {flow: self._members(flow) for flow in flows}
         self._check_embedded(flows, members)
         jobs = {flow: frozenset(self._job_paths(flow, members, ())) for flow in flows}
-        warnings: list[str] = []
+        warnings = list(_hidden_warning(self.files))
         orphans = set(self.props) - {job for flow in flows for job in members[flow]}
         if orphans:
             warnings.append(
@@ -487,7 +518,7 @@ class _Flow10:
                 "in a ring, so none is a final job); Azkaban ignores them"
             )
         if not flows and not self.errors.items:
-            flow_files = [p for p in self.files if p.endswith(".flow")]
+            flow_files = sorted(p for p in self.files if _counts(p, ".flow"))
             hint = (
                 f" ({flow_files[0]} is ignored: Flow 2.0 needs a .project file holding "
                 "'azkaban-flow-version: 2.0')"
@@ -509,13 +540,12 @@ class _Flow10:
     def _read_jobs(self, directory: str, parent: _Props | None) -> None:
         here, subdirs = _children(self.files, directory)
         for path in here:
-            if path.endswith(".properties"):
+            if _counts(path, ".properties"):
                 parent = _Props(parse_properties(self.files[path].decode("latin-1")), parent)
         for path in here:
-            name = posixpath.basename(path)
-            if not name.endswith(".job"):
+            if not _counts(path, ".job"):
                 continue
-            job = name.rsplit(".", 1)[0]
+            job = posixpath.basename(path).rsplit(".", 1)[0]
             if job in self.duplicates:
                 continue
             if job in self.props:

@@ -571,7 +571,7 @@ def _check_schedulable(
     for name, project in config.projects.items():
         for flow, schedule in project.schedules.items():
             try:
-                cron.check_schedulable(schedule.cron, zone, now=now)
+                cron.check_schedulable(schedule.cron, zone, now=now, quartz=cron.Quartz.V2_3)
             except CronError as exc:
                 path: KeyPath = ("projects", name, "schedules", flow, "cron")
                 problems.append(_problem_at(tomls, path, str(exc)))
@@ -733,9 +733,10 @@ def _missing_flow(flow: str, info: FlowInfo, shown: str) -> str:
             f"(schedule {quoted(parent)})"
         )
     kind = "a .flow file" if info.version == "2.0" else "a job no other job depends on"
+    hidden = "; Azkaban ignores files whose names start with a dot" if flow[:1] == "." else ""
     return (
         f"no flow {quoted(flow)} in {shown}{_did_you_mean(flow, info.flows)}; its flows: "
-        f"{_listed(info.flows)} (a flow is {kind})"
+        f"{_listed(info.flows)} (a flow is {kind}{hidden})"
     )
 
 

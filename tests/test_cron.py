@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from azstate import cron
 from azstate.errors import CronError
@@ -371,3 +373,203 @@ def test_describe_of_an_unsearchable_expression_says_it_never_fires() -> None:
 def test_canonical_spelling_is_shared_by_equivalent_expressions() -> None:
     spellings = ["0 0/15 * * * ?", "0 */15 * * * ?", "0 0,15,30,45 * * * ? *", "0 /15 * * * ?"]
     assert {cron.canonical(cron.parse(e)) for e in spellings} == {"0 */15 * * * ? *"}
+
+
+# Quartz 2.3 ---------------------------------------------------------------------------------
+
+VECTORS_23 = Path(__file__).parent / "data" / "quartz23-vectors.jsonl"
+
+
+def _rows_23() -> list[dict[str, Any]]:
+    with VECTORS_23.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _verdict_in(expr: str, quartz: cron.Quartz) -> tuple[bool, str | None]:
+    try:
+        cron.parse(expr, max_year=HORIZON, quartz=quartz)
+    except cron.CronParseError as exc:
+        return False, _comparable(exc.quartz_message)
+    return True, None
+
+
+def _fire_times(expr: str, row: dict[str, Any], quartz: cron.Quartz) -> tuple[list[str], bool]:
+    parsed = cron.parse(expr, max_year=HORIZON, quartz=quartz)
+    after = datetime.fromisoformat(row["after"])
+    try:
+        times = parsed.next_times(after, row["tz"], 3, max_year=HORIZON, strict=True)
+    except cron.CronSearchError as exc:
+        return [t.isoformat() for t in exc.found], True
+    return [t.isoformat() for t in times], False
+
+
+def test_every_quartz23_vector_agrees_with_both_versions() -> None:
+    """Each row: 2.2.1's verdict, 2.3.2's verdict and message, and the fire times of each."""
+    rows = _rows_23()
+    assert len(rows) == 300
+    mismatches = []
+    for row in rows:
+        expr = row["expr"]
+        got = {
+            "221": _verdict_in(expr, cron.Quartz.V2_2)[0],
+            "232": _verdict_in(expr, cron.Quartz.V2_3),
+        }
+        expected = {
+            "221": row["valid_221"],
+            "232": (row["valid_232"], _comparable(row["error_232"])),
+        }
+        if got != expected:
+            mismatches.append(f"{expr!r}: {got} != {expected}")
+            continue
+        if row["valid_232"] and "next_error" in row:
+            # the rows keep no partial list when Quartz's search failed: it fails here too
+            found, fails = _fire_times(expr, row, cron.Quartz.V2_3)
+            if not fails or found[: len(row["next_232"])] != row["next_232"]:
+                mismatches.append(f"{expr!r} 2.3 search should fail: {found}")
+        elif row["valid_232"]:
+            times = _fire_times(expr, row, cron.Quartz.V2_3)
+            if times != (row["next_232"], False):
+                mismatches.append(f"{expr!r} 2.3 times: {times} != {row['next_232']}")
+        elif row["valid_221"]:
+            times = _fire_times(expr, row, cron.Quartz.V2_2)
+            if times != (row["next_221"], False):
+                mismatches.append(f"{expr!r} 2.2 times: {times} != {row['next_221']}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_what_azkaban_refuses_among_the_quartz23_vectors_is_refused() -> None:
+    """Valid but never firing again, or Quartz's search failing: Azkaban refuses (or hangs)."""
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    for row in _rows_23():
+        if row["valid_232"] and (not row["next_232"] or "next_error" in row):
+            with pytest.raises(CronError):
+                cron.check_schedulable(row["expr"], row["tz"], now, quartz=cron.Quartz.V2_3)
+
+
+def test_every_expression_only_quartz22_takes_has_an_equivalent_both_take() -> None:
+    """The rewrite fires as the server's 2.2 fires the original, and 2.3 accepts it."""
+    rows = _rows_23()
+    only_22 = [r for r in rows if r["valid_221"] and not r["valid_232"]]
+    assert len(only_22) >= 100
+    for row in only_22:
+        equivalent = cron.quartz22_equivalent(row["expr"])
+        assert equivalent is not None, row["expr"]
+        assert _fire_times(equivalent, row, cron.Quartz.V2_3) == (row["next_221"], False)
+        assert cron.normalize(row["expr"]) == equivalent
+        with pytest.raises(cron.Quartz23Refusal) as caught:
+            cron.parse(row["expr"], quartz=cron.Quartz.V2_3)
+        assert str(caught.value).startswith("refused by Quartz 2.3 and later: step ")
+        assert repr(equivalent) in str(caught.value)
+    for row in rows:
+        if not (row["valid_221"] and not row["valid_232"]):
+            assert cron.quartz22_equivalent(row["expr"]) is None, row["expr"]
+
+
+@pytest.mark.parametrize(
+    ("expr", "field", "top", "write", "whole"),
+    [
+        ("0/60 0 2 ? * *", "seconds", 59, "write 0 if you mean only second 0", "0 0 2 ? * *"),
+        ("0 5/60 2 ? * *", "minutes", 59, "write 5 if you mean only minute 5", "0 5 2 ? * *"),
+        ("0 0 0/24 * * ?", "hours", 23, "write 0 if you mean only hour 0", "0 0 0 * * ?"),
+        ("0 0 0 1/32 * ?", "day-of-month", 31, "write 1 if you mean only day 1", "0 0 0 1 * ?"),
+        ("0 0 0 1 1/13 ?", "month", 12, "write 1 if you mean only month 1", "0 0 0 1 1 ?"),
+        ("0 0 0 ? * 1/8", "day-of-week", 7, "write 1 if you mean only weekday 1", "0 0 0 ? * 1"),
+    ],
+)
+def test_quartz23_refusal_names_the_field_and_the_fix(
+    expr: str, field: str, top: int, write: str, whole: str
+) -> None:
+    with pytest.raises(cron.Quartz23Refusal) as caught:
+        cron.parse(expr, quartz=cron.Quartz.V2_3)
+    message = str(caught.value)
+    assert f"exceeds {top} in the {field} field" in message
+    assert write in message
+    assert f"as Quartz 2.2 reads it: {whole!r}" in message
+    assert caught.value.quartz22_reading == whole
+    assert cron.parse(expr).source == expr  # what the server (2.2) takes is unchanged
+
+
+def test_check_schedulable_follows_the_quartz_it_is_given() -> None:
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert cron.check_schedulable("0/60 0 2 ? * *", "UTC", now).seconds == (0,)
+    with pytest.raises(CronError, match=r"refused by Quartz 2\.3 and later"):
+        cron.check_schedulable("0/60 0 2 ? * *", "UTC", now, quartz=cron.Quartz.V2_3)
+    assert cron.check_schedulable("0 0 2 ? * *", "UTC", now, quartz=cron.Quartz.V2_3)
+
+
+def test_a_live_quartz22_cron_normalizes_to_the_configured_form() -> None:
+    """Live `0/60 0 2 ? * *` (a 2.2 server took it) equals configured `0 0 2 ? * *`."""
+    assert cron.normalize("0/60 0 2 ? * *") == cron.normalize("0 0 2 ? * *") == "0 0 2 ? * *"
+    assert cron.normalize("0 15,45/60 * * * ?") == "0 15,45 * * * ?"
+    assert cron.normalize("0\t0\t0\t5-6,2/32\t*\t?") == "0 0 0 5-6,2 * ?"
+    assert cron.normalize("99/60 0 0 ? * *") == "0 0 0 ? * *"  # 99 is '*': from the lowest
+    # what both versions read alike stays as written
+    assert cron.normalize("0 0/15 * * * ?") == "0 0/15 * * * ?"
+    assert cron.normalize("0 0 1-5/60 * * ?") == "0 0 1-5/60 * * ?"
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "0 0 2 ? * *",  # nothing to rewrite
+        "0 */60 2 ? * *",  # 2.2 refuses it too
+        "70/60 0 0 ? * *",  # out of range: 2.2 refuses it
+        "0 0 0 98/40 * ?",  # 2.2 reads the item as nothing: the field would be empty
+        "",
+    ],
+)
+def test_quartz22_equivalent_is_none_where_there_is_none(expr: str) -> None:
+    assert cron.quartz22_equivalent(expr) is None
+
+
+def test_quartz22_note_says_what_import_wrote_and_why() -> None:
+    note = cron.quartz22_note(" 0/60 0 2 ? * * ")
+    assert note is not None
+    assert "'0/60 0 2 ? * *'" in note and "'0 0 2 ? * *'" in note
+    assert "Quartz 2.3 and later refuse" in note and "no change" in note
+    assert cron.quartz22_note("0 0 2 ? * *") is None
+
+
+_CRON_TEXT = st.text(alphabet="0123456789/*?-,LW#? \tMONJA", min_size=0, max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_CRON_TEXT)
+def test_normalize_never_raises_and_a_rewrite_means_what_22_read(text: str) -> None:
+    """normalize() reads live data; a rewrite must be accepted by 2.3 and fire as 2.2 fired."""
+    cron.normalize(text)
+    equivalent = cron.quartz22_equivalent(text)
+    if equivalent is None:
+        return
+    original = cron.parse(text)
+    reread = cron.parse(equivalent, quartz=cron.Quartz.V2_3)
+    assert dataclasses.replace(reread, source=text) == original
+    with pytest.raises(cron.Quartz23Refusal):
+        cron.parse(text, quartz=cron.Quartz.V2_3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 100), st.integers(0, 130)).map(lambda p: f"{p[0]}/{p[1]}"),
+        min_size=6,
+        max_size=6,
+    ),
+    st.sampled_from([3, 5]),
+)
+def test_step_items_rewrite_wherever_both_versions_disagree(items: list[str], free: int) -> None:
+    fields = list(items)
+    fields[free] = "?"
+    text = " ".join(fields)
+    try:
+        cron.parse(text)
+    except cron.CronParseError:
+        assert cron.quartz22_equivalent(text) is None
+        return
+    try:
+        cron.parse(text, quartz=cron.Quartz.V2_3)
+    except cron.Quartz23Refusal:
+        # 98/S in a day field is no value at all to 2.2: alone it leaves nothing to write
+        assert cron.quartz22_equivalent(text) is not None or "98/" in text
+    else:
+        assert cron.quartz22_equivalent(text) is None

@@ -54,16 +54,62 @@ def test_an_invalid_expression_exits_1_and_says_why(capsys: pytest.CaptureFixtur
     assert rows[1]["next"] == []
 
 
-def test_valid_but_never_firing_is_reported_and_still_valid(
+def test_never_firing_is_invalid_with_one_reason_and_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Issue 14: `0 0 0 31 2 ?` was both "valid" and "refused", exit 0. Azkaban refuses it."""
     code = main(["cron", "0 0 0 31 2 ?", "0 0 L * * ?", "--after", AFTER, "--json"])
     never, broken = _json_lines(capsys.readouterr().out)
-    assert code == 0
-    assert never["valid"] is True and never["next"] == []
+    assert code == 1
+    assert never["valid"] is False and never["next"] == [] and never["description"] is None
     assert "never fires" in never["error"] and "Azkaban refuses" in never["error"]
-    assert broken["valid"] is True and broken["next"] == []
+    assert broken["valid"] is False and broken["next"] == [] and broken["description"] is None
     assert "cannot be scheduled" in broken["error"]
+
+
+@pytest.mark.parametrize(
+    "expr", ["0 0 0 31 2 ?", "0 0 L * * ?", "0 0 0 1 1 ? 2020", "0/60 0 2 ? * *", "nope"]
+)
+def test_text_gives_exactly_one_verdict(expr: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["cron", expr, "--after", AFTER, "--no-color"])
+    out = capsys.readouterr().out
+    assert code == 1
+    verdicts = [line.split()[0] for line in out.splitlines()[2:] if line.startswith("  ")]
+    assert verdicts == ["invalid"], out
+    assert "valid " not in out.replace("invalid ", "") and "refused  " not in out
+    assert "next" not in out
+
+
+def test_quartz23_refusal_is_invalid_and_says_what_to_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 2.2 server takes `0/60`, 2.3 refuses it: configuration must suit both, so invalid."""
+    code = main(["cron", "0/60 0 2 ? * *", "0 0 0/24 ? * *", "--after", AFTER, "--json"])
+    seconds, hours = _json_lines(capsys.readouterr().out)
+    assert code == 1
+    assert seconds == {
+        "expr": "0/60 0 2 ? * *",
+        "valid": False,
+        "error": (
+            "refused by Quartz 2.3 and later: step 60 exceeds 59 in the seconds field ('0/60'); "
+            "write 0 if you mean only second 0 (the whole expression as Quartz 2.2 reads it: "
+            "'0 0 2 ? * *')"
+        ),
+        "description": None,
+        "next": [],
+    }
+    assert "step 24 exceeds 23 in the hours field" in hours["error"]
+    assert main(["cron", "0 0 2 ? * *", "--after", AFTER, "--json"]) == 0
+
+
+def test_count_zero_in_text_lists_no_times_and_does_not_say_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["cron", "0 0 2 ? * *", "--after", AFTER, "--count", "0", "--no-color"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "valid    At 02:00" in out
+    assert "(none)" not in out and "next" not in out
 
 
 def test_file_from_stdin_skips_blank_and_comment_lines(

@@ -276,6 +276,84 @@ def test_a_ring_of_jobs_with_no_final_job_is_ignored_as_the_server_does() -> Non
     )
 
 
+def test_a_ring_reached_from_a_forced_root_is_the_loaders_error() -> None:
+    """root.node=true makes a job a flow even when depended on: the ring is then met."""
+    files = {
+        "a.job": b"type=command\ndependencies=b\nroot.node=true",
+        "b.job": b"type=command\ndependencies=a",
+    }
+    assert error_of(files) == "src/b.job: Cyclical dependency found at a>>b"
+    assert _sandbox_verdict(files) is None
+
+
+def test_a_ring_below_a_final_job_refuses_the_upload_in_both_loaders() -> None:
+    files = {
+        "final.job": b"type=command\ndependencies=a",
+        "a.job": b"type=command\ndependencies=b",
+        "b.job": b"type=command\ndependencies=c",
+        "c.job": b"type=command\ndependencies=a",
+    }
+    assert "Cyclical dependency found at" in error_of(files)
+    assert _sandbox_verdict(files) is None
+
+
+# Hidden files (azkaban-api.md section 8, "File filters") ------------------------------------
+
+
+def test_hidden_flow_files_are_not_flows() -> None:
+    info = discover(
+        {
+            **PROJECT,
+            "a.flow": flow(node("x")),
+            ".hidden.flow": flow(node("y")),
+            "sub/.also.flow": flow(node("z")),
+            ".hid/b.flow": flow(node("w")),  # hidden directories are walked
+        },
+        origin="src",
+    )
+    assert info.flows == {"a", "b"}
+    assert info.warnings == (
+        "Azkaban ignores files whose names start with a dot, so these define nothing: "
+        ".hidden.flow, sub/.also.flow",
+    )
+    assert _sandbox_verdict(
+        {**PROJECT, "a.flow": flow(node("x")), ".hidden.flow": flow(node("y"))}
+    ) == {"a"}
+
+
+def test_a_hidden_flow_file_with_errors_is_not_read() -> None:
+    info = discover({**PROJECT, "a.flow": flow(node("x")), ".bad.flow": b"nodes: 7"}, origin="s")
+    assert info.flows == {"a"}
+
+
+def test_hidden_job_files_are_not_jobs() -> None:
+    info = discover(
+        {
+            "a.job": b"type=command",
+            ".hidden.job": b"type=command\ndependencies=a",
+            ".job": b"type=command",
+        },
+        origin="src",
+    )
+    assert info.version == "1.0"
+    assert info.flows == {"a"}  # .hidden would have made a a dependency, not a flow
+    assert info.jobs == {"a": {"a"}}
+
+
+def test_a_hidden_project_file_does_not_select_flow20() -> None:
+    files = {".p.project": PROJECT["p.project"], "a.flow": flow(node("x")), "j.job": b"type=noop"}
+    info = discover(files, origin="s")
+    assert info.version == "1.0" and info.flows == {"j"}
+    assert _sandbox_verdict(files) == {"j"}
+
+
+def test_hidden_properties_files_give_no_properties() -> None:
+    files = {".common.properties": b"type=command\n", "a.job": b"command=echo"}
+    assert error_of(files) == "src/a.job: Job doesn't have type set 'a'. Add a line: type=command"
+    assert _sandbox_verdict(files) is None
+    assert discover({"common.properties": b"type=command\n", "a.job": b"x=1"}, origin="s").flows
+
+
 def test_parse_properties_follows_java() -> None:
     text = "# comment\n! also\na=1\nb : 2\nc 3\nlong = one \\\n   two\nesc=tab\\there\\u0041\n"
     assert parse_properties(text) == {
@@ -290,13 +368,32 @@ def test_parse_properties_follows_java() -> None:
 # Agreement with the sandbox's loader ------------------------------------------------------------
 
 names = st.sampled_from(["a", "b", "c", "d", "ROOT"])
+# file names as written: hidden ones (a dot first) and a bare suffix are ignored by the loaders
+file_stems = st.sampled_from(["a", "b", "c", "d", "ROOT", ".a", ".e", ""])
+folders = st.sampled_from(["", "x/", "y/", ".h/", "x/.h/"])
+
+
+def _ring(draw: st.DrawFn) -> dict[str, bytes]:
+    """Jobs a -> b -> ... -> a, sometimes with a final job on top, a forced root, or hidden."""
+    ring = draw(st.lists(st.sampled_from("abcd"), min_size=2, max_size=4, unique=True))
+    files: dict[str, bytes] = {}
+    for index, job in enumerate(ring):
+        after = ring[(index + 1) % len(ring)]
+        lines = ["type=command", f"dependencies={after}"]
+        if draw(st.booleans()) and draw(st.booleans()):
+            lines.append("root.node=true")
+        hidden = "." if draw(st.integers(0, 5)) == 0 else ""
+        files[f"{draw(folders)}{hidden}{job}.job"] = "\n".join(lines).encode()
+    if draw(st.booleans()):
+        files["top.job"] = f"type=command\ndependencies={ring[0]}".encode()
+    return files
 
 
 @st.composite
 def flow10_projects(draw: st.DrawFn) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    for name in draw(st.lists(names, min_size=0, max_size=5)):
-        folder = draw(st.sampled_from(["", "x/", "y/"]))
+    files: dict[str, bytes] = _ring(draw) if draw(st.integers(0, 3)) == 0 else {}
+    for name in draw(st.lists(file_stems, min_size=0, max_size=5)):
+        folder = draw(folders)
         lines = []
         if draw(st.booleans()):
             lines.append("type=" + draw(st.sampled_from(["command", "noop", "flow"])))
@@ -307,14 +404,17 @@ def flow10_projects(draw: st.DrawFn) -> dict[str, bytes]:
             lines.append("flow.name=" + draw(names))
         files[f"{folder}{name}.job"] = "\n".join(lines).encode()
     if draw(st.booleans()):
-        files["common.properties"] = b"type=command\n"
+        files[draw(st.sampled_from(["common", ".common"])) + ".properties"] = b"type=command\n"
+    if draw(st.integers(0, 4)) == 0:
+        files[draw(st.sampled_from(["p", ".p"])) + ".project"] = PROJECT["p.project"]
     return files
 
 
 @st.composite
 def flow20_projects(draw: st.DrawFn) -> dict[str, bytes]:
     files: dict[str, bytes] = dict(PROJECT)
-    for flow_name in draw(st.lists(st.sampled_from(["f", "g", "x/f"]), max_size=3)):
+    flow_names = st.sampled_from(["f", "g", "x/f", ".f", "x/.g", ".h/g", ""])
+    for flow_name in draw(st.lists(flow_names, max_size=3)):
         nodes = []
         for name in draw(st.lists(names, min_size=0, max_size=4)):
             deps = tuple(draw(st.lists(names, max_size=2)))
@@ -326,13 +426,23 @@ def flow20_projects(draw: st.DrawFn) -> dict[str, bytes]:
 
 
 def _sandbox_verdict(files: dict[str, bytes]) -> frozenset[str] | None:
+    jobs = _sandbox_jobs(files)
+    return None if jobs is None else frozenset(jobs)
+
+
+def _sandbox_jobs(files: dict[str, bytes]) -> dict[str, frozenset[str]] | None:
+    """Each top-level flow's own nodes, as the sandbox loader keeps them; None if refused."""
     try:
         loaded = load_zip(zip_files(files))
     except InstallFailure:
         return None
     if loaded.errors:
         return None
-    return frozenset(f for f, data in loaded.flows.items() if not data["embedded"])
+    return {
+        f: frozenset(n["id"] for n in data["nodes"])
+        for f, data in loaded.flows.items()
+        if not data["embedded"]
+    }
 
 
 def _our_verdict(files: dict[str, bytes]) -> frozenset[str] | None:
@@ -340,6 +450,23 @@ def _our_verdict(files: dict[str, bytes]) -> frozenset[str] | None:
         return discover(files, origin="s").flows
     except SourceError:
         return None
+
+
+def _our_jobs(files: dict[str, bytes]) -> dict[str, frozenset[str]] | None:
+    try:
+        info = discover(files, origin="s")
+    except SourceError:
+        return None
+    return {f: frozenset(info.top_jobs[f]) for f in info.flows}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(flow10_projects(), flow20_projects()))
+def test_discover_agrees_with_the_sandbox_loader_on_each_flows_jobs(
+    files: dict[str, bytes],
+) -> None:
+    """What schedules may name: the flows, and the jobs at the top of each (disabled jobs)."""
+    assert _our_jobs(files) == _sandbox_jobs(files)
 
 
 @settings(max_examples=300, deadline=None)

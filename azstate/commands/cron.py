@@ -1,11 +1,12 @@
 """azstate cron: check Quartz expressions as Azkaban would and show when they fire.
 
 People write a schedule, wonder whether Azkaban will take it and when it will run; CI wants
-the same answer as data. Each expression gets Quartz 2.2.1's verdict, a plain-English reading
-and its next fire times in one time zone (the server's, usually). Exit 1 when any expression
-is one Quartz refuses; an expression Quartz accepts but that can never be scheduled (it never
-fires again, or Quartz's own search fails on it) is reported with an error but stays valid,
-since the verdict is Quartz's.
+the same answer as data. Each expression gets one verdict, the one `validate` gives a schedule:
+valid when Quartz 2.2.1 (what Azkaban pins) and Quartz 2.3 and later all parse it and it fires
+after --after in the time zone; then a plain-English reading and its next fire times follow.
+Anything else is invalid with the one reason, no reading and no times, and makes the exit code
+1: a text Quartz refuses, one only 2.2 accepts, one that never fires again, one on which
+Quartz's own search fails. A verdict and its reasons never disagree, in text or in JSON.
 """
 
 from __future__ import annotations
@@ -148,19 +149,16 @@ def read_expressions(source: str) -> list[str]:
 
 
 def report(expr: str, zone: ZoneInfo, after: datetime, count: int) -> CronReport:
-    """Quartz's verdict, the reading, the fire times, and why Azkaban would refuse it if so."""
+    """The verdict ``validate`` gives this cron; the reading and fire times only if it is valid.
+
+    Fire times are those of the server's Quartz 2.2.1 (the same in 2.3 for any text both take).
+    """
     try:
-        parsed = cron.parse(expr)
-    except cron.CronParseError as exc:
-        return CronReport(expr, False, str(exc), None, ())
-    description = cron.describe(expr)
-    times = tuple(parsed.next_times(after, zone, count))
-    error: str | None = None
-    try:
-        cron.check_schedulable(expr, zone, after)
+        parsed = cron.check_schedulable(expr, zone, after, quartz=cron.Quartz.V2_3)
     except CronError as exc:
-        error = str(exc)
-    return CronReport(expr, True, error, description, times)
+        return CronReport(expr, False, str(exc), None, ())
+    times = tuple(parsed.next_times(after, zone, count))
+    return CronReport(expr, True, None, cron.describe(expr), times)
 
 
 def render_json(reports: Sequence[CronReport], console: Console) -> None:
@@ -178,13 +176,8 @@ def render_text(reports: Sequence[CronReport], console: Console, zone: ZoneInfo)
             console.print(_row("invalid", r.error or "", "red"))
             continue
         console.print(_row("valid", r.description or "", "green"))
-        if r.error:
-            console.print(_row("refused", r.error, "yellow"))
-        label = "next"
-        if not r.next:
-            console.print(_row(label, "(none)", "dim"))
-        for i, moment in enumerate(r.next):
-            console.print(_row(label if i == 0 else "", _fire_time(moment), ""))
+        for i, moment in enumerate(r.next):  # none only with --count 0: a valid cron fires
+            console.print(_row("next" if i == 0 else "", _fire_time(moment), ""))
 
 
 def _row(label: str, value: str, style: str) -> Text:

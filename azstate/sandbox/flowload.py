@@ -7,6 +7,10 @@ job depends on). Problems that Azkaban raises as exceptions become :class:`Insta
 ("Installation Failed.<br>..."); loader errors are returned as a list, which the upload
 handler reports as "Validator Directory Flow reports errors".
 
+Every loader lists files through FlowLoaderUtils.SuffixFilter: a regular file, not hidden
+(``File.isHidden()`` on Unix: the name starts with ``.``), named longer than the suffix and
+ending with it. Directories are all walked, hidden ones too.
+
 A flow is kept as plain JSON-able data so the store can persist it::
 
     {"id", "format": "1.0"|"2.0", "embedded",
@@ -96,9 +100,17 @@ def _basename(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
+def _suffix_filter(path: str, suffix: str) -> bool:
+    """SuffixFilter.accept for a zip entry (entries are regular files; directories are not kept)."""
+    name = _basename(path)
+    if name[:1] == ".":  # File.isHidden on Unix
+        return False
+    return len(name) > len(suffix) and name[-len(suffix) :] == suffix
+
+
 def _is_flow20(tree: _Tree, directory: str) -> bool:
     files, dirs = tree.children(directory)
-    projects = [f for f in files if _basename(f).endswith(".project")]
+    projects = [f for f in files if _suffix_filter(f, ".project")]
     if projects:
         if len(projects) > 1:
             raise InstallFailure(
@@ -199,7 +211,7 @@ class _Flow20Loader:
     def _walk(self, directory: str) -> None:
         files, dirs = self.tree.children(directory)
         for path in files:
-            if _basename(path).endswith(".flow"):
+            if _suffix_filter(path, ".flow"):
                 self._load_file(path)
         for sub in dirs:
             self._walk(sub)
@@ -506,13 +518,12 @@ class _Flow10Loader:
     def _walk(self, directory: str, parent: _Props | None) -> None:
         files, dirs = self.tree.children(directory)
         for path in files:
-            if _basename(path).endswith(".properties"):
+            if _suffix_filter(path, ".properties"):
                 parent = _Props(parse_properties(self.tree.files[path].decode("latin-1")), parent)
         for path in files:
-            name = _basename(path)
-            if not name.endswith(".job"):
+            if not _suffix_filter(path, ".job"):
                 continue
-            job = name.rsplit(".", 1)[0]
+            job = _basename(path).rsplit(".", 1)[0]
             if job in self.duplicates:
                 continue
             if job in self.job_props:
