@@ -75,6 +75,7 @@ class CachedProject(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     created: int | None  # fetchallprojects.createdTime: never moves for one project
+    version: int | None  # the upload the digests saw (an identity, not a value)
     token: ChangeToken
     digests: dict[str, str]  # resource unit -> value_digest of its live value
 

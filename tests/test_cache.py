@@ -22,6 +22,7 @@ TOKEN = ChangeToken(newest=1_700_000_000_123, entries=(("azkaban", "UPLOADED", "
 def entry(secret: str = "hunter2") -> CachedProject:
     return CachedProject(
         created=1_700_000_000_000,
+        version=3,
         token=TOKEN,
         digests={"project": value_digest({"description": secret})},
     )
