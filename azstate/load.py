@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from azstate import cron
 from azstate.archive import collect_files, content_digest, read_zip_safely, zip_files
+from azstate.buildcache import BuildCache, Built, tree_stamps
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -370,10 +371,18 @@ def _fail(problems: list[_Problem]) -> typing.NoReturn:
 # Loading --------------------------------------------------------------------------------------
 
 
-def load_config(path: Path | str = "azstate.toml", *, now: datetime | None = None) -> LoadedConfig:
+def load_config(
+    path: Path | str = "azstate.toml",
+    *,
+    now: datetime | None = None,
+    only: frozenset[str] | None = None,
+    builds: BuildCache | None = None,
+) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
-    ``now`` is when schedules must still fire after (tests pin it). Raises ConfigError or
+    ``now`` is when schedules must still fire after (tests pin it). Every source's file list
+    and flows are checked; only the projects in ``only`` (lower-cased names; None: all) are
+    zipped and hashed, reusing ``builds`` where a tree is unchanged. Raises ConfigError or
     SourceError, never anything from pydantic or tomllib.
     """
     files = _toml_paths(Path(path))
@@ -386,7 +395,7 @@ def load_config(path: Path | str = "azstate.toml", *, now: datetime | None = Non
     _check_schedulable(tomls, config, problems, now)
     if problems:
         _fail(problems)
-    return _with_sources(tomls, config)
+    return _with_sources(tomls, config, only=only, builds=builds)
 
 
 def _toml_paths(path: Path) -> list[Path]:
@@ -580,13 +589,19 @@ def _check_schedulable(
 # Sources ------------------------------------------------------------------------------------
 
 
-def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
+def _with_sources(
+    tomls: tuple[TomlFile, ...],
+    config: Config,
+    *,
+    only: frozenset[str] | None = None,
+    builds: BuildCache | None = None,
+) -> LoadedConfig:
     problems: list[_Problem] = []
     warnings: list[str] = []
     sources: dict[str, SourceFiles] = {}
-    artifacts: dict[str, bytes] = {}
+    artifacts = Artifacts()
     flows: dict[str, FlowInfo] = {}
-    built: dict[Path, tuple[SourceFiles, bytes, FlowInfo]] = {}
+    built: dict[tuple[Path, bool], _Read] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(name, project, tomls, warnings)
         if project.source is None:
@@ -595,20 +610,27 @@ def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
         raw_source = toml.raw["projects"][name]["source"]
         shown = _shown_path(toml, raw_source)
         key: KeyPath = ("projects", name, "source")
-        if project.source not in built:
-            result = _read_source(project.source, shown, name)
+        wanted = only is None or name.lower() in only
+        if (project.source, wanted) not in built:
+            result = _read_source(project.source, shown, build=wanted, builds=builds)
             if isinstance(result, str):
                 problems.append(_problem_at(tomls, key, result))
                 continue
-            built[project.source] = result
-        files, zip_bytes, info = built[project.source]
-        sources[name] = files
-        artifacts[files.zip_sha256] = zip_bytes
-        flows[name] = info
-        warnings.extend(f"project {name} ({shown}): {w}" for w in info.warnings)
-        _check_flows(tomls, name, project, info, shown, problems)
+            built[(project.source, wanted)] = result
+        read = built[(project.source, wanted)]
+        if read.files is not None:
+            files = read.files
+            if read.from_directory:  # an upload is named after its own project, shared or not
+                files = files.model_copy(update={"zip_name": f"{name}.zip"})
+            sources[name] = files
+            artifacts.add(files.zip_sha256, read.zip)
+        flows[name] = read.info
+        warnings.extend(f"project {name} ({shown}): {w}" for w in read.info.warnings)
+        _check_flows(tomls, name, project, read.info, shown, problems)
     if problems:
         _fail(problems)
+    if builds is not None:
+        builds.save()
     return LoadedConfig(
         config=config,
         files=tuple(t.path for t in tomls),
@@ -621,15 +643,68 @@ def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
     )
 
 
+class Artifacts(Mapping[str, bytes]):
+    """Zip sha256 -> the exact zip bytes to upload, built when first asked for: a plan needs
+    only their digests, and a reused build (buildcache.py) has no bytes yet."""
+
+    def __init__(self) -> None:
+        self._makers: dict[str, typing.Callable[[], bytes]] = {}
+        self._made: dict[str, bytes] = {}
+
+    def add(self, sha256: str, make: typing.Callable[[], bytes]) -> None:
+        self._makers.setdefault(sha256, make)
+
+    def __getitem__(self, sha256: str) -> bytes:
+        if sha256 not in self._made:
+            self._made[sha256] = self._makers[sha256]()
+        return self._made[sha256]
+
+    def __iter__(self) -> typing.Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One source read: its flows always; its SourceFiles and zip only when built."""
+
+    info: FlowInfo
+    files: SourceFiles | None
+    zip: typing.Callable[[], bytes]
+    from_directory: bool
+
+
 def _read_source(
-    source: Path, shown: str, project: str
-) -> tuple[SourceFiles, bytes, FlowInfo] | str:
-    """The source's files, zip and flows; a message (for the source key) if it is not there."""
+    source: Path, shown: str, *, build: bool = True, builds: BuildCache | None = None
+) -> _Read | str:
+    """The source's flows, and when ``build`` its digests and zip; a message (for the source
+    key) if it is not there."""
     if source.is_dir():
         files = collect_files(source, origin=shown)
+        info = discover(files, origin=shown)
+        if not build:
+            return _Read(info, None, _no_zip, from_directory=True)
+        stamps = tree_stamps(source, files) if builds is not None else ()
+        reused = builds.get(source, stamps) if builds is not None else None
+        if reused is not None:
+            value = _source_files(info, reused, f"{source.name}.zip")
+
+            def rezip(files: Mapping[str, bytes] = files) -> bytes:
+                return zip_files(files)
+
+            return _Read(info, value, rezip, from_directory=True)
         data = zip_files(files)
-        zip_name = f"{project}.zip"
-    elif source.is_file() and source.suffix.lower() == ".zip":
+        made = Built(
+            content_digest=content_digest(files),
+            zip_sha256=hashlib.sha256(data).hexdigest(),
+            zip_size=len(data),
+        )
+        if builds is not None:
+            builds.put(source, stamps, made)
+        return _Read(info, _source_files(info, made, f"{source.name}.zip"), lambda: data, True)
+    if source.is_file() and source.suffix.lower() == ".zip":
         try:
             data = source.read_bytes()
         except OSError as exc:
@@ -639,22 +714,33 @@ def _read_source(
         except SourceError as exc:
             file = f"{shown}/{exc.file}" if exc.file else shown
             raise SourceError(exc.message, file=file) from exc
-        zip_name = source.name
-    elif source.exists():
+        info = discover(files, origin=shown)
+        if not build:
+            return _Read(info, None, _no_zip, from_directory=False)
+        made = Built(
+            content_digest=content_digest(files),
+            zip_sha256=hashlib.sha256(data).hexdigest(),
+            zip_size=len(data),
+        )
+        return _Read(info, _source_files(info, made, source.name), lambda: data, False)
+    if source.exists():
         return f"{shown} is neither a directory nor a .zip file"
-    else:
-        return f"{shown} does not exist (a source is relative to the file that names it)"
-    info = discover(files, origin=shown)
-    sha = hashlib.sha256(data).hexdigest()
-    value = SourceFiles(
-        content_digest=content_digest(files),
+    return f"{shown} does not exist (a source is relative to the file that names it)"
+
+
+def _no_zip() -> bytes:
+    raise AssertionError("a source outside the targets was never zipped")
+
+
+def _source_files(info: FlowInfo, built: Built, zip_name: str) -> SourceFiles:
+    return SourceFiles(
+        content_digest=built.content_digest,
         flows=info.flows,
         jobs=info.jobs,
         zip_name=zip_name,
-        zip_size=len(data),
-        zip_sha256=sha,
+        zip_size=built.zip_size,
+        zip_sha256=built.zip_sha256,
     )
-    return value, data, info
 
 
 def _listed(names: frozenset[str] | set[str]) -> str:
