@@ -19,7 +19,10 @@ from azstate.errors import AzkabanError, AzstateError, TransportError
 from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
 from azstate.resources import apply_key, stops, unit_for
-from azstate.wire.client import AzkabanClient
+from azstate.wire import replies
+from azstate.wire.client import AzkabanClient, Reply
+
+UploadHook = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,10 @@ def apply_plan(
     *,
     parallelism: int = 8,
     progress: Progress | None = None,
+    on_upload: UploadHook | None = None,
 ) -> list[ChangeOutcome]:
+    """``on_upload(project_id, version, zip_sha256)`` hears of each upload the server took, so
+    that the digest of what was uploaded is known without downloading it back."""
     progress = progress or NoProgress()
     groups = execution_order(plan)
     progress.add(sum(len(c.calls) for g in groups for c in g))
@@ -76,7 +82,7 @@ def apply_plan(
                 progress.advance(len(change.calls))
                 stopped.append(change)
             else:
-                outcome = _apply_change(client, change, artifacts, progress)
+                outcome = _apply_change(client, change, artifacts, progress, on_upload)
                 if outcome.status.failed:
                     stopped.append(change)
             with lock:
@@ -90,12 +96,19 @@ def apply_plan(
 
 
 def _apply_change(
-    client: AzkabanClient, change: Change, artifacts: Mapping[str, bytes], progress: Progress
+    client: AzkabanClient,
+    change: Change,
+    artifacts: Mapping[str, bytes],
+    progress: Progress,
+    on_upload: UploadHook | None = None,
 ) -> ChangeOutcome:
     sent = 0
     for call in change.calls:
         try:
-            _send(client, change, call, artifacts)
+            reply = _send(client, change, call, artifacts)
+            if reply is not None and call.upload is not None and on_upload is not None:
+                result = replies.upload_result(reply.json)
+                on_upload(result.project_id, result.version, call.upload.sha256)
         except AzstateError as exc:
             progress.advance(len(change.calls) - sent)
             return ChangeOutcome(change.address, change.action, ApplyStatus.REFUSED, str(exc), sent)
@@ -106,7 +119,8 @@ def _apply_change(
 
 def _send(
     client: AzkabanClient, change: Change, call: Call, artifacts: Mapping[str, bytes]
-) -> None:
+) -> Reply | None:
+    """The reply; None when a lost reply was found to have taken effect by a read."""
     data = None
     if call.upload is not None:
         data = artifacts.get(call.upload.sha256)
@@ -116,20 +130,20 @@ def _send(
                 "sources read from the configuration"
             )
     try:
-        client.send(call, file_bytes=data)
+        return client.send(call, file_bytes=data)
     except TransportError as exc:
         if not exc.may_have_reached_server:
             raise
         if not call.idempotent:
             try:
                 if _happened_soon(client, change, call, data):
-                    return
+                    return None
             except (AzkabanError, TransportError) as check:
                 raise AzstateError(
                     f"{exc}; whether it took effect could not be checked, so it was not sent "
                     f"again: {check}"
                 ) from check
-        client.send(call, file_bytes=data)
+        return client.send(call, file_bytes=data)
 
 
 _GRACE_CAP = 10.0  # seconds

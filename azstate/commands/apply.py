@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     out, err = consoles(options)
     if args.planfile:
         saved = planfile.load(Path(args.planfile))
-        ws = open_workspace(options, err, config_path=saved.config or options.config)
+        ws = open_workspace(
+            options, err, config_path=saved.config or options.config, targets=saved.targets
+        )
         planfile.check_server(saved, ws.url)
         fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
@@ -89,7 +91,12 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
     """With --format json the report goes to stdout as JSON, and the text report to stderr."""
     with progress_for(err, "Applying") as progress:
         outcomes = apply_plan(
-            ws.client, plan, ws.loaded.artifacts, parallelism=ws.parallelism, progress=progress
+            ws.client,
+            plan,
+            ws.loaded.artifacts,
+            parallelism=ws.parallelism,
+            progress=progress,
+            on_upload=ws.uploaded,
         )
     human = err if as_json else out
     human.print()

@@ -40,6 +40,12 @@ def add_server_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
     )
+    parser.add_argument(
+        "--refresh",
+        choices=("full",),
+        default=None,
+        help="full: read every project in full, trusting no cached change token",
+    )
 
 
 def add_format_arg(parser: argparse.ArgumentParser, what: str = "the plan") -> None:
@@ -73,6 +79,7 @@ class Options:
     parallelism: int | None = None
     targets: tuple[Address, ...] = ()
     format: Format = Format.TEXT
+    full_refresh: bool = False  # --refresh=full: no cached change token is trusted
 
     @classmethod
     def from_args(
@@ -89,4 +96,5 @@ class Options:
             parallelism=given.get("parallelism"),
             targets=tuple(Address.parse(t) for t in given.get("target") or ()),
             format=Format(given.get("format") or Format.TEXT),
+            full_refresh=given.get("refresh") == "full",
         )

@@ -1,7 +1,8 @@
 """project.NAME: existence and description.
 
 Azkaban requires a non-blank description at create but gives no JSON read-back of it: the
-refresh reads the project page. A description that could not be read (None) is never a change.
+refresh reads every description from the /index?all page (one call), or the project page when
+the index does not list it. A description that could not be read (None) is never a change.
 Creation comes first and deletion last: everything else in the project lives inside it.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources.reading import Listed, Pending, Reader
+from azstate.resources.reading import Done, Listed, Pending, Reader
 from azstate.resources.unit import ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
@@ -35,9 +36,12 @@ class ProjectUnit(Unit):
         return {"description": project.description}
 
     def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
-        """The description, from the project page (no JSON call returns it, trap 7)."""
+        """The description, from the /index?all listing, else the project page (no JSON call
+        returns it, trap 7)."""
         if listed.desired is None:
             return {}
+        if listed.description is not None:
+            return {"description": Done(listed.description)}
         name = listed.item.name
         return {
             "description": reader.submit(Address(name), reader.client.project_description, name)

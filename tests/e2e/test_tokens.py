@@ -99,7 +99,7 @@ Mutation = Callable[[Workspace], Any]
 MUTATIONS: dict[str, tuple[Mutation, dict[str, str]]] = {
     "upload of other files": (
         lambda ws: az(ws).upload("etl", etl_zip(ws, extra={"extra.txt": "x"})),
-        {"files.etl": "update"},
+        {"project.etl.files": "update"},
     ),
     "upload of the same files (new version, same content)": (
         lambda ws: az(ws).upload("etl", etl_zip(ws)),
@@ -107,7 +107,7 @@ MUTATIONS: dict[str, tuple[Mutation, dict[str, str]]] = {
     ),
     "upload that drops a scheduled flow": (
         lambda ws: az(ws).upload("etl", etl_zip(ws, drop="hourly.flow")),
-        {"files.etl": "update", "schedule.etl.hourly": "create"},
+        {"project.etl.files": "update", "project.etl.schedule.hourly": "create"},
     ),
     "description changed": (
         lambda ws: description(ws, "edited in the UI"),
@@ -116,48 +116,48 @@ MUTATIONS: dict[str, tuple[Mutation, dict[str, str]]] = {
     "description set to the same text": (lambda ws: description(ws, "Nightly ETL"), {}),
     "cron changed": (
         lambda ws: az(ws).schedule("etl", "hourly", cron="0 30 * ? * *"),
-        {"schedule.etl.hourly": "update"},
+        {"project.etl.schedule.hourly": "update"},
     ),
     "options changed, same cron": (
         lambda ws: az(ws).schedule(
             "etl", "hourly", cron="0 0 * ? * *", failureEmails="someone@example.com"
         ),
-        {"schedule.etl.hourly": "update"},
+        {"project.etl.schedule.hourly": "update"},
     ),
     "identical re-post, which drops the SLA": (
         lambda ws: az(ws).schedule(
             "etl", "daily", cron="0 0 2 ? * *", failureAction="finishCurrent",
             concurrentOption="skip", notifyFailureFirst="true", notifyFailureLast="false",
         ),
-        {"sla.etl.daily": "create"},
+        {"project.etl.sla.daily": "create"},
     ),
     "schedule removed": (
         lambda ws: az(ws).post("/schedule", action="removeSched", scheduleId=sid(ws, "hourly")),
-        {"schedule.etl.hourly": "create"},
+        {"project.etl.schedule.hourly": "create"},
     ),
     "SLA changed": (
         lambda ws: az(ws).set_sla(sid(ws, "daily"), ",SUCCESS,3:00,true,false"),
-        {"sla.etl.daily": "update"},
+        {"project.etl.sla.daily": "update"},
     ),
-    "SLA emptied": (
-        lambda ws: az(ws).set_sla(sid(ws, "daily")),
-        {"sla.etl.daily": "create"},
+    "SLA e-mails changed": (
+        lambda ws: az(ws).set_sla(sid(ws, "daily"), ",SUCCESS,2:00,true,false", emails="x@y.z"),
+        {"project.etl.sla.daily": "update"},
     ),
     "user permission added": (
         lambda ws: az(ws).permission("addPermission", "etl", "alice", read=True),
-        {"permission.etl.user.alice": "delete"},
+        {"project.etl.permission.user.alice": "delete"},
     ),
     "user permission changed": (
         lambda ws: az(ws).permission("changePermission", "etl", "reader", read=True, write=True),
-        {"permission.etl.user.reader": "update"},
+        {"project.etl.permission.user.reader": "update"},
     ),
     "user permission removed": (
         lambda ws: az(ws).permission("changePermission", "etl", "reader"),
-        {"permission.etl.user.reader": "create"},
+        {"project.etl.permission.user.reader": "create"},
     ),
     "group permission added": (
         lambda ws: az(ws).permission("addPermission", "etl", "devs", group=True, read=True),
-        {"permission.etl.group.devs": "delete"},
+        {"project.etl.permission.group.devs": "delete"},
     ),
     "proxy user removed (not managed)": (
         lambda ws: az(ws).post("/manager", ajax="removeProxyUser", project="etl", name="nobody"),
@@ -198,7 +198,7 @@ def test_two_events_in_one_millisecond(cached: Workspace) -> None:
         _, data, seen = plan(ws)
     finally:
         clock(ws, frozen_ms=None)
-    assert changed(data) == {"sla.etl.daily": "update"}
+    assert changed(data) == {"project.etl.sla.daily": "update"}
 
 
 # -- changes that post no event --------------------------------------------------------------
@@ -212,19 +212,19 @@ def test_a_failing_re_post_with_a_new_cron_is_caught_by_the_listing(cached: Work
     broken = az(cached).schedule("etl", "hourly", cron="0 45 * ? * *", **FAILING_OPTIONS)
     assert broken.status_code == 500
     _, data, _ = plan(cached)
-    assert changed(data) == {"schedule.etl.hourly": "update"}
+    assert changed(data) == {"project.etl.schedule.hourly": "update"}
 
 
 def test_a_failing_re_post_with_the_same_cron_needs_a_full_refresh(cached: Workspace) -> None:
     """No event and no visible change in the listings: only `--refresh=full` sees the options
     the failed re-post nulled (documented in docs/performance.md)."""
-    broken = az(cached).schedule("etl", "hourly", cron="0 0 * ? * *", **FAILING_OPTIONS)
+    broken = az(cached).schedule("etl", "daily", cron="0 0 2 ? * *", **FAILING_OPTIONS)
     assert broken.status_code == 500
     _, data, seen = plan(cached)
-    assert data["changes"] == [] and full_reads(seen) == 0
+    assert data["changes"] == [] and full_reads(seen) == 0  # missed: no event, same listings
     _, data, seen = plan(cached, "--refresh=full")
     assert full_reads(seen) == 2
-    assert changed(data).get("schedule.etl.hourly") == "update"
+    assert changed(data).get("project.etl.sla.daily") == "create"  # the SLA went with options
 
 
 def test_a_description_over_2048_posts_no_event_but_shows_on_the_index(cached: Workspace) -> None:
@@ -269,7 +269,7 @@ def test_a_damaged_cache_is_not_used(cached: Workspace, damage: bytes) -> None:
     az(cached).schedule("etl", "hourly", cron="0 0 * ? * *", failureEmails="x@example.com")
     result, data, seen = plan(cached)
     assert "not used" in result.err
-    assert full_reads(seen) == 2 and changed(data) == {"schedule.etl.hourly": "update"}
+    assert full_reads(seen) == 2 and changed(data) == {"project.etl.schedule.hourly": "update"}
 
 
 def test_the_cache_holds_no_values_and_is_private(cached: Workspace) -> None:
@@ -294,7 +294,8 @@ def test_a_project_deleted_and_re_created_under_the_same_name(cached: Workspace)
     a.schedule("etl", "hourly", cron="0 0 * ? * *")
     _, data, seen = plan(cached)
     got = changed(data)
-    assert got.get("sla.etl.daily") == "create" and "permission.etl.user.reader" in got, got
+    assert got.get("project.etl.sla.daily") == "create", got
+    assert "project.etl.permission.user.reader" in got, got
     assert full_reads(seen) == 2
 
 
@@ -308,7 +309,7 @@ def test_a_source_file_edited_within_the_same_second_as_the_build(cached: Worksp
     flow.write_text(text.replace("echo extract", "echo EXTRACT"))  # same size
     os.utime(flow, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime
     _, data, _ = plan(ws)
-    assert changed(data) == {"files.etl": "update"}
+    assert changed(data) == {"project.etl.files": "update"}
 
 
 def test_a_new_source_and_a_re_created_tree_are_read(ws: Workspace, tmp_path: Path) -> None:
@@ -317,3 +318,21 @@ def test_a_new_source_and_a_re_created_tree_are_read(ws: Workspace, tmp_path: Pa
     ws.write(FULL)
     result, data, _ = plan(ws)
     assert result.code == 2 and "project.etl" in changed(data)
+
+
+# -- apply ---------------------------------------------------------------------------------
+
+
+def test_apply_records_what_it_uploaded_instead_of_downloading_it(ws: Workspace) -> None:
+    ws.write(FULL)
+    ws.sandbox.log.clear()
+    ws.apply()
+    seen = calls(ws)
+    assert seen["POST upload"] == 1 and seen["GET download"] == 0, seen
+    (ws.root / "src" / "etl" / "new.txt").write_text("more")
+    ws.sandbox.log.clear()
+    ws.apply()  # an update: verified without a download either
+    seen = calls(ws)
+    assert seen["POST upload"] == 1 and seen["GET download"] == 0, seen
+    _, data, seen = plan(ws)  # the digest is cached for later plans too
+    assert data["changes"] == [] and seen["GET download"] == 0
