@@ -13,7 +13,8 @@ fetchSchedule and per schedule with an SLA one slaInfo (fetchSchedule omits the 
 Its token is read before that full read, and stored with the digests of what the read found, so
 that a change made during the read shows as a new token next time. Zip content is downloaded
 only when the digest cache has no entry for the project's (id, created time, version): a
-version's content never changes. No token cache (``--refresh=full``, import) reads everything.
+version's content never changes. ``--refresh=full`` trusts no token (it still reads and stores
+them, so the next plan is warm); without a token cache (import) everything is read.
 
 Calls: warm and unchanged 4 + P; cold 4 + 2P + S + S_sla (docs/performance.md).
 """

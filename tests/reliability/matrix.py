@@ -40,8 +40,8 @@ from tests.e2e.workspace import flow20
 Call = tuple[str, str, str, str | None]
 Fault = tuple[str, str, int | None]
 
-# (label, path, action, method): action "" is a request with no action (the project page);
-# method None is any method.
+# (label, path, action, method): action "" is a request with no action (the /index?all page
+# of descriptions); method None is any method.
 READS: list[Call] = [
     ("login", "/", "login", None),
     ("fetchallprojects", "/index", "fetchallprojects", None),
@@ -50,7 +50,8 @@ READS: list[Call] = [
     ("slaInfo", "/schedule", "slaInfo", None),
     ("download HEAD", "/manager", "download", "HEAD"),
     ("download GET", "/manager", "download", "GET"),
-    ("project page", "/manager", "", None),
+    ("index page", "/index", "", None),
+    ("fetchProjectLogs", "/manager", "fetchProjectLogs", None),
 ]
 WRITES: list[Call] = [
     ("create", "/manager", "create", None),
@@ -338,7 +339,7 @@ def _not_backed_off(call: Call, kind: str, clock: QuickClock) -> list[str]:
 
 
 # The reads that are about one project: their failure must say which.
-_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "")
+_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "fetchProjectLogs")
 
 
 def _unclear(call: Call, out: str, err: str) -> list[str]:
