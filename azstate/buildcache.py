@@ -1,10 +1,11 @@
-"""Built zips reused while a source tree's files are unchanged (issue 17, item 3).
+"""Built zips and flow discovery reused while a source tree's files are unchanged (issue 17).
 
 Zipping and hashing every source is most of a plan's own CPU on a large fleet. A source
 directory whose files all have the (path, size, mtime_ns, ctime_ns, inode) they had when its zip
 was last built gives the same zip: its content digest, zip digest and size are taken from this
 cache, and the zip itself is rebuilt only if an upload needs it (deterministic, so the bytes
-match the digest the plan names, which the client checks before sending).
+match the digest the plan names, which the client checks before sending). Flow discovery of the
+same files gave the same flows, so its result is kept too.
 
 Like git's index, an entry is distrusted when it was written within 2 s of a file's mtime: a file
 changed again in the same timestamp tick after the build (same size, same mtime on a coarse
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-BUILD_CACHE_FORMAT = 1
+BUILD_CACHE_FORMAT = 2
 RACY_NS = 2_000_000_000
 """An entry written less than this after a file's mtime proves nothing about that file."""
 
@@ -41,12 +42,35 @@ class Built(BaseModel):
     zip_size: int
 
 
+class Discovered(BaseModel):
+    """flows.FlowInfo as stored: what flow discovery found in the same files."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    flows: tuple[str, ...]
+    jobs: dict[str, tuple[str, ...]]
+    top_jobs: dict[str, tuple[str, ...]]
+    triggered: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+class Cached(BaseModel):
+    """What an earlier read of exactly these files left: its build (if it was zipped) and its
+    flow discovery."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    built: Built | None = None
+    discovered: Discovered | None = None
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     stamps: tuple[tuple[str, int, int, int, int], ...]
     written_ns: int
-    built: Built
+    cached: Cached
 
 
 class _File(BaseModel):
@@ -94,8 +118,8 @@ class BuildCache:
     def _key(root: Path) -> str:
         return os.path.realpath(root)
 
-    def get(self, root: Path, stamps: tuple[Stamp, ...]) -> Built | None:
-        """The earlier build of exactly these files, unless the entry is racy."""
+    def lookup(self, root: Path, stamps: tuple[Stamp, ...]) -> Cached | None:
+        """What an earlier read of exactly these files found, unless the entry is racy."""
         with self._lock:
             entry = self._trees.get(self._key(root))
         if entry is None or entry.stamps != stamps:
@@ -103,11 +127,26 @@ class BuildCache:
         newest = max((s[2] for s in stamps), default=0)
         if entry.written_ns - newest < RACY_NS:
             return None
-        return entry.built
+        return entry.cached
 
-    def put(self, root: Path, stamps: tuple[Stamp, ...], built: Built) -> None:
-        entry = _Entry(stamps=stamps, written_ns=self._now(), built=built)
+    def get(self, root: Path, stamps: tuple[Stamp, ...]) -> Built | None:
+        """The earlier build of exactly these files, unless the entry is racy."""
+        found = self.lookup(root, stamps)
+        return found.built if found is not None else None
+
+    def put(
+        self,
+        root: Path,
+        stamps: tuple[Stamp, ...],
+        built: Built | None,
+        discovered: Discovered | None = None,
+    ) -> None:
+        cached = Cached(built=built, discovered=discovered)
+        entry = _Entry(stamps=stamps, written_ns=self._now(), cached=cached)
         with self._lock:
+            old = self._trees.get(self._key(root))
+            if old is not None and old.stamps == stamps and old.cached == cached:
+                return  # keep the older written_ns: it is the better proof
             self._trees[self._key(root)] = entry
             self._dirty = True
 

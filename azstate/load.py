@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from azstate import cron
 from azstate.archive import collect_files, content_digest, read_zip_safely, zip_files
-from azstate.buildcache import BuildCache, Built, tree_stamps
+from azstate.buildcache import BuildCache, Built, Discovered, tree_stamps
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -683,27 +683,32 @@ def _read_source(
     key) if it is not there."""
     if source.is_dir():
         files = collect_files(source, origin=shown)
-        info = discover(files, origin=shown)
-        if not build:
-            return _Read(info, None, _no_zip, from_directory=True)
         stamps = tree_stamps(source, files) if builds is not None else ()
-        reused = builds.get(source, stamps) if builds is not None else None
-        if reused is not None:
-            value = _source_files(info, reused, f"{source.name}.zip")
-
-            def rezip(files: Mapping[str, bytes] = files) -> bytes:
-                return zip_files(files)
-
-            return _Read(info, value, rezip, from_directory=True)
-        data = zip_files(files)
-        made = Built(
-            content_digest=content_digest(files),
-            zip_sha256=hashlib.sha256(data).hexdigest(),
-            zip_size=len(data),
-        )
+        hit = builds.lookup(source, stamps) if builds is not None else None
+        if hit is not None and hit.discovered is not None:
+            info = _flow_info(hit.discovered)
+        else:
+            info = discover(files, origin=shown)
+        reused = hit.built if hit is not None else None
+        made = reused
+        if build and made is None:
+            data = zip_files(files)
+            made = Built(
+                content_digest=content_digest(files),
+                zip_sha256=hashlib.sha256(data).hexdigest(),
+                zip_size=len(data),
+            )
         if builds is not None:
-            builds.put(source, stamps, made)
-        return _Read(info, _source_files(info, made, f"{source.name}.zip"), lambda: data, True)
+            builds.put(source, stamps, made, _discovered(info))
+        if not build or made is None:
+            return _Read(info, None, _no_zip, from_directory=True)
+        if reused is None:
+            return _Read(info, _source_files(info, made, f"{source.name}.zip"), lambda: data, True)
+
+        def rezip(files: Mapping[str, bytes] = files) -> bytes:
+            return zip_files(files)
+
+        return _Read(info, _source_files(info, made, f"{source.name}.zip"), rezip, True)
     if source.is_file() and source.suffix.lower() == ".zip":
         try:
             data = source.read_bytes()
@@ -726,6 +731,29 @@ def _read_source(
     if source.exists():
         return f"{shown} is neither a directory nor a .zip file"
     return f"{shown} does not exist (a source is relative to the file that names it)"
+
+
+def _discovered(info: FlowInfo) -> Discovered:
+    return Discovered(
+        version=info.version,
+        flows=tuple(sorted(info.flows)),
+        jobs={f: tuple(sorted(j)) for f, j in info.jobs.items()},
+        top_jobs={f: tuple(sorted(j)) for f, j in info.top_jobs.items()},
+        triggered=tuple(sorted(info.triggered)),
+        warnings=info.warnings,
+    )
+
+
+def _flow_info(found: Discovered) -> FlowInfo:
+    version: typing.Literal["1.0", "2.0"] = "1.0" if found.version == "1.0" else "2.0"
+    return FlowInfo(
+        version=version,
+        flows=frozenset(found.flows),
+        jobs={f: frozenset(j) for f, j in found.jobs.items()},
+        top_jobs={f: frozenset(j) for f, j in found.top_jobs.items()},
+        triggered=frozenset(found.triggered),
+        warnings=found.warnings,
+    )
 
 
 def _no_zip() -> bytes:

@@ -93,7 +93,7 @@ def test_load_reuses_builds_and_still_sees_a_same_second_edit(tmp_path: Path) ->
     builds_file = tmp_path / "cache" / "builds.json"
     first = load_config(path, builds=BuildCache(builds_file, clock_ns=later(src)))
     reused = load_config(path, builds=BuildCache(builds_file))
-    assert reused.sources == first.sources
+    assert reused.sources == first.sources and reused.flows == first.flows
     data = reused.artifacts[reused.sources["a"].zip_sha256]  # rebuilt on demand, same bytes
     assert hashlib.sha256(data).hexdigest() == first.sources["a"].zip_sha256
     flow = src / "main.flow"
@@ -102,6 +102,16 @@ def test_load_reuses_builds_and_still_sees_a_same_second_edit(tmp_path: Path) ->
     os.utime(flow, ns=(before.st_atime_ns, before.st_mtime_ns))
     edited = load_config(path, builds=BuildCache(builds_file))
     assert edited.sources["a"].content_digest != first.sources["a"].content_digest
+
+
+def test_a_discovery_kept_for_an_untargeted_tree_serves_a_later_build(tmp_path: Path) -> None:
+    src = source(tmp_path, "a")
+    path = config(tmp_path, {"a": "a", "b": "a"})
+    builds_file = tmp_path / "cache" / "builds.json"
+    load_config(path, only=frozenset({"b"}), builds=BuildCache(builds_file, clock_ns=later(src)))
+    cached = BuildCache(builds_file).lookup(src, tree_stamps(src, ["flow.project", "main.flow"]))
+    assert cached is not None and cached.built is not None and cached.discovered is not None
+    assert load_config(path, builds=BuildCache(builds_file)).sources["a"].zip_name == "a.zip"
 
 
 def test_only_the_targets_are_zipped_but_every_source_is_checked(tmp_path: Path) -> None:
