@@ -90,6 +90,11 @@ def tree_stamps(root: Path, paths: Iterable[str]) -> tuple[Stamp, ...]:
     return tuple(out)
 
 
+def _racy(entry: _Entry) -> bool:
+    newest = max((s[2] for s in entry.stamps), default=0)
+    return entry.written_ns - newest < RACY_NS
+
+
 class BuildCache:
     """Tree stamps -> Built, by the source directory's real path; thread-safe."""
 
@@ -124,10 +129,7 @@ class BuildCache:
             entry = self._trees.get(self._key(root))
         if entry is None or entry.stamps != stamps:
             return None
-        newest = max((s[2] for s in stamps), default=0)
-        if entry.written_ns - newest < RACY_NS:
-            return None
-        return entry.cached
+        return None if _racy(entry) else entry.cached
 
     def get(self, root: Path, stamps: tuple[Stamp, ...]) -> Built | None:
         """The earlier build of exactly these files, unless the entry is racy."""
@@ -145,7 +147,8 @@ class BuildCache:
         entry = _Entry(stamps=stamps, written_ns=self._now(), cached=cached)
         with self._lock:
             old = self._trees.get(self._key(root))
-            if old is not None and old.stamps == stamps and old.cached == cached:
+            same = old is not None and old.stamps == stamps and old.cached == cached
+            if same and old is not None and not _racy(old):
                 return  # keep the older written_ns: it is the better proof
             self._trees[self._key(root)] = entry
             self._dirty = True

@@ -132,3 +132,18 @@ def test_a_shared_source_uploads_under_each_projects_own_name(tmp_path: Path) ->
     assert loaded.sources["alpha"].zip_name == "alpha.zip"
     assert loaded.sources["beta"].zip_name == "beta.zip"
     assert loaded.sources["alpha"].zip_sha256 == loaded.sources["beta"].zip_sha256
+
+
+def test_a_racy_entry_is_renewed_once_the_files_have_settled(tmp_path: Path) -> None:
+    src = source(tmp_path, "a")
+    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    newest = max(s[2] for s in stamps)
+    path = tmp_path / "builds.json"
+    racy = BuildCache(path, clock_ns=newest)  # built in the same tick as the last edit
+    racy.put(src, stamps, BUILT)
+    racy.save()
+    assert BuildCache(path).get(src, stamps) is None
+    settled = BuildCache(path, clock_ns=newest + 10 * RACY_NS)  # the same build, read later
+    settled.put(src, stamps, BUILT)
+    settled.save()
+    assert BuildCache(path).get(src, stamps) == BUILT
