@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -300,14 +301,22 @@ def test_a_project_deleted_and_re_created_under_the_same_name(cached: Workspace)
 
 
 def test_a_source_file_edited_within_the_same_second_as_the_build(cached: Workspace) -> None:
-    """The zip built for the last plan must not be reused for a file changed right after it:
-    same size, and an mtime in the same second."""
+    """A trusted build of the tree exists; then a file changes keeping its size and its mtime
+    (an edit within the same timestamp tick): the ctime tells, the zip is not reused."""
     ws = cached
-    flow = ws.root / "src" / "etl" / "daily.flow"
-    before = flow.stat()
+    src = ws.root / "src" / "etl"
+    old = time.time_ns() - 60 * 10**9
+    for f in src.iterdir():
+        os.utime(f, ns=(old, old))
+    _, data, _ = plan(ws)  # builds the tree again (new stamps), now a trusted entry
+    assert data["changes"] == []
+    builds = Path(os.environ["AZSTATE_CACHE_DIR"]) / "builds.json"
+    entry = json.loads(builds.read_text())["trees"][os.path.realpath(src)]
+    assert entry["written_ns"] - old >= 2 * 10**9 and entry["cached"]["built"] is not None
+    flow = src / "daily.flow"
     text = flow.read_text()
     flow.write_text(text.replace("echo extract", "echo EXTRACT"))  # same size
-    os.utime(flow, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime
+    os.utime(flow, ns=(old, old))  # and the same mtime
     _, data, _ = plan(ws)
     assert changed(data) == {"project.etl.files": "update"}
 
