@@ -33,6 +33,9 @@ def test_every_key_of_every_table_is_documented() -> None:
     text = reference.render(schema)
     headers = re.findall(r"^#### `([^`]+)`$", text, re.M)
     assert headers == [
+        "variables.NAME",
+        "defaults.schedule",
+        "defaults.sla",
         "server",
         "azstate",
         "projects.NAME",
@@ -41,6 +44,7 @@ def test_every_key_of_every_table_is_documented() -> None:
         "projects.NAME.schedules.FLOW.sla",
         "projects.NAME.schedules.FLOW.sla.rules[]",
     ]
+    assert "#### Top level" in text
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M))
     tables = {part.removesuffix("[]") for h in headers for part in h.split(".")}
     assert every_key(schema) <= documented | tables
@@ -51,7 +55,8 @@ def test_defaults_required_keys_and_choices_come_from_the_schema() -> None:
     assert "| `description` | string | required |" in text
     assert "| `cron` | string | required |" in text
     assert '| `timezone` | string | `"America/Los_Angeles"` |' in text
-    assert '| `concurrent` | `"skip"` \\| `"ignore"` \\| `"pipeline"` | `"skip"` |' in text
+    concurrent = '`"skip"` \\| `"ignore"` \\| `"pipeline"` \\| `"queue"`'
+    assert f"| `concurrent` | {concurrent} | `\"skip\"` |" in text
     assert "| `parallelism` | integer | `8` |" in text
     assert "Required. `rules = [{ ... }, ...]`" in text
 

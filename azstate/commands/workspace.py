@@ -216,7 +216,7 @@ def open_workspace(
     chosen = options.targets if targets is None else targets
     only = frozenset(t.project.lower() for t in chosen) if chosen else None
     builds = BuildCache(default_cache_dir() / "builds.json")
-    loaded = load_config(Path(path), only=only, builds=builds)
+    loaded = load_config(Path(path), variables=options.variables, only=only, builds=builds)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(options, server, err, where=where)
