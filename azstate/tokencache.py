@@ -34,7 +34,7 @@ from azstate.changetoken import ChangeToken
 
 log = logging.getLogger("azstate.cache")
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 """Bump whenever what a digest covers changes (a field added to a state value, a new
 normalisation): old files are then ignored with a warning rather than trusted."""
 
@@ -43,9 +43,14 @@ def _canonical(value: Any) -> Any:
     """A JSON-able form that is the same for equal values in every process.
 
     Sets are sorted (their iteration order changes with hash randomisation); tuples and lists
-    keep their order, which may matter; models become their fields by name.
+    keep their order, which may matter; models become their fields by name, or what their
+    ``compared()`` says equality looks at (ScheduleValue leaves display-only fields out), so
+    that equal values have equal digests.
     """
     if isinstance(value, BaseModel):
+        compared = getattr(value, "compared", None)
+        if callable(compared):  # a value whose equality leaves display-only fields out
+            return {"compared": _canonical(compared())}
         return {k: _canonical(getattr(value, k)) for k in sorted(type(value).model_fields)}
     if isinstance(value, enum.Enum):
         return _canonical(value.value)

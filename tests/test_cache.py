@@ -138,3 +138,11 @@ def test_digests_are_the_same_in_every_process() -> None:
     )
     assert seen == {here}
     assert here != value_digest(ScheduleValue(cron="0 0 1 ? * *"))
+
+
+def test_display_only_fields_do_not_change_a_digest() -> None:
+    """Equal values, equal digests: ScheduleValue's equality leaves who submitted it out."""
+    a = ScheduleValue(cron="0 0 1 ? * *", submitted_by="alice")
+    b = ScheduleValue(cron="0 0 1 ? * *", submitted_by="bob")
+    assert a == b and value_digest(a) == value_digest(b)
+    assert value_digest(a) != value_digest(ScheduleValue(cron="0 0 1 ? * *", no_options=True))
