@@ -64,6 +64,14 @@ def _replies(names: list[str]) -> dict[str, str]:
                 "failureAction": "FINISH_CURRENTLY_RUNNING",
                 "disabledJobs": [],
                 "slaOptions": [],
+                # as the server writes them back (azkaban-api.md section 14)
+                "failureEmailsOverridden": bool(emails),
+                "successEmailsOverridden": False,
+                "failureActionOverridden": False,
+                "mailCreator": "default",
+                "memoryCheck": True,
+                "runtimeProperties": {},
+                "queueLevel": 0,
             }
             if flow == "daily":
                 options["slaOptions"] = [
