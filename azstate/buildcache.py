@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-BUILD_CACHE_FORMAT = 2
+BUILD_CACHE_FORMAT = 3
 RACY_NS = 2_000_000_000
 """An entry written less than this after a file's mtime proves nothing about that file."""
 
@@ -40,6 +40,7 @@ class Built(BaseModel):
     content_digest: str
     zip_sha256: str
     zip_size: int
+    file_digests: dict[str, str] = {}  # path -> short sha256 (archive.short_digests)
 
 
 class Discovered(BaseModel):

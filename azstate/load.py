@@ -35,7 +35,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from azstate import cron
-from azstate.archive import collect_files, content_digest, read_zip_safely, zip_files
+from azstate.archive import (
+    collect_files,
+    digest_of,
+    file_digests,
+    read_zip_safely,
+    short_digests,
+    upload_name,
+    zip_files,
+)
 from azstate.buildcache import BuildCache, Built, Discovered, tree_stamps
 from azstate.config import (
     Config,
@@ -47,10 +55,12 @@ from azstate.config import (
 )
 from azstate.defaults import apply_defaults
 from azstate.errors import ConfigError, CronError, SourceError
+from azstate.export import quote as toml_quote
 from azstate.flows import FlowInfo, discover
 from azstate.layers import KeyPath, Origin, Origins, copy_tree, lay_over
 from azstate.state import SourceFiles
 from azstate.variables import ENV_PREFIX, Resolution, Variable, interpolate_tree
+from azstate.wire.replies import description_as_shown
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
@@ -67,7 +77,9 @@ def render_key_path(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        text = part if _BARE_KEY.fullmatch(part) else quoted(part)
+        # export.quote escapes every control character, so parse_key_path reads any key back
+        # (a key with a newline or DEL made tomllib fail there, a traceback in --resolved).
+        text = part if _BARE_KEY.fullmatch(part) else toml_quote(part)
         out += f".{text}" if out else text
     return out
 
@@ -936,7 +948,7 @@ def _validate(document: dict[str, Any], ctx: _Context) -> Config:
         try:
             return Config.model_validate(document)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False)
+            errors = _one_per_typo(exc.errors(include_url=False))
         problems: list[_Problem] = []
         unknown: list[KeyPath] = []
         for err in errors:
@@ -1053,6 +1065,12 @@ def _with_sources(
     built: dict[tuple[Path, bool], _Read] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(ctx, name, project, warnings)
+        if project.description != description_as_shown(project.description):
+            where = ctx.problem(("projects", name, "description"), "")
+            warnings.append(
+                f"{where.file}:{where.line}: {where.key}: the project page shows <br>, <br/> and "
+                "!NEWLINE! all as <br>, so a change between them cannot be seen or planned"
+            )
         key: KeyPath = ("projects", name, "source")
         if project.source is None or ctx.is_unknown(key):
             continue
@@ -1069,11 +1087,10 @@ def _with_sources(
             built[(project.source, wanted)] = result
         read = built[(project.source, wanted)]
         if read.files is not None:
-            files = read.files
-            if read.from_directory:  # an upload is named after its own project, shared or not
-                files = files.model_copy(update={"zip_name": f"{name}.zip"})
-            sources[name] = files
-            artifacts.add(files.zip_sha256, read.zip)
+            # a directory's zip is uploaded under its own project's name, shared or not
+            zip_name = upload_name(name, project.source)
+            sources[name] = read.files.model_copy(update={"zip_name": zip_name})
+            artifacts.add(read.files.zip_sha256, read.zip)
         flows[name] = read.info
         warnings.extend(f"project {name} ({shown}): {w}" for w in read.info.warnings)
         _check_flows(ctx, name, project, read.info, shown)
@@ -1148,11 +1165,7 @@ def _read_source(
         made = reused
         if build and made is None:
             data = zip_files(files)
-            made = Built(
-                content_digest=content_digest(files),
-                zip_sha256=hashlib.sha256(data).hexdigest(),
-                zip_size=len(data),
-            )
+            made = _built(files, data)
         if builds is not None:
             builds.put(source, stamps, made, _discovered(info))
         if not build or made is None:
@@ -1177,15 +1190,21 @@ def _read_source(
         info = discover(files, origin=shown)
         if not build:
             return _Read(info, None, _no_zip, from_directory=False)
-        made = Built(
-            content_digest=content_digest(files),
-            zip_sha256=hashlib.sha256(data).hexdigest(),
-            zip_size=len(data),
-        )
+        made = _built(files, data)
         return _Read(info, _source_files(info, made, source.name), lambda: data, False)
     if source.exists():
         return f"{shown} is neither a directory nor a .zip file"
     return f"{shown} does not exist (a source is relative to the file that names it)"
+
+
+def _built(files: Mapping[str, bytes], data: bytes) -> Built:
+    digests = file_digests(files)
+    return Built(
+        content_digest=digest_of(digests),
+        file_digests=short_digests(digests),
+        zip_sha256=hashlib.sha256(data).hexdigest(),
+        zip_size=len(data),
+    )
 
 
 def _discovered(info: FlowInfo) -> Discovered:
@@ -1223,6 +1242,7 @@ def _source_files(info: FlowInfo, built: Built, zip_name: str) -> SourceFiles:
         zip_name=zip_name,
         zip_size=built.zip_size,
         zip_sha256=built.zip_sha256,
+        file_digests=built.file_digests,
     )
 
 
@@ -1351,6 +1371,24 @@ _MISSING = {
     "rule": 'missing: rule = "SUCCESS" or rule = "FINISH"',
     "duration": 'missing: duration = "2h" (or "90m", "1h30m", "2:00", or minutes)',
 }
+
+
+def _one_per_typo(errors: list[Any]) -> list[Any]:
+    """A misspelt required key (``crons =`` in a schedule) is one mistake, not two: the unknown
+    key's "did you mean" names the fix, so the "missing" of the key it meant is left out."""
+    meant: set[KeyPath] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc: KeyPath = tuple(p for p in err["loc"] if p != "[key]")
+            model = _model_at(loc[:-1])
+            close = suggestion(str(loc[-1]), list(model.model_fields) if model else [])
+            if close:
+                meant.add((*loc[:-1], close))
+    return [
+        err
+        for err in errors
+        if err["type"] != "missing" or tuple(p for p in err["loc"] if p != "[key]") not in meant
+    ]
 
 
 def _message(err: Any, loc: KeyPath) -> str:

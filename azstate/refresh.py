@@ -11,7 +11,8 @@ cached live digests equal the desired digests is taken to be as desired, with no
 Any other project is read in full: a HEAD of the download (the version), per schedule one
 fetchSchedule and per schedule with an SLA one slaInfo (fetchSchedule omits the SLA actions).
 Its token is read before that full read, and stored with the digests of what the read found, so
-that a change made during the read shows as a new token next time. Zip content is downloaded
+that a change made during the read shows as a new token next time. A project to be pruned is
+read the same way but for its version, and never from the cache. Zip content is downloaded
 only when the digest cache has no entry for the project's (id, created time, version): a
 version's content never changes. ``--refresh=full`` trusts no token (it still reads and stores
 them, so the next plan is warm); without a token cache (import) everything is read.
@@ -70,22 +71,25 @@ def default_cache_dir() -> Path:
 
 
 class DigestCache:
-    """Content digests of uploaded versions, by (server, project id, created time, version).
+    """Content digests of uploaded versions, by (server, project id, created time, version),
+    with the version's files (path -> sha256 prefix) when known, so a plan can list what an
+    upload changes without downloading the live zip again.
 
     The created time guards against a server whose database was reset and hands out the same
-    ids again.
+    ids again. An entry is the digest alone (as older azstate wrote it) or
+    ``{"digest": ..., "files": {...}}``.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._data: dict[str, str] = {}
+        self._data: dict[str, str | dict[str, Any]] = {}
         self._dirty = False
         if path is not None and path.exists():
             try:
                 loaded = json.loads(path.read_text())
                 if isinstance(loaded, dict):
-                    self._data = {str(k): str(v) for k, v in loaded.items()}
+                    self._data = {str(k): _entry(v) for k, v in loaded.items()}
             except (OSError, ValueError):
                 self._data = {}
 
@@ -95,11 +99,17 @@ class DigestCache:
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            return self._data.get(key)
+            entry = self._data.get(key)
+        return entry if isinstance(entry, str) or entry is None else str(entry["digest"])
 
-    def put(self, key: str, digest: str) -> None:
+    def get_files(self, key: str) -> dict[str, str] | None:
         with self._lock:
-            self._data[key] = digest
+            entry = self._data.get(key)
+        return dict(entry["files"]) if isinstance(entry, dict) else None
+
+    def put(self, key: str, digest: str, files: Mapping[str, str] | None = None) -> None:
+        with self._lock:
+            self._data[key] = digest if files is None else {"digest": digest, "files": dict(files)}
             self._dirty = True
 
     def save(self) -> None:
@@ -111,6 +121,14 @@ class DigestCache:
             tmp.write_text(json.dumps(self._data, sort_keys=True))
             tmp.replace(self.path)
             self._dirty = False
+
+
+def _entry(value: Any) -> str | dict[str, Any]:
+    """A cache entry as read back; anything unexpected reads as a digest string."""
+    if isinstance(value, dict) and isinstance(value.get("files"), dict):
+        files = {str(k): str(v) for k, v in value["files"].items()}
+        return {"digest": str(value.get("digest")), "files": files}
+    return str(value)
 
 
 @dataclass
@@ -161,7 +179,8 @@ def read(
     uploads: Mapping[tuple[int, int], str] | None = None,
     progress: Progress | None = None,
 ) -> ServerSnapshot:
-    """Every declared project in scope, and every prune candidate from the listings.
+    """Every declared project in scope in full, and every prune candidate too: a deletion's
+    plan shows what goes (its description, schedules with their options, SLAs, permissions).
 
     With ``tokens``, each declared project's token is read first; those the cache vouches for
     (and ``trust_tokens``: False for ``--refresh=full``, which still refreshes the cache) are
@@ -174,7 +193,9 @@ def read(
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         reader = _Reader(client, cache, progress, pool, uploads or {})
         declared = [k for k in scope.declared if scope.wanted(k)]
-        index_f = pool.submit(_index_descriptions, client) if declared else None
+        index_f = (
+            pool.submit(_index_descriptions, client) if declared or scope.prune else None
+        )
         listing, schedules = _listings(pool, client, progress)
         descriptions = index_f.result() if index_f is not None else None
         listed = [
@@ -188,7 +209,12 @@ def read(
             if k in listing
         ]
         pruned = [
-            Listed(p, schedules.get(k, {}), None)
+            Listed(
+                p,
+                schedules.get(k, {}),
+                None,
+                descriptions.get(p.name) if descriptions is not None else None,
+            )
             for k, p in listing.items()
             if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
         ]
@@ -377,9 +403,18 @@ class _Reader:
                 self.remember_digest(item, version, found)
         return found
 
-    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None:
+    def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None:
+        return self.cache.get_files(self._key(item, version)) if self.cache else None
+
+    def remember_digest(
+        self,
+        item: ProjectListing,
+        version: int,
+        digest: str,
+        files: Mapping[str, str] | None = None,
+    ) -> None:
         if self.cache is not None:
-            self.cache.put(self._key(item, version), digest)
+            self.cache.put(self._key(item, version), digest, files)
 
 
 def project_keys(names: Iterable[str]) -> frozenset[str]:

@@ -57,14 +57,23 @@ class Reader(Protocol):
 
     def cached_digest(self, item: ProjectListing, version: int) -> str | None: ...
 
-    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None: ...
+    def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None: ...
+
+    def remember_digest(
+        self,
+        item: ProjectListing,
+        version: int,
+        digest: str,
+        files: Mapping[str, str] | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
 class Listed:
     """One project as the listings (fetchallprojects, fetchSchedules, /index?all) show it, and
-    what the configuration wants of it (None: a prune candidate, read from the listings alone).
-    ``description`` is None when the index page did not list it (then the project page)."""
+    what the configuration wants of it (None: a prune candidate, read as fully as a declared
+    project but for its files, so that its deletion shows what goes). ``description`` is None
+    when the index page did not list it (then the project page)."""
 
     item: ProjectListing
     schedules: Mapping[str, ScheduleListing]
