@@ -45,6 +45,7 @@ from azstate.wire.index import descriptions_from_index, index_all
 from azstate.wire.replies import ProjectListing, ScheduleListing
 
 T = TypeVar("T")
+Uploaded = tuple[str, Mapping[str, str]]  # (content digest, path -> short file digest)
 
 
 class Progress(Protocol):
@@ -151,7 +152,7 @@ def refresh(
     cache: DigestCache | None = None,
     tokens: TokenCache | None = None,
     trust_tokens: bool = True,
-    uploads: Mapping[tuple[int, int], str] | None = None,
+    uploads: Mapping[tuple[int, int], Uploaded] | None = None,
     progress: Progress | None = None,
 ) -> ServerState:
     """The live server as the values the configuration is compared with."""
@@ -176,7 +177,7 @@ def read(
     cache: DigestCache | None = None,
     tokens: TokenCache | None = None,
     trust_tokens: bool = True,
-    uploads: Mapping[tuple[int, int], str] | None = None,
+    uploads: Mapping[tuple[int, int], Uploaded] | None = None,
     progress: Progress | None = None,
 ) -> ServerSnapshot:
     """Every declared project in scope in full, and every prune candidate too: a deletion's
@@ -186,8 +187,8 @@ def read(
     (and ``trust_tokens``: False for ``--refresh=full``, which still refreshes the cache) are
     built from the desired values, the rest read in full. What is read of a project is its
     units' business (Unit.read); this function lists, schedules the reads on one pool and
-    collects them. ``uploads`` maps (project id, version) to the content digest of an upload
-    this process made.
+    collects them. ``uploads`` maps (project id, version) to the content digest and file
+    digests of an upload this process made.
     """
     progress = progress or NoProgress()
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
@@ -373,7 +374,7 @@ class _Reader:
     cache: DigestCache | None
     progress: Progress
     pool: ThreadPoolExecutor
-    uploads: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    uploads: Mapping[tuple[int, int], Uploaded] = field(default_factory=dict)
 
     def submit(self, address: Address, fn: Callable[..., T], *args: Any) -> Future[T]:
         self.progress.add(1)
@@ -398,9 +399,10 @@ class _Reader:
         what was uploaded is known, it need not be downloaded back."""
         found = self.cache.get(self._key(item, version)) if self.cache else None
         if found is None:
-            found = self.uploads.get((item.project_id, version))
-            if found is not None:
-                self.remember_digest(item, version, found)
+            uploaded = self.uploads.get((item.project_id, version))
+            if uploaded is not None:
+                found, files = uploaded
+                self.remember_digest(item, version, found, files)
         return found
 
     def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None:

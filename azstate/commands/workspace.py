@@ -25,7 +25,7 @@ from azstate.diff import DiffOptions, diff
 from azstate.errors import AzstateError
 from azstate.load import LoadedConfig, load_config
 from azstate.plan import Plan
-from azstate.refresh import DigestCache, RefreshScope, default_cache_dir
+from azstate.refresh import DigestCache, RefreshScope, Uploaded, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.state import ServerState
@@ -53,13 +53,13 @@ class Workspace:
     config_path: str
     full_refresh: bool = False  # --refresh=full: no cached change token is trusted
     # (project id, version) -> content digest of what this run uploaded (apply's hook)
-    uploads: dict[tuple[int, int], str] = field(default_factory=dict)
+    uploads: dict[tuple[int, int], Uploaded] = field(default_factory=dict)
 
     def uploaded(self, project_id: int, version: int, zip_sha256: str) -> None:
         """apply's upload hook: the digest of what was uploaded, so as not to download it."""
         for source in self.loaded.sources.values():
             if source.zip_sha256 == zip_sha256:
-                self.uploads[(project_id, version)] = source.content_digest
+                self.uploads[(project_id, version)] = (source.content_digest, source.file_digests)
                 return
 
     @property
