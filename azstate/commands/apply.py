@@ -23,6 +23,7 @@ from azstate.commands.options import (
     Options,
     add_config_arg,
     add_format_arg,
+    add_refresh_arg,
     add_server_args,
     add_target_arg,
 )
@@ -68,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_arg(parser, "the report on stdout (the plan shown before it goes to stderr)")
     add_target_arg(parser)
     add_server_args(parser)
+    add_refresh_arg(parser)
 
 
 def check_planfile_flags(args: argparse.Namespace) -> None:

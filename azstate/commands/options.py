@@ -49,11 +49,15 @@ def add_server_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
     )
+
+
+def add_refresh_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refresh",
         choices=("full",),
         default=None,
-        help="full: read every project in full, trusting no cached change token",
+        help="full: read every project in full, trusting no cached change token (a scheduled "
+        "drift check; see docs/performance.md)",
     )
 
 
