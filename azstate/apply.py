@@ -24,7 +24,10 @@ from azstate.errors import AzkabanError, AzstateError, SessionExpiredError, Tran
 from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
 from azstate.resources import apply_key, stops, unit_for
-from azstate.wire.client import AzkabanClient
+from azstate.wire import replies
+from azstate.wire.client import AzkabanClient, Reply
+
+UploadHook = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,14 @@ def apply_plan(
     progress: Progress | None = None,
     on_done: Callable[[ChangeOutcome], None] | None = None,
     stop: threading.Event | None = None,
+    on_upload: UploadHook | None = None,
 ) -> list[ChangeOutcome]:
     """Every change's outcome, in execution order.
 
     ``on_done`` hears of each change as it is settled (from worker threads, one at a time):
     the command prints a line per change where no progress bar can be shown.
+    ``on_upload(project_id, version, zip_sha256)`` hears of each upload the server took, so
+    that the digest of what was uploaded is known without downloading it back.
 
     ``stop`` set (the first Ctrl-C): no new call starts, the calls in flight finish, and what
     was not sent is reported not attempted (or interrupted, for a change half sent). A
@@ -97,7 +103,7 @@ def apply_plan(
     are reported as of unknown outcome.
     """
     progress = progress or NoProgress()
-    run = _Run(client, artifacts, progress, stop or threading.Event(), on_done)
+    run = _Run(client, artifacts, progress, stop or threading.Event(), on_done, on_upload)
     groups = execution_order(plan)
     progress.add(sum(len(c.calls) for g in groups for c in g))
     workers = max(1, min(parallelism, len(groups) or 1))
@@ -142,8 +148,10 @@ class _Run:
         progress: Progress,
         stop: threading.Event,
         on_done: Callable[[ChangeOutcome], None] | None,
+        on_upload: UploadHook | None = None,
     ) -> None:
         self.client = client
+        self.on_upload = on_upload
         self.artifacts = artifacts
         self.progress = progress
         self.stop = stop
@@ -223,7 +231,10 @@ class _Run:
             with self._lock:
                 self._in_flight[change.address] = (call, sent)
             try:
-                self._send(change, call)
+                reply = self._send(change, call)
+                if reply is not None and call.upload is not None and self.on_upload is not None:
+                    result = replies.upload_result(reply.json)
+                    self.on_upload(result.project_id, result.version, call.upload.sha256)
             except _UnknownOutcome as exc:
                 self.progress.advance(total - sent)
                 return ChangeOutcome(
@@ -256,9 +267,10 @@ class _Run:
             self.progress.advance()
         return ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED, None, sent)
 
-    def _send(self, change: Change, call: Call) -> None:
-        """Send once. A lost reply: an idempotent write is sent once more; any other is
-        checked by reads and, unless they show it done, reported of unknown outcome."""
+    def _send(self, change: Change, call: Call) -> Reply | None:
+        """Send once; the reply, or None when a read showed a lost write done. A lost reply:
+        an idempotent write is sent once more; any other is checked by reads and, unless they
+        show it done, reported of unknown outcome."""
         data = None
         if call.upload is not None:
             data = self.artifacts.get(call.upload.sha256)
@@ -268,7 +280,7 @@ class _Run:
                     "the sources read from the configuration"
                 )
         try:
-            self.client.send(call, file_bytes=data)
+            return self.client.send(call, file_bytes=data)
         except TransportError as exc:
             if not exc.may_have_reached_server:
                 raise
@@ -277,12 +289,11 @@ class _Run:
                     f"{exc}; apply was interrupted, so it was neither checked nor sent again"
                 ) from exc
             if call.idempotent:
-                self.client.send(call, file_bytes=data)
-                return
+                return self.client.send(call, file_bytes=data)
             window = min(2 * self.client.timeout, _GRACE_CAP)
             try:
                 if self._happened_soon(change, call, data, window):
-                    return
+                    return None
             except (AzkabanError, TransportError) as check:
                 raise _UnknownOutcome(
                     f"{exc}; whether it took effect could not be checked, so it was not sent "
@@ -403,8 +414,8 @@ def left_over(
     def in_scope(address: Address) -> bool:
         if address.project.lower() not in touched:
             return False
-        return not plan.targets or address in planned or any(
-            t.contains(address) for t in plan.targets
+        return (
+            not plan.targets or address in planned or any(t.contains(address) for t in plan.targets)
         )
 
     return [c for c in check.changes if c.action is not Action.NO_OP and in_scope(c.address)]

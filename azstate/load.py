@@ -44,6 +44,7 @@ from azstate.archive import (
     upload_name,
     zip_files,
 )
+from azstate.buildcache import BuildCache, Built, Discovered, tree_stamps
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -467,13 +468,17 @@ def load_config(
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     require_values: bool = True,
+    only: frozenset[str] | None = None,
+    builds: BuildCache | None = None,
 ) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
     ``now`` is when schedules must still fire after (tests pin it). ``variables`` are the
     ``--var`` values; ``environ`` (default: the process environment) holds AZSTATE_VAR_NAME.
     Without ``require_values`` (validate, offline) a variable with no value is unknown, not an
-    error. Raises ConfigError or SourceError, never anything from pydantic or tomllib.
+    error. Every source's file list and flows are checked; only the projects in ``only``
+    (lower-cased names; None: all) are zipped and hashed, reusing ``builds`` where a tree is
+    unchanged. Raises ConfigError or SourceError, never anything from pydantic or tomllib.
     """
     reader = _Reader()
     parts = reader.parts(Path(path))
@@ -497,7 +502,7 @@ def load_config(
     ctx.fail_if_any()
     warnings = _unused_variables(ctx, declared, resolution.used)
     warnings += _variables_without_value(ctx, declared, resolution.used)
-    return _with_sources(ctx, config, document, declared, warnings)
+    return _with_sources(ctx, config, document, declared, warnings, only=only, builds=builds)
 
 
 def _interpolate(
@@ -1050,11 +1055,14 @@ def _with_sources(
     document: Mapping[str, Any],
     declared: Mapping[str, Variable],
     warnings: list[str],
+    *,
+    only: frozenset[str] | None = None,
+    builds: BuildCache | None = None,
 ) -> LoadedConfig:
     sources: dict[str, SourceFiles] = {}
-    artifacts: dict[str, bytes] = {}
+    artifacts = Artifacts()
     flows: dict[str, FlowInfo] = {}
-    built: dict[Path, tuple[SourceFiles, bytes, FlowInfo]] = {}
+    built: dict[tuple[Path, bool], _Read] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(ctx, name, project, warnings)
         if project.description != description_as_shown(project.description):
@@ -1070,19 +1078,25 @@ def _with_sources(
         shown = _shown_path(toml, document["projects"][name]["source"])
         if ctx.touches_secret(key):
             shown = "(sensitive)"  # a path built from a secret is not shown either
-        if project.source not in built:
-            result = _read_source(project.source, shown, name)
+        wanted = only is None or name.lower() in only
+        if (project.source, wanted) not in built:
+            result = _read_source(project.source, shown, build=wanted, builds=builds)
             if isinstance(result, str):
                 ctx.add(key, result)
                 continue
-            built[project.source] = result
-        files, zip_bytes, info = built[project.source]
-        sources[name] = files.model_copy(update={"zip_name": upload_name(name, project.source)})
-        artifacts[files.zip_sha256] = zip_bytes
-        flows[name] = info
-        warnings.extend(f"project {name} ({shown}): {w}" for w in info.warnings)
-        _check_flows(ctx, name, project, info, shown)
+            built[(project.source, wanted)] = result
+        read = built[(project.source, wanted)]
+        if read.files is not None:
+            # a directory's zip is uploaded under its own project's name, shared or not
+            zip_name = upload_name(name, project.source)
+            sources[name] = read.files.model_copy(update={"zip_name": zip_name})
+            artifacts.add(read.files.zip_sha256, read.zip)
+        flows[name] = read.info
+        warnings.extend(f"project {name} ({shown}): {w}" for w in read.info.warnings)
+        _check_flows(ctx, name, project, read.info, shown)
     ctx.fail_if_any()
+    if builds is not None:
+        builds.save()
     tomls = ctx.files
     return LoadedConfig(
         config=config,
@@ -1101,15 +1115,69 @@ def _with_sources(
     )
 
 
+class Artifacts(Mapping[str, bytes]):
+    """Zip sha256 -> the exact zip bytes to upload, built when first asked for: a plan needs
+    only their digests, and a reused build (buildcache.py) has no bytes yet."""
+
+    def __init__(self) -> None:
+        self._makers: dict[str, typing.Callable[[], bytes]] = {}
+        self._made: dict[str, bytes] = {}
+
+    def add(self, sha256: str, make: typing.Callable[[], bytes]) -> None:
+        self._makers.setdefault(sha256, make)
+
+    def __getitem__(self, sha256: str) -> bytes:
+        if sha256 not in self._made:
+            self._made[sha256] = self._makers[sha256]()
+        return self._made[sha256]
+
+    def __iter__(self) -> typing.Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One source read: its flows always; its SourceFiles and zip only when built."""
+
+    info: FlowInfo
+    files: SourceFiles | None
+    zip: typing.Callable[[], bytes]
+    from_directory: bool
+
+
 def _read_source(
-    source: Path, shown: str, project: str
-) -> tuple[SourceFiles, bytes, FlowInfo] | str:
-    """The source's files, zip and flows; a message (for the source key) if it is not there."""
+    source: Path, shown: str, *, build: bool = True, builds: BuildCache | None = None
+) -> _Read | str:
+    """The source's flows, and when ``build`` its digests and zip; a message (for the source
+    key) if it is not there."""
     if source.is_dir():
         files = collect_files(source, origin=shown)
-        data = zip_files(files)
-        zip_name = upload_name(project, source)
-    elif source.is_file() and source.suffix.lower() == ".zip":
+        stamps = tree_stamps(source, files) if builds is not None else ()
+        hit = builds.lookup(source, stamps) if builds is not None else None
+        if hit is not None and hit.discovered is not None:
+            info = _flow_info(hit.discovered)
+        else:
+            info = discover(files, origin=shown)
+        reused = hit.built if hit is not None else None
+        made = reused
+        if build and made is None:
+            data = zip_files(files)
+            made = _built(files, data)
+        if builds is not None:
+            builds.put(source, stamps, made, _discovered(info))
+        if not build or made is None:
+            return _Read(info, None, _no_zip, from_directory=True)
+        if reused is None:
+            return _Read(info, _source_files(info, made, f"{source.name}.zip"), lambda: data, True)
+
+        def rezip(files: Mapping[str, bytes] = files) -> bytes:
+            return zip_files(files)
+
+        return _Read(info, _source_files(info, made, f"{source.name}.zip"), rezip, True)
+    if source.is_file() and source.suffix.lower() == ".zip":
         try:
             data = source.read_bytes()
         except OSError as exc:
@@ -1119,24 +1187,63 @@ def _read_source(
         except SourceError as exc:
             file = f"{shown}/{exc.file}" if exc.file else shown
             raise SourceError(exc.message, file=file) from exc
-        zip_name = upload_name(project, source)
-    elif source.exists():
+        info = discover(files, origin=shown)
+        if not build:
+            return _Read(info, None, _no_zip, from_directory=False)
+        made = _built(files, data)
+        return _Read(info, _source_files(info, made, source.name), lambda: data, False)
+    if source.exists():
         return f"{shown} is neither a directory nor a .zip file"
-    else:
-        return f"{shown} does not exist (a source is relative to the file that names it)"
-    info = discover(files, origin=shown)
-    sha = hashlib.sha256(data).hexdigest()
+    return f"{shown} does not exist (a source is relative to the file that names it)"
+
+
+def _built(files: Mapping[str, bytes], data: bytes) -> Built:
     digests = file_digests(files)
-    value = SourceFiles(
+    return Built(
         content_digest=digest_of(digests),
         file_digests=short_digests(digests),
+        zip_sha256=hashlib.sha256(data).hexdigest(),
+        zip_size=len(data),
+    )
+
+
+def _discovered(info: FlowInfo) -> Discovered:
+    return Discovered(
+        version=info.version,
+        flows=tuple(sorted(info.flows)),
+        jobs={f: tuple(sorted(j)) for f, j in info.jobs.items()},
+        top_jobs={f: tuple(sorted(j)) for f, j in info.top_jobs.items()},
+        triggered=tuple(sorted(info.triggered)),
+        warnings=info.warnings,
+    )
+
+
+def _flow_info(found: Discovered) -> FlowInfo:
+    version: typing.Literal["1.0", "2.0"] = "1.0" if found.version == "1.0" else "2.0"
+    return FlowInfo(
+        version=version,
+        flows=frozenset(found.flows),
+        jobs={f: frozenset(j) for f, j in found.jobs.items()},
+        top_jobs={f: frozenset(j) for f, j in found.top_jobs.items()},
+        triggered=frozenset(found.triggered),
+        warnings=found.warnings,
+    )
+
+
+def _no_zip() -> bytes:
+    raise AssertionError("a source outside the targets was never zipped")
+
+
+def _source_files(info: FlowInfo, built: Built, zip_name: str) -> SourceFiles:
+    return SourceFiles(
+        content_digest=built.content_digest,
         flows=info.flows,
         jobs=info.jobs,
         zip_name=zip_name,
-        zip_size=len(data),
-        zip_sha256=sha,
+        zip_size=built.zip_size,
+        zip_sha256=built.zip_sha256,
+        file_digests=built.file_digests,
     )
-    return value, data, info
 
 
 def _listed(names: frozenset[str] | set[str]) -> str:

@@ -1,14 +1,23 @@
-"""Reads the live server into a snapshot, concurrently, with as few calls as it can.
+"""Reads the live server into a snapshot, concurrently, with calls that follow what changed.
 
 ``read`` is the I/O: it fills a typed, frozen ServerSnapshot (snapshot.py); ``refresh`` turns
 that into a ServerState through the resource units (resources.live_state, pure).
 
-Calls for a no-change plan: one fetchallprojects (ids, permissions), one fetchSchedules (which
-flows have schedules), then per declared project a HEAD of the download endpoint (the version)
-and its page (the description), per schedule one fetchSchedule, and per schedule with an SLA
-one slaInfo (fetchSchedule omits the SLA actions); a project to be pruned is read the same way
-but for its version. Zip content is downloaded only when the digest cache has no entry for the
-project's (id, created time, version): a version's content never changes.
+Every plan reads the listings: login, fetchallprojects (ids, permissions), fetchSchedules
+(which flows have schedules, their crons) and ``/index?all`` (every description). Then, with a
+token cache (tokencache.py), one small fetchProjectLogs per declared project: a project whose
+change token is the cached one, whose listed schedules and crons are the desired ones, and whose
+cached live digests equal the desired digests is taken to be as desired, with no further read.
+Any other project is read in full: a HEAD of the download (the version), per schedule one
+fetchSchedule and per schedule with an SLA one slaInfo (fetchSchedule omits the SLA actions).
+Its token is read before that full read, and stored with the digests of what the read found, so
+that a change made during the read shows as a new token next time. A project to be pruned is
+read the same way but for its version, and never from the cache. Zip content is downloaded
+only when the digest cache has no entry for the project's (id, created time, version): a
+version's content never changes. ``--refresh=full`` trusts no token (it still reads and stores
+them, so the next plan is warm); without a token cache (import) everything is read.
+
+Calls: warm and unchanged 4 + P; cold 4 + 2P + S + S_sla (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,21 +28,25 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from azstate.address import Address
-from azstate.errors import AzstateError
+from azstate.changetoken import ChangeToken, read_token
+from azstate.errors import AzkabanError, AzstateError
 from azstate.globs import matches
-from azstate.resources import UNITS, live_state
+from azstate.resources import UNITS, live_project, live_state
 from azstate.resources.reading import Listed, Pending
-from azstate.snapshot import ProjectSnapshot, ServerSnapshot
+from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
 from azstate.state import ProjectState, ServerState
+from azstate.tokencache import CachedProject, TokenCache, value_digest
 from azstate.wire.client import AzkabanClient
+from azstate.wire.index import descriptions_from_index, index_all
 from azstate.wire.replies import ProjectListing, ScheduleListing
 
 T = TypeVar("T")
+Uploaded = tuple[str, Mapping[str, str]]  # (content digest, path -> short file digest)
 
 
 class Progress(Protocol):
@@ -138,10 +151,22 @@ def refresh(
     *,
     parallelism: int = 8,
     cache: DigestCache | None = None,
+    tokens: TokenCache | None = None,
+    trust_tokens: bool = True,
+    uploads: Mapping[tuple[int, int], Uploaded] | None = None,
     progress: Progress | None = None,
 ) -> ServerState:
     """The live server as the values the configuration is compared with."""
-    snapshot = read(client, scope, parallelism=parallelism, cache=cache, progress=progress)
+    snapshot = read(
+        client,
+        scope,
+        parallelism=parallelism,
+        cache=cache,
+        tokens=tokens,
+        trust_tokens=trust_tokens,
+        uploads=uploads,
+        progress=progress,
+    )
     return live_state(snapshot)
 
 
@@ -151,34 +176,86 @@ def read(
     *,
     parallelism: int = 8,
     cache: DigestCache | None = None,
+    tokens: TokenCache | None = None,
+    trust_tokens: bool = True,
+    uploads: Mapping[tuple[int, int], Uploaded] | None = None,
     progress: Progress | None = None,
 ) -> ServerSnapshot:
     """Every declared project in scope in full, and every prune candidate too: a deletion's
     plan shows what goes (its description, schedules with their options, SLAs, permissions).
 
-    What is read of a project is its units' business (Unit.read); this function lists,
-    schedules the reads on one pool and collects them.
+    With ``tokens``, each declared project's token is read first; those the cache vouches for
+    (and ``trust_tokens``: False for ``--refresh=full``, which still refreshes the cache) are
+    built from the desired values, the rest read in full. What is read of a project is its
+    units' business (Unit.read); this function lists, schedules the reads on one pool and
+    collects them. ``uploads`` maps (project id, version) to the content digest and file
+    digests of an upload this process made.
     """
     progress = progress or NoProgress()
     with _cancelled_on_exception(ThreadPoolExecutor(max_workers=max(1, parallelism))) as pool:
-        reader = _Reader(client, cache, progress, pool)
+        reader = _Reader(client, cache, progress, pool, uploads or {})
+        declared = [k for k in scope.declared if scope.wanted(k)]
+        index_f = pool.submit(_index_descriptions, client) if declared or scope.prune else None
         listing, schedules = _listings(pool, client, progress)
+        descriptions = index_f.result() if index_f is not None else None
         listed = [
-            Listed(listing[k], schedules.get(k, {}), scope.declared[k])
-            for k in scope.declared
-            if k in listing and scope.wanted(k)
+            Listed(
+                listing[k],
+                schedules.get(k, {}),
+                scope.declared[k],
+                descriptions.get(listing[k].name) if descriptions is not None else None,
+            )
+            for k in declared
+            if k in listing
         ]
-        listed += [
-            Listed(p, schedules.get(k, {}), None)
+        pruned = [
+            Listed(
+                p,
+                schedules.get(k, {}),
+                None,
+                descriptions.get(p.name) if descriptions is not None else None,
+            )
             for k, p in listing.items()
             if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
         ]
+        # Tokens first, all at once; a project is read in full only after its token is known.
+        token_f = {
+            one.item.project_id: reader.submit(
+                Address(one.item.name), _token, client, one.item.name
+            )
+            for one in (listed if tokens is not None else [])
+        }
+        got = {pid: f.result() for pid, f in token_f.items()}
+        projects: dict[str, ProjectSnapshot] = {}
+        full: list[Listed] = []
+        for one in listed:
+            token = got.get(one.item.project_id)
+            entry = tokens.get(one.item.project_id) if tokens is not None else None
+            assumed = (
+                _as_desired(one, entry)
+                if trust_tokens and token is not None and entry is not None and entry.token == token
+                else None
+            )
+            if assumed is not None:
+                projects[one.item.name.lower()] = assumed
+            else:
+                full.append(one)
         # Every read is started here and waited for after: a read that waited for another in
         # the same pool could starve it.
-        pending = [(one.item, [unit.read(reader, one) for unit in UNITS]) for one in listed]
-        projects = {item.name.lower(): _snapshot(item, parts) for item, parts in pending}
+        pending = [(one, [unit.read(reader, one) for unit in UNITS]) for one in full + pruned]
+        for one, parts in pending:
+            snap = _snapshot(one.item, parts)
+            projects[one.item.name.lower()] = snap
+            token = got.get(one.item.project_id)
+            if tokens is not None and one.desired is not None:
+                if token is None:
+                    tokens.drop(one.item.project_id)
+                else:
+                    tokens.put(one.item.project_id, _cached(one.item, token, snap))
     if cache is not None:
         cache.save()
+    if tokens is not None:
+        tokens.save()
     return ServerSnapshot(projects=projects, user=client.username)
 
 
@@ -193,6 +270,88 @@ def _cancelled_on_exception(pool: ThreadPoolExecutor) -> Iterator[ThreadPoolExec
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def _index_descriptions(client: AzkabanClient) -> dict[str, str | None] | None:
+    """Every description from one page; None (then one project page each) if it is no list."""
+    return descriptions_from_index(client.send(index_all()).text)
+
+
+def _token(client: AzkabanClient, name: str) -> ChangeToken | None:
+    """The project's change token; None when the log cannot be read (a user without READ, an
+    odd reply): the project is then read in full and nothing is cached for it."""
+    try:
+        return read_token(lambda size: client.fetch_project_logs(name, size=size))
+    except (AzkabanError, ValueError):
+        return None
+
+
+def project_digests(state: ProjectState) -> dict[str, str]:
+    """Digests of what a full read costs calls to learn: the files' content, each schedule
+    (with the options it cannot hold, so that such a schedule never looks as desired) and
+    each SLA. Descriptions and permissions come from the listings every time."""
+    out: dict[str, str] = {}
+    if state.files is not None:
+        out["files"] = value_digest(state.files.digest)
+    unmanaged = state.ids.unmanaged if state.ids is not None else {}
+    for flow, value in state.schedules.items():
+        out[f"schedule:{flow}"] = value_digest([value, list(unmanaged.get(flow, ()))])
+    for flow, sla in state.slas.items():
+        out[f"sla:{flow}"] = value_digest(sla)
+    return out
+
+
+def _cached(item: ProjectListing, token: ChangeToken, snap: ProjectSnapshot) -> CachedProject:
+    return CachedProject(
+        created=item.created_time,
+        version=snap.files.version if snap.files is not None else None,
+        token=token,
+        digests=project_digests(live_project(snap)),
+    )
+
+
+def _as_desired(one: Listed, entry: CachedProject) -> ProjectSnapshot | None:
+    """The snapshot a full read would give, when the cache vouches that it equals the desired
+    values; None when anything disagrees (then the project is read in full).
+
+    The token says nothing changed since the cached full read; the listings, read now, must
+    still show the same project (created time), exactly the desired schedules with the desired
+    crons (a failed re-post changes the cron without an event), and the digests of that read
+    must be the desired ones.
+    """
+    desired, item = one.desired, one.item
+    if desired is None or entry.created != item.created_time:
+        return None
+    if set(one.schedules) != set(desired.schedules):
+        return None
+    if any(s.cron != desired.schedules[f].cron for f, s in one.schedules.items()):
+        return None
+    if entry.digests != project_digests(desired):
+        return None
+    if one.description is None:  # not on the index page: read it in full instead
+        return None
+    files = (
+        FilesRead(version=entry.version, digest=desired.files.digest)
+        if desired.files is not None
+        else None
+    )
+    return ProjectSnapshot(
+        name=item.name,
+        project_id=item.project_id,
+        created_time=item.created_time,
+        description=one.description,
+        files=files,
+        schedules={
+            flow: ScheduleRead(
+                schedule_id=s.schedule_id,
+                value=desired.schedules[flow],
+                sla=desired.slas.get(flow),
+            )
+            for flow, s in one.schedules.items()
+        },
+        user_permissions=item.user_permissions,
+        group_permissions=item.group_permissions,
+    )
 
 
 def _snapshot(item: ProjectListing, parts: list[Mapping[str, Pending[Any]]]) -> ProjectSnapshot:
@@ -227,6 +386,7 @@ class _Reader:
     cache: DigestCache | None
     progress: Progress
     pool: ThreadPoolExecutor
+    uploads: Mapping[tuple[int, int], Uploaded] = field(default_factory=dict)
 
     def submit(self, address: Address, fn: Callable[..., T], *args: Any) -> Future[T]:
         self.progress.add(1)
@@ -247,7 +407,15 @@ class _Reader:
         return DigestCache.key(self.client.url, item.project_id, item.created_time, version)
 
     def cached_digest(self, item: ProjectListing, version: int) -> str | None:
-        return self.cache.get(self._key(item, version)) if self.cache else None
+        """From the digest cache, or from an upload this run made (apply's verification):
+        what was uploaded is known, it need not be downloaded back."""
+        found = self.cache.get(self._key(item, version)) if self.cache else None
+        if found is None:
+            uploaded = self.uploads.get((item.project_id, version))
+            if uploaded is not None:
+                found, files = uploaded
+                self.remember_digest(item, version, found, files)
+        return found
 
     def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None:
         return self.cache.get_files(self._key(item, version)) if self.cache else None

@@ -64,6 +64,14 @@ def _replies(names: list[str]) -> dict[str, str]:
                 "failureAction": "FINISH_CURRENTLY_RUNNING",
                 "disabledJobs": [],
                 "slaOptions": [],
+                # as the server writes them back (azkaban-api.md section 14)
+                "failureEmailsOverridden": bool(emails),
+                "successEmailsOverridden": False,
+                "failureActionOverridden": False,
+                "mailCreator": "default",
+                "memoryCheck": True,
+                "runtimeProperties": {},
+                "queueLevel": 0,
             }
             if flow == "daily":
                 options["slaOptions"] = [
@@ -140,21 +148,16 @@ def measure(schedules: int) -> tuple[float, float]:
     return time.process_time() - parsed, parsed - start
 
 
-def core_benchmark() -> list[tuple[str, str, str]]:
+def core_benchmark(repeats: int = 3) -> tuple[float, float, float]:
+    """(CPU at 1,000 schedules, CPU at 10,000, stdlib TOML parse at 10,000); each the best of
+    `repeats` runs, so that another process's burst on a shared machine does not count."""
     tune_gc()  # as the command line does
     measure(1_000)  # warm-up: imports, pydantic's first validations, cron caches
-    (small, _), (large, toml) = measure(1_000), measure(10_000)
-    return [
-        ("core, 1,000 schedules (CPU)", f"{small:.3f} s", "validate, map replies, diff, render"),
-        (
-            "core, 10,000 schedules (CPU)",
-            f"{large:.3f} s",
-            f"target < 2 s; growth x{large / small:.1f} for 10x (linear = 10)",
-        ),
-        ("  + stdlib tomllib parse, 10,000", f"{toml:.3f} s", "reading the file, not the core"),
-    ]
+    small = min(measure(1_000)[0] for _ in range(repeats))
+    runs = [measure(10_000) for _ in range(repeats)]
+    return small, min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 if __name__ == "__main__":
-    for row in core_benchmark():
-        print(*row, sep="  ")
+    small, large, toml = core_benchmark()
+    print(f"1,000: {small:.3f} s  10,000: {large:.3f} s  growth x{large / small:.1f}")

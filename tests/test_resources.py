@@ -243,14 +243,16 @@ def test_a_failed_read_keeps_its_error_type_and_names_the_resource(
     from pydantic import SecretStr
 
     from azstate.refresh import RefreshScope, refresh
-    from azstate.state import ProjectState
+    from azstate.state import FilesValue, ProjectState
     from azstate.wire.client import AzkabanClient
 
     client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
     client.send(calls.create_project("etl", "ETL"))
-    sandbox.faults.add("http500", path="/manager", method="GET", times=None)
-    scope = RefreshScope(declared={"etl": ProjectState(name="etl", description="ETL")})
+    # the description comes from /index?all; the files' version is a read of its own
+    sandbox.faults.add("http500", path="/manager", method="HEAD", times=None)
+    desired = ProjectState(name="etl", description="ETL", files=FilesValue(digest="d"))
+    scope = RefreshScope(declared={"etl": desired})
     with pytest.raises(AzkabanError) as caught:
         refresh(client, scope, parallelism=2)
     assert type(caught.value) is AzkabanError  # not re-raised as the base class
-    assert describe(caught.value).startswith("reading project.etl: ")
+    assert describe(caught.value).startswith("reading project.etl.files: ")

@@ -28,6 +28,7 @@ from azstate.commands.options import (
     Options,
     add_config_arg,
     add_format_arg,
+    add_refresh_arg,
     add_server_args,
     add_target_arg,
 )
@@ -73,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_arg(parser, "the report on stdout (the plan shown before it goes to stderr)")
     add_target_arg(parser)
     add_server_args(parser)
+    add_refresh_arg(parser)
 
 
 def check_planfile_flags(args: argparse.Namespace) -> None:
@@ -93,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     out, err = consoles(options)
     if args.planfile:
         saved = planfile.load(Path(args.planfile))
-        ws = open_workspace(options, err, config_path=saved.config or options.config)
+        ws = open_workspace(
+            options, err, config_path=saved.config or options.config, targets=saved.targets
+        )
         planfile.check_server(saved, ws.url)
         fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
@@ -160,6 +164,7 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
             progress=progress,
             on_done=finished,
             stop=stop,
+            on_upload=ws.uploaded,
         )
     # The text report repeats the plan unless it is on the same screen already.
     with_plan = not (out.is_terminal and err.is_terminal)

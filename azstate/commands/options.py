@@ -51,6 +51,16 @@ def add_server_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_refresh_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refresh",
+        choices=("full",),
+        default=None,
+        help="full: read every project in full, trusting no cached change token (a scheduled "
+        "drift check; see docs/performance.md)",
+    )
+
+
 def add_format_arg(parser: argparse.ArgumentParser, what: str = "the plan") -> None:
     parser.add_argument(
         "--format",
@@ -98,6 +108,7 @@ class Options:
     targets: tuple[Address, ...] = ()
     format: Format = Format.TEXT
     variables: Mapping[str, str] = field(default_factory=dict)  # --var NAME=VALUE
+    full_refresh: bool = False  # --refresh=full: no cached change token is trusted
 
     @classmethod
     def from_args(
@@ -115,6 +126,7 @@ class Options:
             targets=tuple(Address.parse(t) for t in given.get("target") or ()),
             format=Format(given.get("format") or Format.TEXT),
             variables=_variables(given.get("var") or ()),
+            full_refresh=given.get("refresh") == "full",
         )
 
 

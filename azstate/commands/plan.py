@@ -13,6 +13,7 @@ from azstate.commands.options import (
     Options,
     add_config_arg,
     add_format_arg,
+    add_refresh_arg,
     add_server_args,
     add_target_arg,
 )
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_target_arg(parser)
     add_server_args(parser)
+    add_refresh_arg(parser)
 
 
 def save_hint(sandbox: bool, config: str | None) -> str:

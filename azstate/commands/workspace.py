@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
+from azstate.buildcache import BuildCache
 from azstate.commands.options import Options
 from azstate.commands.progress import progress_for, watch_waits
 from azstate.config import Config, ServerConfig
@@ -24,10 +25,11 @@ from azstate.diff import DiffOptions, diff
 from azstate.errors import AzstateError
 from azstate.load import LoadedConfig, load_config
 from azstate.plan import Plan
-from azstate.refresh import DigestCache, RefreshScope, default_cache_dir
+from azstate.refresh import DigestCache, RefreshScope, Uploaded, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.state import ServerState
+from azstate.tokencache import TokenCache
 from azstate.views.theme import THEME
 from azstate.wire.client import AzkabanClient
 
@@ -49,6 +51,16 @@ class Workspace:
     parallelism: int
     err: Console
     config_path: str
+    full_refresh: bool = False  # --refresh=full: no cached change token is trusted
+    # (project id, version) -> content digest of what this run uploaded (apply's hook)
+    uploads: dict[tuple[int, int], Uploaded] = field(default_factory=dict)
+
+    def uploaded(self, project_id: int, version: int, zip_sha256: str) -> None:
+        """apply's upload hook: the digest of what was uploaded, so as not to download it."""
+        for source in self.loaded.sources.values():
+            if source.zip_sha256 == zip_sha256:
+                self.uploads[(project_id, version)] = (source.content_digest, source.file_digests)
+                return
 
     @property
     def config(self) -> Config:
@@ -60,9 +72,19 @@ class Workspace:
     def refresh(self, desired: ServerState, *, only: frozenset[str] | None = None) -> ServerState:
         scope = RefreshScope(declared=desired.projects, prune=self.config.azstate.prune, only=only)
         cache = DigestCache(default_cache_dir() / "digests.json")
+        tokens = TokenCache(default_cache_dir(), server=self.url, user=self.client.username)
+        for warning in tokens.warnings:
+            _warn(self.err, warning)
         with progress_for(self.err, "Reading the server", client=self.client) as progress:
             return refresh_server(
-                self.client, scope, parallelism=self.parallelism, cache=cache, progress=progress
+                self.client,
+                scope,
+                parallelism=self.parallelism,
+                cache=cache,
+                tokens=tokens,
+                trust_tokens=not self.full_refresh,
+                uploads=self.uploads,
+                progress=progress,
             )
 
     def plan(
@@ -146,9 +168,21 @@ def parallelism_of(options: Options, server: ServerConfig) -> int:
     return parallelism
 
 
-def open_workspace(options: Options, err: Console, *, config_path: str | None = None) -> Workspace:
+def open_workspace(
+    options: Options,
+    err: Console,
+    *,
+    config_path: str | None = None,
+    targets: tuple[Address, ...] | None = None,
+) -> Workspace:
+    """With targets (``options.targets`` unless given), only the targeted projects' sources are
+    zipped and hashed (every source is still checked); built zips of unchanged trees are
+    reused (buildcache.py)."""
     path = config_path or options.config
-    loaded = load_config(Path(path), variables=options.variables)
+    chosen = options.targets if targets is None else targets
+    only = frozenset(t.project.lower() for t in chosen) if chosen else None
+    builds = BuildCache(default_cache_dir() / "builds.json")
+    loaded = load_config(Path(path), variables=options.variables, only=only, builds=builds)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(options, server, err, where=where)
@@ -159,6 +193,7 @@ def open_workspace(options: Options, err: Console, *, config_path: str | None = 
         parallelism=parallelism_of(options, server),
         err=err,
         config_path=path,
+        full_refresh=options.full_refresh,
     )
 
 

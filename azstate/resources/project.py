@@ -1,10 +1,12 @@
 """project.NAME: existence and description.
 
 Azkaban requires a non-blank description at create but gives no JSON read-back of it: the
-refresh reads the project page, and a page that shows none stops the plan (a value that could
-not be read is never taken for "no change"). Descriptions are compared as the page shows them
-(wire.replies.description_as_shown): white space exactly, the three spellings of a page break
-as one. Creation comes first and deletion last: everything else in the project lives inside it.
+refresh reads every description from the /index?all listing (one call for all projects), or
+the project page of a project the listing does not show; a page that shows none stops the plan
+(a value that could not be read is never taken for "no change"). Descriptions are compared as
+the page shows them (wire.replies.description_as_shown): white space exactly, the three
+spellings of a page break as one. Creation comes first and deletion last: everything else in
+the project lives inside it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
 from azstate.errors import AzkabanError, PlanError
 from azstate.plan import Action, Call, Change
-from azstate.resources.reading import Listed, Pending, Reader
+from azstate.resources.reading import Done, Listed, Pending, Reader
 from azstate.resources.unit import ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
@@ -58,8 +60,10 @@ class ProjectUnit(Unit):
         return {"description": project.description}
 
     def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
-        """The description, from the project page (no JSON call returns it, trap 7); also of
-        a project about to be pruned, whose plan shows what goes."""
+        """The description, from the /index?all listing, else the project page (no JSON call
+        returns it, trap 7); also of a project about to be pruned, whose plan shows what goes."""
+        if listed.description is not None:
+            return {"description": Done(listed.description)}
         name = listed.item.name
         return {"description": reader.submit(Address(name), read_description, reader.client, name)}
 

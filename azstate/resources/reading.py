@@ -70,10 +70,12 @@ class Reader(Protocol):
 
 @dataclass(frozen=True)
 class Listed:
-    """One project as the two listings (fetchallprojects, fetchSchedules) show it, and what the
-    configuration wants of it (None: a prune candidate, read as fully as a declared project
-    but for its files, so that its deletion shows what goes)."""
+    """One project as the listings (fetchallprojects, fetchSchedules, /index?all) show it, and
+    what the configuration wants of it (None: a prune candidate, read as fully as a declared
+    project but for its files, so that its deletion shows what goes). ``description`` is None
+    when the index page did not list it (then the project page)."""
 
     item: ProjectListing
     schedules: Mapping[str, ScheduleListing]
     desired: ProjectState | None
+    description: str | None = None

@@ -40,8 +40,8 @@ from tests.e2e.workspace import flow20
 Call = tuple[str, str, str, str | None]
 Fault = tuple[str, str, int | None]
 
-# (label, path, action, method): action "" is a request with no action (the project page);
-# method None is any method.
+# (label, path, action, method): action "" is a request with no action (the /index?all page
+# of descriptions); method None is any method.
 READS: list[Call] = [
     ("login", "/", "login", None),
     ("fetchallprojects", "/index", "fetchallprojects", None),
@@ -51,7 +51,8 @@ READS: list[Call] = [
     ("download HEAD", "/manager", "download", "HEAD"),
     ("download GET", "/manager", "download", "GET"),
     ("fetchprojectflows", "/manager", "fetchprojectflows", None),
-    ("project page", "/manager", "", None),
+    ("index page", "/index", "", None),
+    ("fetchProjectLogs", "/manager", "fetchProjectLogs", None),
 ]
 WRITES: list[Call] = [
     ("create", "/manager", "create", None),
@@ -339,7 +340,7 @@ def _not_backed_off(call: Call, kind: str, clock: QuickClock) -> list[str]:
 
 
 # The reads that are about one project: their failure must say which.
-_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "fetchprojectflows", "")
+_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "fetchprojectflows", "fetchProjectLogs")
 
 
 def _unclear(call: Call, out: str, err: str) -> list[str]:
