@@ -1,8 +1,9 @@
 """Command line entry: parse, dispatch, turn AzstateError into one line and exit code 1.
 
-This is the only place that exits. Each subcommand lives in azstate/commands/<name>.py and
-exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; modules are
-imported only when their command runs, so ``azstate --version`` stays fast.
+This is the only place that exits. Each subcommand lives in azstate/commands/<module>.py and
+exposes ``add_arguments(parser)`` and ``run(args) -> int`` (which first reads args into
+commands/options.Options); its name and help are in COMMANDS below, so modules are imported
+only when their command runs and ``azstate --version`` stays fast.
 """
 
 from __future__ import annotations
@@ -117,7 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = _load(args._module).run(args)
     except AzstateError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        # One line, nothing in it able to act on a terminal or a CI log: a message may quote
+        # a server's reply or a value from the configuration.
+        from azstate.views.neutral import for_text
+
+        print(f"Error: {for_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

@@ -1,9 +1,10 @@
-"""Every command the README shows works as the README says it does.
+"""Every command the README and docs/*.md show works as they say it does.
 
-The shell blocks are run in README order, one command at a time, in a scratch copy of the
-repository's examples, schema and README, against a sandbox over HTTP (AZKABAN_URL and the
-credentials come from the azkaban_env fixture; `--sandbox` commands start their own emulator in
-the scratch directory). A command expects exit 0 unless its line ends in `# exit N`.
+The shell blocks are run in order (the README, then docs/*.md by name), one command at a time,
+in a scratch copy of the repository's examples, schema, README and docs, against a sandbox over
+HTTP (AZKABAN_URL and the credentials come from the azkaban_env fixture; `--sandbox` commands
+start their own emulator in the scratch directory). A command expects exit 0 unless its line
+ends in `# exit N`.
 `pip install` and the test run are not executed: they are checked against what .ci/run runs.
 Blocks that are not commands (the usage synopsis, a directory tree, a workflow excerpt) carry an
 explicit `<!-- readme-test: not run (...) -->` marker, and that list is pinned here. Inline
@@ -30,6 +31,7 @@ from azstate.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 CI = ROOT / ".ci" / "run"
 SHELLS = {"sh", "bash", "shell", "console"}
 NOT_RUN = re.compile(r"<!-- readme-test: not run \(([^)]+)\) -->")
@@ -38,6 +40,7 @@ EXIT = re.compile(r"#\s*exit (\d+)\b")
 
 @dataclass(frozen=True)
 class Block:
+    doc: str
     info: str
     content: str
     line: int
@@ -49,10 +52,17 @@ class Command:
     text: str
     expected: int
     line: int
+    doc: str = "README.md"
 
 
-def blocks() -> list[Block]:
-    tokens = MarkdownIt("commonmark").parse(README.read_text(encoding="utf-8"))
+def blocks(docs: list[Path] | None = None) -> list[Block]:
+    """Fenced blocks of the README and docs/*.md, in that order."""
+    return [block for doc in docs or DOCS for block in _blocks(doc)]
+
+
+def _blocks(doc: Path) -> list[Block]:
+    tokens = MarkdownIt("commonmark").parse(doc.read_text(encoding="utf-8"))
+    name = str(doc.relative_to(ROOT))
     found: list[Block] = []
     marker: str | None = None
     for token in tokens:
@@ -62,7 +72,7 @@ def blocks() -> list[Block]:
             continue
         if token.type == "fence":
             line = token.map[0] + 1 if token.map else 0
-            found.append(Block(token.info.strip(), token.content, line, marker))
+            found.append(Block(name, token.info.strip(), token.content, line, marker))
         marker = None
     return found
 
@@ -72,14 +82,14 @@ def commands() -> list[Command]:
     for block in blocks():
         if block.skipped_because is not None:
             continue
-        assert block.info in SHELLS, f"README line {block.line}: a ```{block.info} block is "
+        assert block.info in SHELLS, f"{block.doc} line {block.line}: a ```{block.info} block is "
         "neither a shell block nor marked <!-- readme-test: not run (why) -->"
         for offset, line in enumerate(block.content.replace("\\\n", " ").splitlines()):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             match = EXIT.search(line)
             out.append(Command(line.strip(), int(match.group(1)) if match else 0,
-                               block.line + 1 + offset))
+                               block.line + 1 + offset, block.doc))
     return out
 
 
@@ -99,21 +109,30 @@ def runnable(command: Command) -> list[str]:
     ci = ci_commands()
     for part in parts:
         if part.startswith("pip "):
-            assert part in PIP_ALLOWED, f"README line {command.line}: unexpected install {part!r}"
+            assert part in PIP_ALLOWED, (
+                f"{command.doc} line {command.line}: unexpected install {part!r}"
+            )
             # .ci/run installs the same package with the test extras, a superset of `-e .`
             assert "python -m pip install -e '.[test]'" in ci
         elif part.startswith("python -m pytest"):
-            assert part in ci, f"README line {command.line}: .ci/run does not run {part!r}"
+            assert part in ci, f"{command.doc} line {command.line}: .ci/run does not run {part!r}"
         else:
             run.append(part)
     return run
 
 
 def test_blocks_not_run_are_exactly_these() -> None:
-    skipped = [(b.skipped_because, b.content.splitlines()[0]) for b in blocks()
+    """The README's list is pinned; docs/*.md may mark their own blocks."""
+    skipped = [(b.skipped_because, b.content.splitlines()[0]) for b in blocks([README])
                if b.skipped_because is not None]
     assert skipped == [
+        ("installation from a release",
+         "# from the repository at a tag (or a commit id), with your copy's git URL"),
         ("usage synopsis", "azstate validate [-c PATH]"),
+        ("environment for a real server",
+         "export AZKABAN_URL=https://azkaban.example.com:8443   # overrides server.url"),
+        ("configuration excerpt", "[server]"),
+        ("multi-file layout", "server.toml      [server]: where the server is, said once"),
         ("directory layout", "flows/etl/            flow sources, shared by every environment"),
         ("workflow excerpt", "concurrency:"),
     ]
@@ -150,14 +169,23 @@ def test_the_layout_shown_is_the_example_s() -> None:
 
 
 def test_performance_and_concurrency_sections_are_written() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert "## Performance\n" in text and "python bench/run.py" in text
-    assert "## Concurrent applies\n" in text
-    assert "filled in by" not in text and "Placeholder" not in text
+    performance = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert "## The benchmark\n" in performance and "python bench/run.py" in performance
+    assert "## Concurrent applies\n" in reliability
+    readme = README.read_text(encoding="utf-8")
+    assert "## Guarantees\n" in readme
+    assert "(docs/reliability.md)" in readme and "(docs/performance.md)" in readme
+    for text in (performance, reliability, readme):
+        assert "filled in by" not in text and "Placeholder" not in text
 
 
 def test_inline_azstate_commands_are_valid_invocations() -> None:
-    tokens = MarkdownIt("commonmark").parse(README.read_text(encoding="utf-8"))
+    tokens = [
+        token
+        for doc in DOCS
+        for token in MarkdownIt("commonmark").parse(doc.read_text(encoding="utf-8"))
+    ]
     spans = [
         child.content
         for token in tokens
@@ -172,7 +200,7 @@ def test_inline_azstate_commands_are_valid_invocations() -> None:
         try:
             build_parser(only=command).parse_args(argv)
         except SystemExit as exc:
-            pytest.fail(f"README shows `{span}`, which azstate refuses ({exc})")
+            pytest.fail(f"The docs show `{span}`, which azstate refuses ({exc})")
 
 
 @pytest.fixture
@@ -183,6 +211,7 @@ def scratch(tmp_path: Path) -> Path:
     for name in ("examples", "schema"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns(".azstate"))
     shutil.copy(README, root / "README.md")
+    shutil.copytree(ROOT / "docs", root / "docs")
     return root
 
 
@@ -200,7 +229,7 @@ def test_every_command_in_the_readme_exits_as_it_says(
                 cwd=scratch, env=env, capture_output=True, text=True, timeout=120,
             )
             assert done.returncode == command.expected, (
-                f"README line {command.line}: `{part}` exited {done.returncode}, "
+                f"{command.doc} line {command.line}: `{part}` exited {done.returncode}, "
                 f"expected {command.expected}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
             )
             assert "Traceback" not in done.stderr, done.stderr
@@ -210,4 +239,6 @@ def test_every_command_in_the_readme_exits_as_it_says(
         ROOT / "schema" / "azstate.schema.json"
     ).read_text()
     assert (scratch / "README.md").read_text() == README.read_text()
+    for doc in DOCS[1:]:
+        assert (scratch / doc.relative_to(ROOT)).read_text() == doc.read_text()
     assert (scratch / "plan.md").read_text().startswith("## azstate plan\n")

@@ -91,3 +91,39 @@ def test_malicious_source_is_refused_cleanly(
     err = capsys.readouterr().err
     assert err.startswith(f"Error: {tmp_path}/flows/a.job: symbolic link points outside")
     assert "Traceback" not in err
+
+
+def test_summary_is_styled_by_the_theme_and_values_are_never_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "[red]x[bold]").mkdir()
+    (tmp_path / "azstate.toml").write_text(
+        '[projects.etl]\ndescription = "E"\nsource = "[red]x[bold]"\n'
+    )
+    assert main(["validate", "-c", str(tmp_path / "azstate.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "[red]x[bold]" in out  # the warning names the directory as it is spelled
+    assert "Warning: " in out and out.rstrip().endswith("The configuration is valid.")
+
+
+def test_summary_view_counts_in_english_and_neutralises_values() -> None:
+    from datetime import UTC, datetime
+
+    from azstate.views.validate import ProjectLine, ScheduleLine, ValidateSummary, summary_lines
+
+    summary = ValidateSummary(
+        files=("a.toml",),
+        timezone="UTC",
+        projects=(
+            ProjectLine(
+                "etl", True, "2.0", ("daily",), (ScheduleLine("daily", "0 0 2 ? * *", True),)
+            ),
+        ),
+        flows_found=1,
+        warnings=("source \x1b[2Jx\nis empty",),
+    )
+    lines = [t.plain for t in summary_lines(summary, now=datetime(2024, 6, 1, tzinfo=UTC))]
+    assert lines[0] == "a.toml: 1 project, 1 flow found, 1 schedule"
+    assert lines[1] == "  etl (protected): Flow 2.0, flows: daily"
+    assert lines[2] == "    schedule daily: 0 0 2 ? * *, next 2024-06-01 02:00 UTC + SLA"
+    assert lines[3] == "Warning: source \\x1b[2Jx\\nis empty"

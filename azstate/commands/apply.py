@@ -10,11 +10,15 @@ from rich.console import Console
 
 from azstate import planfile
 from azstate.apply import APPLIED, FAILED, NOT_ATTEMPTED, apply_plan, ordered_calls
-from azstate.commands.workspace import (
-    Workspace,
+from azstate.commands.options import (
+    Options,
     add_config_arg,
+    add_format_arg,
     add_server_args,
     add_target_arg,
+)
+from azstate.commands.workspace import (
+    Workspace,
     consoles,
     open_workspace,
     parse_targets,
@@ -22,12 +26,10 @@ from azstate.commands.workspace import (
 )
 from azstate.errors import ApplyError, AzstateError
 from azstate.plan import Action, Plan
-from azstate.views import render_plan
+from azstate.views import Format, render_plan
 from azstate.views.json import render_calls
-from azstate.views.report import apply_report_json, render_apply_report
-
-NAME = "apply"
-HELP = "make the changes of a plan on the server"
+from azstate.views.report import apply_report_json, complete_line, render_apply_report
+from azstate.views.theme import THEME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,36 +43,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the exact calls apply would send, and send nothing that changes the server",
     )
     parser.add_argument("--auto-approve", action="store_true", help="apply without asking")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_format_arg(parser, "the plan and the report")
     add_target_arg(parser)
     add_server_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    out, err = consoles(args)
+    options = Options.from_args(args)
+    out, err = consoles(options)
     if args.planfile:
         saved = planfile.load(Path(args.planfile))
-        ws = open_workspace(args, err, config_path=saved.config or args.config)
+        ws = open_workspace(options, err, config_path=saved.config or options.config)
         planfile.check_server(saved, ws.url)
         fresh = ws.plan(targets=parse_targets(list(saved.targets)), refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
         plan = saved
     else:
-        ws = open_workspace(args, err)
-        plan = ws.plan(targets=parse_targets(args.target))
+        ws = open_workspace(options, err)
+        plan = ws.plan(targets=options.targets)
 
+    as_json = options.format is Format.JSON
     if args.dry_run:
-        render_calls(ordered_calls(plan), "json" if args.format == "json" else "text", out)
+        render_calls(ordered_calls(plan), Format.JSON if as_json else Format.TEXT, out)
         return 0
     if not plan.has_changes:
-        render_plan(plan, args.format, out)
+        render_plan(plan, options.format, out)
         return 0
     if not args.planfile:
-        render_plan(plan, args.format, out if args.format == "text" else err)
+        render_plan(plan, options.format, out if options.format is Format.TEXT else err)
         if not args.auto_approve and not _confirm(err):
             err.print("Apply cancelled.")
             return 1
-    return _apply(ws, plan, out, err, as_json=args.format == "json")
+    return _apply(ws, plan, out, err, as_json=as_json)
 
 
 def _confirm(err: Console) -> bool:
@@ -99,8 +103,8 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
     if any(o.status != APPLIED for o in outcomes):
         report(None)
         raise ApplyError(
-            f"apply did not complete: {sum(o.status == FAILED for o in outcomes)} failed, "
-            f"{sum(o.status == NOT_ATTEMPTED for o in outcomes)} not attempted. "
+            f"apply did not complete: {sum(o.status == FAILED for o in outcomes):,} failed, "
+            f"{sum(o.status == NOT_ATTEMPTED for o in outcomes):,} not attempted. "
             "Run plan to see what is left; applying again repairs it."
         )
     # Only the touched projects are re-read, so only their changes count: an untouched declared
@@ -118,7 +122,6 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
         raise ApplyError(
             f"apply sent every call, but the server still differs from the configuration: {left}"
         )
-    human.print(
-        f"Apply complete: {len(outcomes)} changes applied; the server matches the configuration."
-    )
+    with human.use_theme(THEME):
+        human.print(complete_line(len(outcomes)), soft_wrap=True)
     return 0

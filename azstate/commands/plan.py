@@ -8,18 +8,16 @@ from pathlib import Path
 from rich.text import Text
 
 from azstate import planfile
-from azstate.commands.workspace import (
+from azstate.commands.options import (
+    Options,
     add_config_arg,
+    add_format_arg,
     add_server_args,
     add_target_arg,
-    consoles,
-    open_workspace,
-    parse_targets,
 )
+from azstate.commands.workspace import consoles, open_workspace
 from azstate.views import render_plan
-
-NAME = "plan"
-HELP = "show what apply would change on the server"
+from azstate.views.neutral import for_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="PLANFILE", help="save the plan for `azstate apply PLANFILE`"
     )
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_format_arg(parser)
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -39,18 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out, err = consoles(args)
-    targets = parse_targets(args.target)
-    ws = open_workspace(args, err)
-    plan = ws.plan(targets=targets, refresh_only=args.refresh_only)
-    render_plan(plan, args.format, out)
+    options = Options.from_args(args)
+    out, err = consoles(options)
+    ws = open_workspace(options, err)
+    plan = ws.plan(targets=options.targets, refresh_only=args.refresh_only)
+    render_plan(plan, options.format, out)
     if args.out:
         planfile.save(plan, Path(args.out))
         # soft_wrap: a path broken over two lines cannot be copied; Text: no markup in paths.
         err.print(
             Text(
-                f"Saved the plan to {args.out}. Apply it with: azstate apply "
-                f"{'--sandbox ' if getattr(args, 'sandbox', False) else ''}{args.out}"
+                f"Saved the plan to {for_text(args.out)}. Apply it with: azstate apply "
+                f"{'--sandbox ' if options.sandbox else ''}{for_text(args.out)}"
             ),
             soft_wrap=True,
         )

@@ -15,9 +15,6 @@ from types import FrameType
 
 from azstate.errors import AzstateError
 
-NAME = "sandbox"
-HELP = "run the built-in Azkaban emulator"
-
 DEFAULT_DATA_DIR = Path(".azstate/sandbox")
 DEFAULT_PORT = 8081
 

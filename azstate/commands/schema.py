@@ -19,8 +19,6 @@ from typing import Any
 from azstate.config import json_schema as config_schema
 from azstate.plan import FORMAT_VERSION, Plan
 
-NAME = "schema"
-HELP = "print the JSON Schema of the configuration or the plan"
 KINDS = ("config", "plan")
 
 

@@ -6,19 +6,18 @@ import argparse
 from pathlib import Path
 
 from azstate import planfile
+from azstate.commands.options import Options, add_format_arg
 from azstate.commands.workspace import consoles
 from azstate.views import render_plan
-
-NAME = "show"
-HELP = "render a saved plan"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("planfile", metavar="PLANFILE")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_format_arg(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    out, _ = consoles(args)
-    render_plan(planfile.load(Path(args.planfile)), args.format, out)
+    options = Options.from_args(args)
+    out, _ = consoles(options)
+    render_plan(planfile.load(Path(args.planfile)), options.format, out)
     return 0

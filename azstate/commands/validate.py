@@ -2,83 +2,58 @@
 
 Everything plan would refuse before sending a request is checked here: the TOML, names, cron
 expressions in the server's time zone, sources and the flows in them. Errors are raised (cli.py
-prints them); on success a short summary and any warnings go to stdout.
+prints them); on success views/validate.py writes a short summary and any warnings to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 
 from rich.console import Console
-from rich.markup import escape
 
-from azstate import cron
-from azstate.errors import CronError
+from azstate.commands.options import Options, add_config_arg
 from azstate.load import LoadedConfig, load_config
-
-NAME = "validate"
-HELP = "check the configuration and sources offline"
+from azstate.views.validate import ProjectLine, ScheduleLine, ValidateSummary, render_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-c",
-        "--config",
-        default="azstate.toml",
-        metavar="PATH",
-        help="a TOML file or a directory of them (default: ./azstate.toml)",
-    )
+    add_config_arg(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_config(args.config)
-    no_color = bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
-    console = Console(no_color=no_color, highlight=False, soft_wrap=True)
-    render_summary(loaded, console, now=datetime.now(UTC))
+    options = Options.from_args(args)
+    loaded = load_config(options.config)
+    console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
+    render_summary(summary_of(loaded), console, now=datetime.now(UTC))
     return 0
 
 
-def render_summary(loaded: LoadedConfig, console: Console, *, now: datetime) -> None:
+def summary_of(loaded: LoadedConfig) -> ValidateSummary:
+    """The plain values the view prints, read off the loaded configuration."""
     config = loaded.config
-    zone = config.server.timezone
-    schedules = sum(len(p.schedules) for p in config.projects.values())
-    flows = sum(len(info.flows) for info in loaded.flows.values())
-    files = ", ".join(str(f) for f in loaded.files)
-    console.print(
-        f"[bold]{escape(files)}[/]: {_count(len(config.projects), 'project')}, "
-        f"{_count(flows, 'flow')} found, {_count(schedules, 'schedule')}"
-    )
+    projects = []
     for name in sorted(config.projects, key=str.lower):
         project = config.projects[name]
         info = loaded.flows.get(name)
-        if info is None:
-            found = "no source (files not managed)"
-        else:
-            listed = ", ".join(sorted(info.flows)) or "none"
-            found = f"Flow {info.version}, flows: {listed}"
-        marks = " (protected)" if project.protect else ""
-        console.print(f"  [bold]{escape(name)}[/]{marks}: {escape(found)}")
-        for flow in sorted(project.schedules):
-            schedule = project.schedules[flow]
-            console.print(
-                f"    schedule {escape(flow)}: {escape(schedule.cron)}"
-                f"{escape(_next_run(schedule.cron, zone, now))}"
-                f"{' + SLA' if schedule.sla is not None else ''}"
+        projects.append(
+            ProjectLine(
+                name=name,
+                protected=project.protect,
+                flow_version=info.version if info is not None else None,
+                flows=tuple(sorted(info.flows)) if info is not None else (),
+                schedules=tuple(
+                    ScheduleLine(
+                        flow, project.schedules[flow].cron, project.schedules[flow].sla is not None
+                    )
+                    for flow in sorted(project.schedules)
+                ),
             )
-    for warning in loaded.warnings:
-        console.print(f"[yellow]Warning:[/] {escape(warning)}")
-    console.print("[green]The configuration is valid.[/]")
-
-
-def _next_run(expr: str, zone: str, now: datetime) -> str:
-    try:
-        first = cron.parse(expr).next_after(now, zone)
-    except CronError:
-        return ""
-    return f", next {first:%Y-%m-%d %H:%M %Z}" if first is not None else ""
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+        )
+    return ValidateSummary(
+        files=tuple(str(f) for f in loaded.files),
+        timezone=config.server.timezone,
+        projects=tuple(projects),
+        flows_found=sum(len(info.flows) for info in loaded.flows.values()),
+        warnings=loaded.warnings,
+    )

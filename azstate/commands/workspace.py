@@ -6,7 +6,6 @@ server.url), or a no-echo prompt on a terminal; never from the TOML or a flag.
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import os
 import sys
@@ -19,8 +18,10 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
+from rich.text import Text
 
 from azstate.address import Address
+from azstate.commands.options import Options
 from azstate.config import Config, ServerConfig
 from azstate.diff import DiffOptions, diff
 from azstate.errors import AzstateError
@@ -30,51 +31,16 @@ from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, def
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.state import ServerState
+from azstate.views.theme import THEME
 from azstate.wire.client import AzkabanClient
 
 SANDBOX_DIR = Path(".azstate/sandbox")
 SANDBOX_USER = ("azkaban", "azkaban")
 
 
-def add_config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-c",
-        "--config",
-        default="azstate.toml",
-        metavar="PATH",
-        help="a TOML file or a directory of them (default: ./azstate.toml)",
-    )
-
-
-def add_server_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--parallelism",
-        type=int,
-        default=None,
-        metavar="N",
-        help="concurrent requests (default: server.parallelism)",
-    )
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
-    )
-
-
-def add_target_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--target",
-        action="append",
-        default=[],
-        metavar="ADDRESS",
-        help="limit the plan to this resource (and what it needs); repeatable",
-    )
-
-
-def consoles(args: argparse.Namespace) -> tuple[Console, Console]:
-    no_color = bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
-    out = Console(no_color=no_color, highlight=False, soft_wrap=False)
-    err = Console(stderr=True, no_color=no_color, highlight=False)
+def consoles(options: Options) -> tuple[Console, Console]:
+    out = Console(no_color=options.no_color, highlight=False, soft_wrap=False)
+    err = Console(stderr=True, no_color=options.no_color, highlight=False)
     return out, err
 
 
@@ -149,7 +115,7 @@ class Workspace:
             server=self.url,
             timezone=self.config.server.timezone,
             prune=self.config.azstate.prune,
-            protect=getattr(self.config.azstate, "protect", ()),
+            protect=self.config.azstate.protect,
             targets=targets,
             refresh_only=refresh_only,
             config_digest=self.loaded.digest,
@@ -158,19 +124,19 @@ class Workspace:
         return plan.model_copy(update={"config": self.config_path})
 
 
-def parse_targets(values: list[str]) -> tuple[Address, ...]:
+def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
     return tuple(Address.parse(v) for v in values)
 
 
 def connect(
-    args: argparse.Namespace,
+    options: Options,
     server: ServerConfig,
     err: Console,
     *,
     where: str = "the configuration",
 ) -> AzkabanClient:
     """A logged-in client for the configured server, AZKABAN_URL, or the local sandbox."""
-    sandbox = bool(getattr(args, "sandbox", False))
+    sandbox = options.sandbox
     if sandbox:
         from azstate.sandbox.server import ensure_local_sandbox
 
@@ -183,14 +149,16 @@ def connect(
             )
     username, password = _credentials(sandbox)
     if not server.verify_tls and not sandbox and server.ca_bundle:
-        err.print(
-            "[yellow]Warning:[/] server.verify_tls = false is ignored: server.ca_bundle is "
-            "set, and certificates are verified against it."
+        _warn(
+            err,
+            "server.verify_tls = false is ignored: server.ca_bundle is set, and certificates "
+            "are verified against it.",
         )
     elif not server.verify_tls and not sandbox:
-        err.print(
-            "[yellow]Warning:[/] TLS verification is off (server.verify_tls = false): "
-            "anyone on the network path can read the session and change the plan."
+        _warn(
+            err,
+            "TLS verification is off (server.verify_tls = false): anyone on the network path "
+            "can read the session and change the plan.",
         )
     client = AzkabanClient(
         url,
@@ -199,35 +167,38 @@ def connect(
         timeout=server.timeout,
         verify_tls=server.verify_tls,
         ca_bundle=server.ca_bundle,
-        pool_size=max(parallelism_of(args, server), 4),
+        pool_size=max(parallelism_of(options, server), 4),
     )
     client.login()
     return client
 
 
-def parallelism_of(args: argparse.Namespace, server: ServerConfig) -> int:
-    parallelism: int = getattr(args, "parallelism", None) or server.parallelism
+def parallelism_of(options: Options, server: ServerConfig) -> int:
+    parallelism: int = options.parallelism or server.parallelism
     if parallelism < 1:
         raise AzstateError("--parallelism must be at least 1")
     return parallelism
 
 
-def open_workspace(
-    args: argparse.Namespace, err: Console, *, config_path: str | None = None
-) -> Workspace:
-    path = config_path or args.config
+def open_workspace(options: Options, err: Console, *, config_path: str | None = None) -> Workspace:
+    path = config_path or options.config
     loaded = load_config(Path(path))
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
-    client = connect(args, server, err, where=where)
+    client = connect(options, server, err, where=where)
     return Workspace(
         loaded=loaded,
         client=client,
         url=client.url,
-        parallelism=parallelism_of(args, server),
+        parallelism=parallelism_of(options, server),
         err=err,
         config_path=path,
     )
+
+
+def _warn(err: Console, message: str) -> None:
+    with err.use_theme(THEME):
+        err.print(Text.assemble(("Warning:", "warning"), " ", message), soft_wrap=True)
 
 
 def _credentials(sandbox: bool) -> tuple[str, SecretStr]:

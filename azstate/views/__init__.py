@@ -11,17 +11,16 @@ from rich.console import Console
 
 from azstate.plan import Plan
 from azstate.views import json, markdown, text
+from azstate.views.formats import Format, as_format
 
-FORMATS = ("text", "json", "markdown")
+__all__ = ["Format", "render_plan"]
 
 
-def render_plan(plan: Plan, fmt: str, console: Console) -> None:
-    match fmt:
-        case "text":
+def render_plan(plan: Plan, fmt: Format | str, console: Console) -> None:
+    match as_format(fmt, "plan"):
+        case Format.TEXT:
             text.render(plan, console)
-        case "markdown":
+        case Format.MARKDOWN:
             console.out(markdown.render(plan), highlight=False, end="")
-        case "json":
+        case Format.JSON:
             console.out(json.render(plan), highlight=False, end="")
-        case _:
-            raise ValueError(f"unknown plan format {fmt!r}: expected one of {', '.join(FORMATS)}")

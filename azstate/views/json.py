@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.plan import Call, Plan
+from azstate.views.formats import Format, as_format
+from azstate.views.neutral import for_text
 from azstate.views.theme import THEME
 
 
@@ -39,15 +41,15 @@ def call_line(call: Call) -> str:
     return " ".join(parts)
 
 
-def render_calls(calls: Sequence[Call], fmt: str, console: Console) -> None:
-    """fmt is "text" or "json" (apply's --format; markdown asks for text)."""
-    match fmt:
-        case "json":
+def render_calls(calls: Sequence[Call], fmt: Format | str, console: Console) -> None:
+    """fmt is text or json (apply's --format; markdown asks for text)."""
+    match as_format(fmt, "calls"):
+        case Format.JSON:
             console.out(
                 json.dumps([c.to_json() for c in calls], indent=2, ensure_ascii=False),
                 highlight=False,
             )
-        case "text":
+        case Format.TEXT:
             with console.use_theme(THEME):
                 if not calls:
                     console.print(
@@ -60,7 +62,7 @@ def render_calls(calls: Sequence[Call], fmt: str, console: Console) -> None:
 
 
 def _styled(call: Call) -> Text:
-    line = Text(call_line(call))
+    line = Text(for_text(call_line(call)))
     line.stylize("call.method", 0, len(call.method))
     start = len(call.method) + 1
     line.stylize("call.path", start, start + len(call.path))

@@ -6,38 +6,31 @@ section boundary with a note saying what was left out and where the whole plan i
 addresses are listed above everything else, in a GitHub alert box (``> [!CAUTION]``, a plain
 quote elsewhere), and their sections are open, because they are what a reviewer must not miss.
 A plan over several projects gets a table of counts per project, so 500 changes read as "which
-teams, how much" before any detail. User strings are escaped for HTML inside summaries and
-fenced with a longer fence in code.
+teams, how much" before any detail. What each change shows comes from views/diffmodel.py; every
+value goes out through views/neutral.py (code spans and fences it cannot close, HTML-escaped in
+summaries, markdown-escaped in reasons).
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from azstate.address import Address
 from azstate.plan import Action, Change, Drift, Plan
-from azstate.views.fields import (
-    CronPreview,
-    changed,
-    cron_preview,
-    display,
-    field_order,
-    field_value,
-    set_diff,
-)
+from azstate.views import diffmodel
+from azstate.views.counts import count
+from azstate.views.diffmodel import CronNote, FieldDiff, Side, Sign, unchanged_note
+from azstate.views.neutral import fenced, md_cell, md_html, md_prose
+from azstate.views.neutral import md_code as code
 from azstate.views.theme import action_phrase, action_symbol
 
 LIMIT = 60000
 PROJECT_TABLE_FROM = 10  # changes; below this the sections themselves are the overview
 OPEN_SECTIONS_UP_TO = 5  # resources; a plan this short is shown unfolded
 OPEN_TABLE_UP_TO = 15  # projects; a longer table is folded so the details stay near the top
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~&])")
 _NOTE_RESERVE = 700
 
 
@@ -49,26 +42,6 @@ class _Section:
     action: Action | None  # None: a drift section
     project: str
     make: Callable[[], str]
-
-
-def escape(text: str) -> str:
-    """Plain text that markdown and HTML will show as typed (no links, emphasis or tags)."""
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
-
-
-def code(text: str) -> str:
-    """An inline code span that survives backticks inside the text."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def fenced(lines: Iterable[str], info: str = "diff") -> str:
-    body = "\n".join(lines)
-    longest = max((len(m) for m in re.findall(r"`{3,}", body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{body}\n{fence}"
 
 
 def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> str:
@@ -128,7 +101,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
     if plan.targets:
         scope += "; only the targeted resources: " + ", ".join(code(t) for t in plan.targets)
     if plan.refresh_only and drift:
-        drifted = _count(len(drift), "resource has", "resources have")
+        drifted = count(len(drift), "resource has", "resources have")
         out += [
             f"🔍 **{drifted} changed outside azstate.** "
             "This is a refresh-only plan: nothing will be changed to undo it.",
@@ -145,7 +118,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
         ]
     else:
         s = plan.summary
-        server_cell = code(plan.server).replace("|", "\\|")
+        server_cell = md_cell(plan.server)
         out += [
             "| Create | Update | Replace | Delete | Server |",
             "|---:|---:|---:|---:|:---|",
@@ -175,7 +148,7 @@ def _warning(alert: str, verb: str, addresses: list[str], budget: int) -> str:
     )
     lines = [
         f"> [!{alert}]",
-        f"> ⚠️ **This plan {verb} {_count(len(ordered), 'resource', 'resources')}:**",
+        f"> ⚠️ **This plan {verb} {count(len(ordered), 'resource', 'resources')}:**",
         ">",
     ]
     size = sum(len(line) + 1 for line in lines)
@@ -218,20 +191,16 @@ def _project_table(changes: list[Change], budget: int) -> str:
             str(row.get(action, "")) for action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
         ]
         cells.append(f"**{deleted}**" if deleted else "")
-        line = f"| {code(names[key]).replace('|', chr(92) + '|')} | " + " | ".join(cells) + " |"
+        line = f"| {md_cell(names[key])} | " + " | ".join(cells) + " |"
         if size + len(line) + 1 > budget:
             break
         lines.append(line)
         size += len(line) + 1
         shown += 1
     if shown < len(keys):
-        lines.append(f"| and {len(keys) - shown:,} more projects | | | | |")
+        lines.append(f"| and {count(len(keys) - shown, 'more project')} | | | | |")
     lines += ["", "</details>"]
     return "\n".join(lines)
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def _group_heading(section: _Section, multi_project: bool, *, first: bool) -> str:
@@ -253,118 +222,69 @@ def _summary(
     opening = "<details open>" if alarming or unfold else "<details>"
     shown = f"<strong>{phrase}</strong>" if alarming else phrase
     return (
-        f"{opening}<summary><code>{html.escape(symbol)}</code> "
-        f"<code>{html.escape(address)}</code> {shown}</summary>\n\n"
+        f"{opening}<summary><code>{md_html(symbol)}</code> "
+        f"<code>{md_html(address)}</code> {shown}</summary>\n\n"
     )
 
 
 def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bool) -> str:
-    before, after = display(change.before), display(change.after)
+    view = diffmodel.build(change, timezone, now)
     lines: list[str] = []
-    match change.action:
-        case Action.CREATE:
-            lines = _whole(after, "+", timezone, now, with_times=True)
-        case Action.DELETE:
-            lines = _whole(before, "-", timezone, now, with_times=False)
-        case Action.UPDATE | Action.REPLACE:
-            for name in changed(before, after):
-                lines += _field_change(name, before, after, timezone, now)
-        case Action.NO_OP:
-            pass
+    for field in view.fields:
+        lines += _field_lines(field)
+    if view.unchanged:
+        lines.append("  " + unchanged_note(view.unchanged))
     text = _summary(
-        action_symbol(change.action),
-        change.address,
-        action_phrase(change.action),
-        alarming=change.action in (Action.DELETE, Action.REPLACE),
+        action_symbol(view.action),
+        view.address,
+        action_phrase(view.action),
+        alarming=view.action in (Action.DELETE, Action.REPLACE),
         unfold=unfold,
     )
     if lines:
         text += fenced(lines) + "\n\n"
-    if change.reason:
-        text += f"_{escape(change.reason)}_\n\n"
+    if view.reason:
+        text += f"_{md_prose(view.reason)}_\n\n"
     return text + "</details>\n\n"
 
 
-def _whole(
-    data: Mapping[str, Any], mark: str, timezone: str, now: datetime | None, *, with_times: bool
-) -> list[str]:
+def _side_lines(name: str, side: Side, mark: str, *, block: bool) -> list[str]:
+    if block and side.items:
+        return [f"{mark} {name}:", *(f"{mark}   {item}" for item in side.items)]
+    return [f"{mark} {name}: {side.text}", *_cron_notes(side.cron, mark)]
+
+
+_ITEM_MARK = {Sign.REMOVED: "-", Sign.CHANGED: "!", Sign.ADDED: "+"}
+
+
+def _field_lines(field: FieldDiff) -> list[str]:
+    """A field in a ``diff`` fence: ``-`` lines (the old value, or the server's) before ``+``
+    lines; a changed map entry or SLA rule is one ``!`` line (GitHub highlights it too)."""
+    if field.is_collection_change:
+        return [f"  {field.name}:", *(f"{_ITEM_MARK[i.sign]}   {i.text}" for i in field.items)]
     out: list[str] = []
-    for name in field_order(data):
-        value = data[name]
-        shown = field_value(name, value)
-        if value is None or shown.is_empty:
-            continue
-        if shown.block and shown.items:
-            out.append(f"{mark} {name}:")
-            out += [f"{mark}   {item}" for item in shown.items]
-            continue
-        out.append(f"{mark} {name}: {shown.text}")
-        if name == "cron":
-            out += _cron_notes(cron_preview(value, timezone, now, with_times=with_times), mark)
+    if field.before is not None:
+        out += _side_lines(field.name, field.before, "-", block=field.block)
+    if field.after is not None:
+        out += _side_lines(field.name, field.after, "+", block=field.block)
     return out
 
 
-def _field_change(
-    name: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    timezone: str,
-    now: datetime | None,
-) -> list[str]:
-    if name not in before:
-        return [f"+ {name}: {field_value(name, after[name]).text}"]
-    old, new = field_value(name, before.get(name)), field_value(name, after.get(name))
-    if old.is_collection and new.is_collection:
-        added, removed = set_diff(old.items or (), new.items or ())
-        return [
-            f"  {name}:",
-            *(f"-   {x}" for x in removed),
-            *(f"+   {x}" for x in added),
-        ]
-    out = [f"- {name}: {old.text}"]
-    if name == "cron":
-        out += _cron_notes(cron_preview(before.get(name), timezone, now), "-")
-    out.append(f"+ {name}: {new.text}")
-    if name == "cron":
-        out += _cron_notes(cron_preview(after.get(name), timezone, now), "+")
-    return out
-
-
-def _cron_notes(preview: CronPreview, mark: str) -> list[str]:
+def _cron_notes(note: CronNote | None, mark: str) -> list[str]:
     out: list[str] = []
-    if preview.description:
-        out.append(f"{mark}   {preview.description}")
-    if preview.next_times:
-        out.append(f"{mark}   next: {', '.join(preview.next_times)}")
+    if note is not None and note.description:
+        out.append(f"{mark}   {note.description}")
+    if note is not None and note.next_times:
+        out.append(f"{mark}   next: {', '.join(note.next_times)}")
     return out
 
 
 def _drift_text(drift: Drift, timezone: str, now: datetime | None, unfold: bool) -> str:
+    view = diffmodel.build_drift(drift, timezone, now)
     lines: list[str] = []
-    for name, sides in drift.fields.items():
-        live, desired = (
-            field_value(name, sides.get("live")),
-            field_value(name, sides.get("desired")),
-        )
-        if live.is_collection and desired.is_collection:
-            on_server, in_config = set_diff(desired.items or (), live.items or ())
-            lines += [
-                f"  {name}:",
-                *(f"-   {x}" for x in on_server),
-                *(f"+   {x}" for x in in_config),
-            ]
-            continue
-        lines.append(f"- {name}: {live.text}")
-        if name == "cron":
-            lines += _cron_notes(
-                cron_preview(sides.get("live"), timezone, now, with_times=False), "-"
-            )
-        lines.append(f"+ {name}: {desired.text}")
-        if name == "cron":
-            lines += _cron_notes(
-                cron_preview(sides.get("desired"), timezone, now, with_times=False), "+"
-            )
-    text = _summary("~", drift.address, "changed outside azstate", unfold=unfold)
+    for field in view.fields:
+        lines += _field_lines(field)
+    text = _summary("~", view.address, "changed outside azstate", unfold=unfold)
     if lines:
         text += fenced(lines) + "\n\n"
     return text + "</details>\n\n"
@@ -378,7 +298,8 @@ def _cut_note(left_out: list[_Section], total: int, limit: int) -> str:
     breakdown = ", ".join(f"{n:,} {key}" for key, n in counts.items())
     first = left_out[0].address
     return (
-        f"> ✂️ **{len(left_out):,} of {total:,} resources are not shown** ({breakdown}), "
+        f"> ✂️ **{len(left_out):,} of {count(total, 'resource')} "
+        f"{'is' if len(left_out) == 1 else 'are'} not shown** ({breakdown}), "
         f"from {code(first)} on: this comment is kept under {limit:,} characters. "
         "The full plan is in the saved plan file and the CI artifacts; "
         "run `azstate show PLANFILE` to see all of it.\n"

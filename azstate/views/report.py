@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
+from azstate.views.counts import count
+from azstate.views.neutral import for_text
 from azstate.views.theme import THEME
 
 APPLIED = "applied"
@@ -62,17 +64,19 @@ def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> N
 def report_line(result: ChangeOutcome) -> Text:
     """'  failed         project.etl.files (create, 0 calls sent): <the server's message>'."""
     width = max(len(s) for s in _STATUS_STYLE)
-    calls = "1 call" if result.calls_sent == 1 else f"{result.calls_sent} calls"
+    calls = count(result.calls_sent, "call")
     line = Text.assemble(
         "  ",
         (result.status.ljust(width), _STATUS_STYLE.get(result.status, "")),
         "  ",
-        result.address,
+        for_text(result.address),
         f" ({result.action}, {calls} sent)",
     )
     if result.message:
         line.append(": ")
-        line.append(result.message, style="report.message" if result.status == FAILED else "")
+        line.append(
+            for_text(result.message), style="report.message" if result.status == FAILED else ""
+        )
     return line
 
 
@@ -85,6 +89,15 @@ def summary_line(results: Sequence[ChangeOutcome]) -> Text:
         line.append(f"{n} {status}", style=_STATUS_STYLE[status] if n else "")
     line.append(".")
     return line
+
+
+def complete_line(applied: int) -> Text:
+    """The last line of an apply that sent every call and found nothing left to change."""
+    return Text(
+        f"Apply complete: {count(applied, 'change')} applied; "
+        "the server matches the configuration.",
+        style="report.applied",
+    )
 
 
 def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None) -> str:

@@ -2,36 +2,38 @@
 
 Only changed fields are shown for an update, everything for a create or a delete; a cron reads
 as words and its next fire times in the server's zone, because "0 0 2 ? * 1" is not what a
-reviewer should have to decode. Every user string goes into a rich Text, never into markup.
+reviewer should have to decode; how many fields are not shown is counted, as Terraform does.
+What a field shows is decided by views/diffmodel.py; this module only lays it out. Every value
+goes through views/neutral.for_text into a rich Text, never into markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
 from azstate.plan import Action, Change, Drift, Plan
-from azstate.views.fields import (
+from azstate.views import diffmodel
+from azstate.views.counts import count
+from azstate.views.diffmodel import (
+    ARROW,
     NONE,
-    CronPreview,
-    changed,
-    cron_preview,
-    display,
-    field_order,
-    field_value,
-    set_diff,
+    CronNote,
+    FieldDiff,
+    Item,
+    Side,
+    Sign,
+    unchanged_note,
 )
+from azstate.views.neutral import for_text
 from azstate.views.theme import THEME, action_phrase, action_style, action_symbol, legend_phrase
 
 _FIELD_INDENT = "      "
 _NOTE_INDENT = _FIELD_INDENT + "  "
 _LEGEND_ORDER = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
-ARROW = " → "
 
 
 def render(plan: Plan, console: Console, *, now: datetime | None = None) -> None:
@@ -48,7 +50,7 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
         out.append(
             Text.assemble(
                 ("Only the targeted resources are planned: ", "plan.warning"),
-                ", ".join(plan.targets),
+                for_text(", ".join(plan.targets)),
             )
         )
     changes = sorted(
@@ -67,9 +69,8 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
                     style="plan.legend",
                 )
             )
-            n = len(drift)
-            noun = "resource has" if n == 1 else "resources have"
-            out.append(Text(f"Drift: {n} {noun} changed outside azstate.", style="plan.summary"))
+            drifted = count(len(drift), "resource has", "resources have")
+            out.append(Text(f"Drift: {drifted} changed outside azstate.", style="plan.summary"))
         else:
             out.append(_no_changes())
         return out
@@ -97,8 +98,8 @@ def _header(plan: Plan) -> Text:
     kind = "Refresh-only plan" if plan.refresh_only else "Plan"
     return Text.assemble(
         (f"{kind} for ", "plan.header"),
-        (plan.server, "plan.header"),
-        (f" (times in {plan.timezone})", "plan.legend"),
+        (for_text(plan.server), "plan.header"),
+        (f" (times in {for_text(plan.timezone)})", "plan.legend"),
     )
 
 
@@ -120,107 +121,103 @@ def _legend(changes: list[Change]) -> list[Text]:
 
 def change_block(change: Change, timezone: str, now: datetime | None) -> list[Text]:
     """One resource: its symbol and address, the fields that matter, and why, dimmed."""
-    style = action_style(change.action)
+    view = diffmodel.build(change, timezone, now)
+    style = action_style(view.action)
     out = [
         Text.assemble(
-            (f"{action_symbol(change.action):>5} ", style),
-            (change.address, f"{style}.address"),
-            f" {action_phrase(change.action)}",
+            (f"{action_symbol(view.action):>5} ", style),
+            (for_text(view.address), f"{style}.address"),
+            f" {action_phrase(view.action)}",
         )
     ]
-    before, after = display(change.before), display(change.after)
-    match change.action:
-        case Action.CREATE:
-            out += _whole(after, "plan.new", timezone, now, with_times=True)
-        case Action.DELETE:
-            out += _whole(before, "plan.old", timezone, now, with_times=False)
-        case Action.UPDATE | Action.REPLACE:
-            for name in changed(before, after):
-                out += _field_change(name, before, after, timezone, now)
-        case Action.NO_OP:
-            pass
-    if change.reason:
-        out.append(Text(f"{_FIELD_INDENT}({change.reason})", style="plan.reason"))
+    whole = view.action in (Action.CREATE, Action.DELETE)
+    for field in view.fields:
+        if field.before is None and field.after is not None:
+            out += _whole(field, field.after, "plan.new")
+        elif field.after is None and field.before is not None:
+            out += _whole(field, field.before, "plan.old", gone=not whole)
+        else:
+            out += _field_change(field)
+    if view.unchanged:
+        out.append(Text(_FIELD_INDENT + unchanged_note(view.unchanged), style="plan.legend"))
+    if view.reason:
+        out.append(Text(f"{_FIELD_INDENT}({for_text(view.reason)})", style="plan.reason"))
     return out
 
 
 def _field_label(name: str) -> Text:
-    return Text.assemble(_FIELD_INDENT, (name, "plan.field"), ": ")
+    return Text.assemble(_FIELD_INDENT, (for_text(name), "plan.field"), ": ")
 
 
 def _block_label(name: str) -> Text:
-    return Text.assemble(_FIELD_INDENT, (name, "plan.field"), ":")
+    return Text.assemble(_FIELD_INDENT, (for_text(name), "plan.field"), ":")
 
 
-def _whole(
-    data: Mapping[str, Any], style: str, timezone: str, now: datetime | None, *, with_times: bool
-) -> list[Text]:
-    out: list[Text] = []
-    for name in field_order(data):
-        value = data[name]
-        shown = field_value(name, value)
-        if value is None or shown.is_empty:
-            continue
-        if shown.block and shown.items:
-            out.append(_block_label(name))
-            out += [Text(f"{_NOTE_INDENT}{item}", style=style) for item in shown.items]
-            continue
-        out.append(_field_label(name).append(shown.text, style=style))
-        if name == "cron":
-            out += _cron_notes(cron_preview(value, timezone, now, with_times=with_times), "")
-    return out
-
-
-def _field_change(
-    name: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    timezone: str,
-    now: datetime | None,
-) -> list[Text]:
-    if name not in before:
-        return [_field_label(name).append(field_value(name, after[name]).text, style="plan.new")]
-    old, new = field_value(name, before.get(name)), field_value(name, after.get(name))
-    if old.is_collection and new.is_collection:
-        added, removed = set_diff(old.items or (), new.items or ())
-        if old.block or new.block:
-            return [
-                _block_label(name),
-                *(Text(f"{_NOTE_INDENT}+ {x}", style="plan.added") for x in added),
-                *(Text(f"{_NOTE_INDENT}- {x}", style="plan.removed") for x in removed),
-            ]
-        line = _field_label(name)
-        parts = [("+ " + x, "plan.added") for x in added] + [
-            ("- " + x, "plan.removed") for x in removed
+def _whole(field: FieldDiff, side: Side, style: str, *, gone: bool = False) -> list[Text]:
+    """A field of a created or deleted resource, or one on one side only of an update
+    (``gone``: the field itself disappears)."""
+    if field.block and side.items:
+        return [
+            _block_label(field.name),
+            *(Text(f"{_NOTE_INDENT}{for_text(item)}", style=style) for item in side.items),
         ]
-        for i, (text, style) in enumerate(parts):
+    line = _field_label(field.name).append(for_text(side.text), style=style)
+    if gone:
+        line.append(ARROW).append(NONE, style="plan.new")
+    return [line, *_cron_notes(side.cron, "")]
+
+
+_ITEM_STYLE = {Sign.REMOVED: "plan.removed", Sign.CHANGED: "plan.update", Sign.ADDED: "plan.added"}
+
+
+def _item(item: Item) -> Text:
+    if item.sign is Sign.CHANGED:
+        return Text.assemble(
+            ("~ ", _ITEM_STYLE[item.sign]),
+            for_text(item.key or ""),
+            ": ",
+            (for_text(item.old or ""), "plan.old"),
+            ARROW,
+            (for_text(item.new or ""), "plan.new"),
+        )
+    return Text(f"{item.sign.value} {for_text(item.text)}", style=_ITEM_STYLE[item.sign])
+
+
+def _field_change(field: FieldDiff) -> list[Text]:
+    assert field.before is not None and field.after is not None
+    if field.is_collection_change:
+        if field.block:
+            return [
+                _block_label(field.name),
+                *(Text(_NOTE_INDENT).append_text(_item(i)) for i in field.items),
+            ]
+        line = _field_label(field.name)
+        for i, item in enumerate(field.items):
             if i:
                 line.append(", ")
-            line.append(text, style=style)
-        if not parts:
+            line.append_text(_item(item))
+        if not field.items:
             line.append(NONE)
         return [line]
-    line = _field_label(name).append(old.text, style="plan.old").append(ARROW)
-    line.append(new.text, style="plan.new")
+    line = _field_label(field.name).append(for_text(field.before.text), style="plan.old")
+    line.append(ARROW).append(for_text(field.after.text), style="plan.new")
     out = [line]
-    if name == "cron":
-        old_preview = cron_preview(before.get(name), timezone, now)
-        new_preview = cron_preview(after.get(name), timezone, now)
-        out += _cron_notes(old_preview, "was: ") + _cron_notes(new_preview, "now: ")
+    if field.before.cron or field.after.cron:
+        out += _cron_notes(field.before.cron, "was: ") + _cron_notes(field.after.cron, "now: ")
     return out
 
 
-def _cron_notes(preview: CronPreview, label: str) -> list[Text]:
-    if preview.empty:
+def _cron_notes(note: CronNote | None, label: str) -> list[Text]:
+    if note is None or note.empty:
         return []
     pad = " " * len(label)
     out: list[Text] = []
-    if preview.description:
-        out.append(Text(f"{_NOTE_INDENT}{label}{preview.description}", style="plan.cron"))
-    if preview.next_times:
-        lead = label if not preview.description else pad
+    if note.description:
+        out.append(Text(f"{_NOTE_INDENT}{label}{for_text(note.description)}", style="plan.cron"))
+    if note.next_times:
+        lead = label if not note.description else pad
         out.append(
-            Text(f"{_NOTE_INDENT}{lead}next: {', '.join(preview.next_times)}", style="plan.legend")
+            Text(f"{_NOTE_INDENT}{lead}next: {', '.join(note.next_times)}", style="plan.legend")
         )
     return out
 
@@ -247,36 +244,49 @@ def _drift_section(plan: Plan, drift: list[Drift], now: datetime | None) -> list
 
 
 def drift_block(drift: Drift, timezone: str, now: datetime | None) -> list[Text]:
+    view = diffmodel.build_drift(drift, timezone, now)
     out = [
         Text.assemble(
             ("    ~ ", "plan.drift"),
-            (drift.address, "plan.drift.address"),
+            (for_text(view.address), "plan.drift.address"),
             " changed outside azstate",
         )
     ]
-    for name, sides in drift.fields.items():
-        live, desired = (
-            field_value(name, sides.get("live")),
-            field_value(name, sides.get("desired")),
-        )
-        line = _field_label(name)
-        if live.is_collection and desired.is_collection:
-            on_server, in_config = set_diff(desired.items or (), live.items or ())
-            line.append("only on the server: ").append(
-                ", ".join(on_server) or NONE, style="plan.old"
-            )
+    for field in view.fields:
+        live, desired = field.before or Side(NONE), field.after or Side(NONE)
+        line = _field_label(field.name)
+        if field.is_collection_change and not field.block:
+            on_server = [i.text for i in field.items if i.sign is Sign.REMOVED]
+            in_config = [i.text for i in field.items if i.sign is Sign.ADDED]
+            line.append("only on the server: ")
+            line.append(for_text(", ".join(on_server) or NONE), style="plan.old")
             line.append("; only in the configuration: ")
-            line.append(", ".join(in_config) or NONE, style="plan.new")
-        else:
-            line.append("server ").append(live.text, style="plan.old")
-            line.append(", configuration ").append(desired.text, style="plan.new")
+            line.append(for_text(", ".join(in_config) or NONE), style="plan.new")
+            out.append(line)
+            continue
+        if field.is_collection_change:
+            out.append(_block_label(field.name))
+            out += [Text(_NOTE_INDENT).append_text(_drift_item(i)) for i in field.items]
+            continue
+        line.append("server ").append(for_text(live.text), style="plan.old")
+        line.append(", configuration ").append(for_text(desired.text), style="plan.new")
         out.append(line)
-        if name == "cron":
-            out += _cron_notes(
-                cron_preview(sides.get("live"), timezone, now, with_times=False), "server: "
-            )
-            out += _cron_notes(
-                cron_preview(sides.get("desired"), timezone, now, with_times=False),
-                "configuration: ",
-            )
+        out += _cron_notes(live.cron, "server: ")
+        out += _cron_notes(desired.cron, "configuration: ")
     return out
+
+
+def _drift_item(item: Item) -> Text:
+    match item.sign:
+        case Sign.REMOVED:
+            return Text("only on the server: ").append(for_text(item.text), style="plan.old")
+        case Sign.ADDED:
+            return Text("only in the configuration: ").append(for_text(item.text), "plan.new")
+        case Sign.CHANGED:
+            return Text.assemble(
+                for_text(item.key or ""),
+                ": server ",
+                (for_text(item.old or ""), "plan.old"),
+                ", configuration ",
+                (for_text(item.new or ""), "plan.new"),
+            )

@@ -45,6 +45,11 @@ THEME = Theme(
         "report.failed": "bold red",
         "report.not_attempted": "yellow",
         "report.message": "red",
+        "validate.file": "bold",
+        "validate.project": "bold",
+        "validate.ok": "green",
+        "warning": "yellow",
+        "note": "yellow",
     }
 )
 

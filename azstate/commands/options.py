@@ -1,0 +1,92 @@
+"""The command line's common flags, and their values as one typed, frozen value.
+
+argparse gives a Namespace whose attributes depend on the subcommand; reading it with getattr
+deep inside (connect, consoles) hid which command offered what. Each command's ``run`` builds
+Options first and passes it on; nothing below the commands sees a Namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azstate.address import Address
+from azstate.views import Format
+
+
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        default="azstate.toml",
+        metavar="PATH",
+        help="a TOML file or a directory of them (default: ./azstate.toml)",
+    )
+
+
+def add_server_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent requests (default: server.parallelism)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
+    )
+
+
+def add_format_arg(parser: argparse.ArgumentParser, what: str = "the plan") -> None:
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        default=Format.TEXT.value,
+        help=f"how to write {what}: text for people (default), json for scripts, markdown for "
+        "a pull-request comment",
+    )
+
+
+def add_target_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="limit the plan to this resource (and what it needs); repeatable",
+    )
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every command may have been given; a command without the flag gets the default."""
+
+    verbose: bool = False
+    no_color: bool = False  # --no-color, or NO_COLOR set in the environment
+    config: str = "azstate.toml"
+    sandbox: bool = False
+    parallelism: int | None = None
+    targets: tuple[Address, ...] = ()
+    format: Format = Format.TEXT
+
+    @classmethod
+    def from_args(
+        cls, args: argparse.Namespace, *, environ: Mapping[str, str] | None = None
+    ) -> Options:
+        """The one place a Namespace is read: a bad --target fails here, before any request."""
+        given: dict[str, Any] = vars(args)
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        return cls(
+            verbose=bool(given.get("verbose", False)),
+            no_color=bool(given.get("no_color", False)) or "NO_COLOR" in env,
+            config=str(given.get("config") or "azstate.toml"),
+            sandbox=bool(given.get("sandbox", False)),
+            parallelism=given.get("parallelism"),
+            targets=tuple(Address.parse(t) for t in given.get("target") or ()),
+            format=Format(given.get("format") or Format.TEXT),
+        )

@@ -1,0 +1,119 @@
+"""Writing a server down as a directory: each project's zip unpacked, then azstate.toml.
+
+The import command reads the server (refresh) and wires this in; this module owns what lands
+on disk: DIR/projects/NAME/ afresh from the project's current upload, remarks about what the
+directory cannot give back exactly, the configuration's JSON Schema beside the file, and the
+TOML that export() writes. The plan right after an import is empty except for those remarks.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from azstate.archive import collect_files, read_zip_safely
+from azstate.errors import SourceError
+from azstate.export import Exported, export
+from azstate.flows import FlowInfo, discover
+from azstate.state import ProjectState
+from azstate.wire.client import AzkabanClient
+
+CONFIG_FILE = "azstate.toml"
+SCHEMA_FILE = "azstate.schema.json"
+
+
+@dataclass
+class Unpacked:
+    """One project's files as written under DIR/projects/NAME, and what was found in them."""
+
+    uploaded: bool
+    flows: FlowInfo | None = None
+    remarks: list[str] = field(default_factory=list)
+
+
+def unpack_all(
+    client: AzkabanClient, projects: Sequence[ProjectState], out_dir: Path, *, parallelism: int
+) -> list[Unpacked]:
+    """Every project's current upload unpacked under out_dir/projects, in the given order."""
+    (out_dir / "projects").mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=parallelism) as pool:
+        return list(pool.map(lambda p: unpack(client, p.name, out_dir), projects))
+
+
+def unpack(client: AzkabanClient, name: str, out_dir: Path) -> Unpacked:
+    """Unpack the project's current zip afresh and find its flows (nothing ever uploaded: no
+    directory). What the directory cannot give back exactly becomes a remark."""
+    _, version = client.project_version(name)
+    target = out_dir / "projects" / name
+    if target.exists():
+        shutil.rmtree(target)
+    if version is None:
+        return Unpacked(uploaded=False)
+    files = read_zip_safely(client.download(name, version))
+    for rel, data in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    target.mkdir(parents=True, exist_ok=True)
+    found = Unpacked(uploaded=True)
+    left_out = sorted(set(files) - set(collect_files(target)))
+    if left_out:
+        found.remarks.append(
+            "the upload holds files that azstate never zips from a directory ("
+            + ", ".join(left_out)
+            + "): the plan will upload the project without them"
+        )
+    try:
+        found.flows = discover(files, origin=f"projects/{name}")
+    except SourceError as exc:
+        found.remarks.append(
+            f"azstate cannot read the flows of the upload ({exc}): fix projects/{name} "
+            "before `azstate plan`"
+        )
+    return found
+
+
+def write_config(
+    out_dir: Path,
+    projects: Sequence[ProjectState],
+    unpacked: Sequence[Unpacked],
+    *,
+    url: str,
+    timezone: str,
+    schema_text: str,
+) -> Exported:
+    """Write out_dir/azstate.toml and its schema; the notes say what the TOML cannot hold."""
+    remarks: dict[tuple[str, str | None], tuple[str, ...]] = {}
+    sources: dict[str, str] = {}
+    flows: dict[str, FlowInfo] = {}
+    for project, files in zip(projects, unpacked, strict=True):
+        remarks[(project.name, None)] = tuple(files.remarks)
+        remarks.update((k, tuple(v)) for k, v in _unmanaged(project).items())
+        if files.uploaded:
+            sources[project.name] = f"projects/{project.name}"
+        if files.flows is not None:
+            flows[project.name] = files.flows
+    result = export(
+        projects,
+        url=url,
+        timezone=timezone,
+        sources=sources,
+        schema=SCHEMA_FILE,
+        flows=flows,
+        remarks=remarks,
+    )
+    # The schema goes beside the file, so editors find it wherever the directory is checked out.
+    (out_dir / SCHEMA_FILE).write_text(schema_text, encoding="utf-8")
+    (out_dir / CONFIG_FILE).write_text(result.text, encoding="utf-8")
+    return result
+
+
+def _unmanaged(project: ProjectState) -> dict[tuple[str, str | None], list[str]]:
+    """Options of each schedule that the TOML cannot hold, as the refresh's fetchSchedule
+    named them."""
+    if project.ids is None:
+        return {}
+    return {(project.name, flow): list(names) for flow, names in project.ids.unmanaged.items()}
