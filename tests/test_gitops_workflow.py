@@ -539,12 +539,18 @@ const github = {
       return { data: issue };
     },
     createComment: async ({ issue_number, body }) => {
-      byNumber(issue_number).comments.push(body); return { data: {} };
+      const issue = byNumber(issue_number);
+      if (issue) { issue.comments.push(body); return { data: {} }; }
+      const made = { id: state.next++, body }; state.comments.push(made); return { data: made };
+    },
+    listComments: async () => ({ data: state.comments }),
+    updateComment: async ({ comment_id, body }) => {
+      state.comments.find((c) => c.id === comment_id).body = body; return { data: {} };
     },
   } },
 };
 const context = {
-  repo: { owner: 'acme', repo: 'azkaban-config' }, issue: { number: 0 },
+  repo: { owner: 'acme', repo: 'azkaban-config' }, issue: { number: 7 },
   serverUrl: 'https://github.com', runId: 42, sha: 'f00dfeedf00dfeed', payload: {},
 };
 require(script)({ github, context, env: process.env, dir }).then((result) => {
@@ -554,20 +560,31 @@ require(script)({ github, context, env: process.env, dir }).then((result) => {
 """
 
 
-def drift_issue(tmp_path: Path, state: Path, env: str, exitcode: str, report: str) -> Any:
-    work = tmp_path / f"work-{env}"
+def github_script(
+    tmp_path: Path, script: str, state: Path, files: dict[str, str], env: dict[str, str]
+) -> Any:
+    """Run one of the example's github-script files against the in-memory API in `state`."""
+    work = tmp_path / f"work-{env['AZSTATE_ENV']}"
     work.mkdir(exist_ok=True)
-    (work / "drift.md").write_text(report)
+    for name, text in files.items():
+        (work / name).write_text(text)
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS)
     assert NODE
     done = subprocess.run(
-        [NODE, str(harness), str(SCRIPTS / "drift-issue.js"), str(state), str(work)],
-        env={"PATH": os.environ.get("PATH", ""), "AZSTATE_ENV": env, "DRIFT_EXITCODE": exitcode},
+        [NODE, str(harness), str(SCRIPTS / script), str(state), str(work)],
+        env={"PATH": os.environ.get("PATH", ""), **env},
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def drift_issue(tmp_path: Path, state: Path, env: str, exitcode: str, report: str) -> Any:
+    return github_script(
+        tmp_path, "drift-issue.js", state, {"drift.md": report},
+        {"AZSTATE_ENV": env, "DRIFT_EXITCODE": exitcode},
+    )
 
 
 @pytest.mark.skipif(NODE is None, reason="node is needed to run the github-script step")
@@ -577,7 +594,7 @@ def test_one_drift_issue_per_environment_is_opened_updated_and_closed(tmp_path: 
              "state": "closed", "comments": []}
     pr = {"number": 2, "title": "a PR", "body": "<!-- azstate-drift: staging -->",
           "state": "open", "comments": [], "pull_request": {}}
-    state.write_text(json.dumps({"next": 3, "issues": [human, pr]}))
+    state.write_text(json.dumps({"next": 3, "issues": [human, pr], "comments": []}))
 
     assert drift_issue(tmp_path, state, "staging", "0", "") == {"action": "none"}
     opened = drift_issue(tmp_path, state, "staging", "2", "## azstate plan\n\nfirst drift\n")
@@ -607,8 +624,24 @@ def test_one_drift_issue_per_environment_is_opened_updated_and_closed(tmp_path: 
 @pytest.mark.skipif(NODE is None, reason="node is needed to run the github-script step")
 def test_a_drift_issue_never_exceeds_what_github_accepts(tmp_path: Path) -> None:
     state = tmp_path / "issues.json"
-    state.write_text(json.dumps({"next": 1, "issues": []}))
+    state.write_text(json.dumps({"next": 1, "issues": [], "comments": []}))
     drift_issue(tmp_path, state, "staging", "2", "## azstate plan\n\n" + "x" * 80_000)
     (issue,) = json.loads(state.read_text())["issues"]
     assert len(issue["body"]) <= 65_536 and issue["body"].rstrip().endswith("</sub>")
     assert "(cut)" in issue["body"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is needed to run the github-script step")
+def test_the_plan_comment_says_which_applied_revision_it_compared_with(tmp_path: Path) -> None:
+    state = tmp_path / "comments.json"
+    state.write_text(json.dumps({"next": 1, "issues": [], "comments": []}))
+    plan = {"plan.md": "## azstate plan\n\nNo changes.\n"}
+    env = {"AZSTATE_ENV": "staging", "PLAN_EXITCODE": "0"}
+    github_script(tmp_path, "plan-comment.js", state, plan, env)
+    (first,) = json.loads(state.read_text())["comments"]
+    assert "No applied revision is recorded yet" in first["body"]
+    baseline = {"PLAN_BASELINE": "azstate-applied/staging 1a2b3c4"}
+    updated = github_script(tmp_path, "plan-comment.js", state, plan, env | baseline)
+    assert updated == {"action": "updated", "id": first["id"]}
+    (comment,) = json.loads(state.read_text())["comments"]
+    assert "last applied revision `azstate-applied/staging` (1a2b3c4)" in comment["body"]
