@@ -10,28 +10,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from azstate.address import Kind
-from azstate.archive import content_digest_from_zip
+from azstate.address import Address
 from azstate.errors import AzkabanError, AzstateError, TransportError
-from azstate.plan import Action, Call, Change, Plan
+from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
-from azstate.resources import fingerprint, phase
+from azstate.resources import apply_key, stops, unit_for
 from azstate.wire.client import AzkabanClient
-
-APPLIED = "applied"
-FAILED = "failed"
-NOT_ATTEMPTED = "not attempted"
 
 
 @dataclass(frozen=True)
 class ChangeOutcome:
-    address: str
-    action: str
-    status: str
+    address: Address
+    action: Action
+    status: ApplyStatus
     message: str | None = None
     calls_sent: int = 0
 
@@ -42,8 +37,8 @@ def execution_order(plan: Plan) -> list[list[Change]]:
     for change in plan.changes:
         if change.action is Action.NO_OP:
             continue
-        groups.setdefault(change.addr.project.lower(), []).append(change)
-    return [sorted(g, key=lambda c: (phase(c), c.addr)) for _, g in sorted(groups.items())]
+        groups.setdefault(change.address.project.lower(), []).append(change)
+    return [sorted(g, key=apply_key) for _, g in sorted(groups.items())]
 
 
 def ordered_calls(plan: Plan) -> list[Call]:
@@ -62,7 +57,7 @@ def apply_plan(
     progress = progress or NoProgress()
     groups = execution_order(plan)
     progress.add(sum(len(c.calls) for g in groups for c in g))
-    results: dict[str, ChangeOutcome] = {}
+    results: dict[Address, ChangeOutcome] = {}
     lock = threading.Lock()
 
     def run_group(group: list[Change]) -> None:
@@ -70,19 +65,19 @@ def apply_plan(
         # A change without calls is done by another's call (a schedule removed with its
         # project, an SLA sent with its schedule): settled last, once that one is known.
         for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
-            blocker = next((s for s in stopped if _needs(change, s)), None)
+            blocker = next((s for s in stopped if stops(change, s)), None)
             if blocker is not None:
                 outcome = ChangeOutcome(
                     change.address,
-                    change.action.value,
-                    NOT_ATTEMPTED,
+                    change.action,
+                    ApplyStatus.NOT_ATTEMPTED,
                     f"needs {blocker.address}, which did not happen",
                 )
                 progress.advance(len(change.calls))
                 stopped.append(change)
             else:
                 outcome = _apply_change(client, change, artifacts, progress)
-                if outcome.status == FAILED:
+                if outcome.status.failed:
                     stopped.append(change)
             with lock:
                 results[change.address] = outcome
@@ -94,25 +89,6 @@ def apply_plan(
     return [results[c.address] for g in groups for c in g]
 
 
-def _needs(change: Change, stopped: Change) -> bool:
-    """Whether ``change`` must wait for ``stopped``, which failed or was not attempted.
-
-    Nothing is removed once something in the project went wrong; everything needs the project
-    to exist; schedules and SLAs need the flows of the new files; an SLA needs its schedule
-    (it travels in the schedule's call). The rest (a description, a permission) goes on.
-    """
-    if change.action is Action.DELETE:
-        return True
-    kind, failed_kind = change.addr.kind, stopped.addr.kind
-    if failed_kind is Kind.PROJECT:
-        return stopped.action is Action.CREATE
-    if failed_kind is Kind.FILES:
-        return kind in (Kind.SCHEDULE, Kind.SLA)
-    if failed_kind is Kind.SCHEDULE:
-        return kind is Kind.SLA and change.addr.name == stopped.addr.name
-    return False
-
-
 def _apply_change(
     client: AzkabanClient, change: Change, artifacts: Mapping[str, bytes], progress: Progress
 ) -> ChangeOutcome:
@@ -122,10 +98,10 @@ def _apply_change(
             _send(client, change, call, artifacts)
         except AzstateError as exc:
             progress.advance(len(change.calls) - sent)
-            return ChangeOutcome(change.address, change.action.value, FAILED, str(exc), sent)
+            return ChangeOutcome(change.address, change.action, ApplyStatus.REFUSED, str(exc), sent)
         sent += 1
         progress.advance()
-    return ChangeOutcome(change.address, change.action.value, APPLIED, None, sent)
+    return ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED, None, sent)
 
 
 def _send(
@@ -144,7 +120,7 @@ def _send(
     except TransportError as exc:
         if not exc.may_have_reached_server:
             raise
-        if call.action in _CHECKED:
+        if not call.idempotent:
             try:
                 if _happened_soon(client, change, call, data):
                     return
@@ -156,8 +132,6 @@ def _send(
         client.send(call, file_bytes=data)
 
 
-# Writes that must not be sent twice; the others leave the same state when repeated.
-_CHECKED = frozenset({"create", "delete", "upload", "removeSched", "addPermission"})
 _GRACE_CAP = 10.0  # seconds
 
 
@@ -178,40 +152,24 @@ def _happened_soon(client: AzkabanClient, change: Change, call: Call, data: byte
 
 
 def _happened(client: AzkabanClient, change: Change, call: Call, data: bytes | None) -> bool:
-    """After a lost reply: did the write take effect? Reads only.
+    """After a lost reply: did the write take effect? The change's unit knows how to read it."""
+    return unit_for(change.address.kind).happened(client, change, call, data)
 
-    An upload is sent again only while the project is still at the version the plan saw (the
-    change's fingerprint holds it): a version that moved to other content means someone else
-    uploaded meanwhile, and a second upload of ours would bury theirs unseen.
+
+def left_over(
+    plan: Plan, replan: Callable[[tuple[Address, ...], frozenset[str]], Plan]
+) -> list[Change]:
+    """What still differs after every call of ``plan`` was sent; empty means the apply
+    succeeded. An apply succeeds only when a fresh plan (``replan(targets, projects)``, read
+    from the server again) is empty for the resources it touched.
+
+    Only the touched projects are re-read, so only their changes count: an untouched declared
+    project is absent from that refresh and would otherwise look like one to create.
     """
-    action = call.action
-    project = call.param("project") or call.param("name") or call.param("projectName") or ""
-    if action == "create":
-        return client.get_project_id(project) is not None
-    if action == "delete":
-        return not client.project_exists(project)
-    if action == "upload":
-        assert data is not None
-        project_id, version = client.project_version(project)
-        if version is None:
-            return False
-        if change.fingerprint == fingerprint(change.before, [project_id, version]):
-            return False
-        if content_digest_from_zip(client.download(project, version)) == (
-            content_digest_from_zip(data)
-        ):
-            return True
-        raise AzstateError(
-            f"project {project} moved to version {version} with other files while the reply "
-            "was lost (another upload?); not uploaded again: run plan to see the server now"
-        )
-    if action == "removeSched":
-        sid = int(call.param("scheduleId") or 0)
-        return all(s.schedule_id != sid for s in client.fetch_schedules())
-    if action == "addPermission":
-        # Sent again, it would fail with "already exists".
-        name = call.param("name") or ""
-        if call.param("group") == "true":
-            return name in client.get_group_permissions(project)
-        return name in client.get_permissions(project)
-    return False
+    touched = frozenset(c.address.project.lower() for c in plan.changes)
+    check = replan(plan.targets, touched)
+    return [
+        c
+        for c in check.changes
+        if c.action is not Action.NO_OP and c.address.project.lower() in touched
+    ]

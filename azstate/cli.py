@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from azstate import __version__
-from azstate.errors import AzstateError
+from azstate.errors import AzstateError, describe
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("validate", "validate", "check the configuration and sources offline"),
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a server's reply or a value from the configuration.
         from azstate.views.neutral import for_text
 
-        print(f"Error: {for_text(str(exc))}", file=sys.stderr)
+        print(f"Error: {for_text(describe(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

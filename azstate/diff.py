@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from azstate import __version__
 from azstate.address import Address, Kind
 from azstate.errors import PlanError
+from azstate.globs import matches
 from azstate.plan import Action, Change, Drift, Plan
-from azstate.resources import ProjectContext, plan_project
+from azstate.resources import ProjectContext, plan_project, unit_for, with_needs
 from azstate.state import ProjectState, ServerState
 
 
@@ -31,11 +31,6 @@ class DiffOptions:
     config_digest: str | None = None
 
 
-def matches(name: str, globs: Iterable[str]) -> bool:
-    """Azkaban names are case-insensitive, so globs are too."""
-    return any(fnmatchcase(name.lower(), g.lower()) for g in globs)
-
-
 def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
     changes: list[Change] = []
     for key in _project_keys(desired, live, options.prune):
@@ -46,7 +41,7 @@ def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
     _check_protect(changes, desired, options.protect)
     if options.targets:
         changes = _targeted(changes, options.targets)
-    changes.sort(key=lambda c: c.addr)
+    changes.sort(key=lambda c: c.address)
     drift = tuple(_drift(changes))
     if options.refresh_only:
         changes = []
@@ -55,7 +50,7 @@ def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
         timezone=options.timezone,
         user=live.user or desired.user,
         refresh_only=options.refresh_only,
-        targets=tuple(str(t) for t in options.targets),
+        targets=options.targets,
         changes=tuple(changes),
         drift=drift,
         config_digest=options.config_digest,
@@ -72,7 +67,7 @@ def _project_keys(desired: ServerState, live: ServerState, prune: tuple[str, ...
 def _check_protect(changes: list[Change], desired: ServerState, globs: tuple[str, ...]) -> None:
     refused = []
     for change in changes:
-        addr = change.addr
+        addr = change.address
         if addr.kind is Kind.PROJECT and change.action in (Action.DELETE, Action.REPLACE):
             declared: ProjectState | None = desired.get(addr.project)
             if (declared is not None and declared.protect) or matches(addr.project, globs):
@@ -86,25 +81,10 @@ def _check_protect(changes: list[Change], desired: ServerState, globs: tuple[str
 
 
 def _targeted(changes: list[Change], targets: tuple[Address, ...]) -> list[Change]:
-    """Keep targeted changes and what they need: the project's creation and a pending upload
-    (new flows exist only after it); an SLA sent with its schedule brings the schedule."""
-    chosen = {c.address for c in changes if any(t.contains(c.addr) for t in targets)}
-    for change in changes:
-        if change.address not in chosen:
-            continue
-        addr = change.addr
-        if addr.kind is Kind.SLA and not change.calls:
-            chosen.add(str(Address.schedule(addr.project, addr.name)))
-        if addr.kind in (Kind.SCHEDULE, Kind.SLA, Kind.PERMISSION, Kind.FILES):
-            for dep in changes:
-                dep_addr = dep.addr
-                if dep_addr.project.lower() != addr.project.lower():
-                    continue
-                if dep_addr.kind is Kind.PROJECT and dep.action is Action.CREATE:
-                    chosen.add(dep.address)
-                if dep_addr.kind is Kind.FILES and addr.kind in (Kind.SCHEDULE, Kind.SLA):
-                    chosen.add(dep.address)
-    return [c for c in changes if c.address in chosen]
+    """Keep targeted changes and what they need (the units' declarations: a project's
+    creation, a pending upload, the schedule an SLA travels with)."""
+    chosen = [c for c in changes if any(t.contains(c.address) for t in targets)]
+    return with_needs(chosen, changes)
 
 
 def _drift(changes: list[Change]) -> Iterable[Drift]:
@@ -114,17 +94,7 @@ def _drift(changes: list[Change]) -> Iterable[Drift]:
             continue
         if change.action is Action.DELETE and not change.calls:
             continue  # the server's consequence of another change (an upload, a project delete)
-        if change.addr.kind is Kind.FILES:
-            fields = {
-                "digest": {
-                    "live": change.before.get("digest"),
-                    "desired": (change.after or {}).get("digest"),
-                }
-            }
-        else:
-            after = change.after or {}
-            fields = {
-                f: {"live": change.before.get(f), "desired": after.get(f)}
-                for f in (change.changed_fields() if change.after else sorted(change.before))
-            }
+        before, after = change.before_json or {}, change.after_json or {}
+        names = unit_for(change.address.kind).drift_fields(change)
+        fields = {f: {"live": before.get(f), "desired": after.get(f)} for f in names}
         yield Drift(address=change.address, fields=fields)

@@ -13,10 +13,17 @@
     ├── StalePlanError           a saved plan no longer matches the server or configuration
     └── ApplyError               an apply that did not complete (details in its report)
 
-Messages never hold passwords or session ids: wire/client.py redacts before raising.
+Messages never hold passwords or session ids: wire/client.py redacts before raising. Context
+(which resource was being read) is added with ``add_note``, so an error keeps its type;
+``describe`` puts the notes in front of the message for the one line a user sees.
 """
 
 from __future__ import annotations
+
+
+def describe(exc: BaseException) -> str:
+    """``outer note: inner note: message``, the way the error is shown (cli.main)."""
+    return ": ".join([*reversed(getattr(exc, "__notes__", ())), str(exc)])
 
 
 class AzstateError(Exception):

@@ -29,6 +29,7 @@ from azstate.state import (
     ScheduleValue,
     SlaRuleValue,
     SlaValue,
+    duration,
 )
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -53,13 +54,6 @@ def key(text: str) -> str:
 
 def strings(values: Iterable[str]) -> str:
     return "[" + ", ".join(quote(v) for v in sorted(values)) + "]"
-
-
-def duration(minutes: int) -> str:
-    hours, mins = divmod(minutes, 60)
-    if hours and mins:
-        return f"{hours}h{mins}m"
-    return f"{hours}h" if hours else f"{mins}m"
 
 
 @dataclass

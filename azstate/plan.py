@@ -2,20 +2,33 @@
 
 A Plan is built by diff.py, rendered by views/, saved by planfile.py and executed by apply.py.
 Apply acts on ``Change.calls`` alone; ``reason`` and the before/after values are for people.
-The JSON form (format_version "1") is the contract of design.md section 3.
+The JSON form (format_version "1") is the contract of design.md section 3; it is the models'
+own serialisation (``Plan.to_json`` is ``model_dump(mode="json")``), so the JSON Schema that
+``azstate schema plan`` prints comes from these models alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    computed_field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from azstate.address import Address
+from azstate.state import Value, plan_json
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION: Literal["1"] = "1"
 
 
 class Action(StrEnum):
@@ -24,6 +37,47 @@ class Action(StrEnum):
     REPLACE = "replace"
     DELETE = "delete"
     NO_OP = "no-op"
+
+
+class Origin(StrEnum):
+    """Where a difference comes from: the configuration was edited, the server drifted, both
+    (a conflict), or not known (all plans so far: nothing records the last applied value)."""
+
+    EDIT = "edit"
+    DRIFT = "drift"
+    CONFLICT = "conflict"
+    UNKNOWN = "unknown"
+
+
+class ApplyStatus(StrEnum):
+    """One change's outcome in apply's report; the values are the report's (JSON and text).
+
+    Apply produces APPLIED, REFUSED and NOT_ATTEMPTED today; REFUSED keeps the report's
+    historical word "failed" and also covers failures not yet told apart. TRANSIENT ("transient
+    failure": never reached the server, safe to retry), UNKNOWN ("outcome unknown": a lost reply
+    that could not be checked) and INTERRUPTED ("interrupted": apply was stopped) are reserved
+    for the apply-hardening work and are new values in the report when they appear.
+    """
+
+    APPLIED = "applied"
+    REFUSED = "failed"
+    TRANSIENT = "transient failure"
+    UNKNOWN = "outcome unknown"
+    NOT_ATTEMPTED = "not attempted"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def failed(self) -> bool:
+        """Stops what depends on the change (and every deletion in its project)."""
+        return self not in (ApplyStatus.APPLIED, ApplyStatus.NOT_ATTEMPTED)
+
+
+class Format(StrEnum):
+    """The output formats of plan, show and apply (``--format``)."""
+
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
 
 
 class _Frozen(BaseModel):
@@ -38,15 +92,60 @@ class UploadFile(_Frozen):
     sha256: str
 
 
+def _call_schema(schema: dict[str, Any]) -> None:
+    """The schema of the written form: the flags plan JSON does not hold are left out, params
+    may be pairs, and the upload parts are present on uploads only."""
+    properties = schema["properties"]
+    for flag in ("mutating", "idempotent"):
+        properties.pop(flag, None)
+    properties["params"] = {
+        "description": (
+            "Request parameters by name; a list of [name, value] pairs when a name repeats."
+        ),
+        "anyOf": [
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [{"type": "string"}, {"type": "string"}],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+        ],
+    }
+    properties["multipart"] = {"const": True, "description": "Present on uploads only."}
+    upload = properties["upload"]
+    ref = next(x for x in upload.get("anyOf", [upload]) if x.get("type") != "null")
+    properties["upload"] = {**ref, "description": "Present on uploads only."}
+    schema["required"] = ["method", "path", "params"]
+
+
 class Call(_Frozen):
     """One AJAX request, without the session id (added at send time, never stored)."""
+
+    # ``idempotent``: sending it twice leaves the server as sending it once, so a lost reply is
+    # simply sent again; otherwise apply asks the change's resource unit whether it took effect.
+    # wire/calls.py sets it (and restores it for a loaded plan: the plan JSON does not hold it).
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_call_schema)
 
     method: Literal["GET", "POST", "HEAD"]
     path: str
     params: tuple[tuple[str, str], ...] = ()
-    multipart: bool = False
-    upload: UploadFile | None = None
-    mutating: bool = True
+    multipart: bool = Field(default=False, exclude_if=lambda v: not v)
+    upload: UploadFile | None = Field(default=None, exclude_if=lambda v: v is None)
+    mutating: bool = Field(default=True, exclude=True)
+    idempotent: bool = Field(default=False, exclude=True)
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params(cls, v: Any) -> Any:
+        """Plan JSON writes params as an object, or as pairs when a name repeats."""
+        if isinstance(v, Mapping):
+            v = v.items()
+        return tuple(tuple(p) for p in v)
 
     @property
     def action(self) -> str:
@@ -62,67 +161,104 @@ class Call(_Frozen):
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)
 
+    @field_serializer("params")
+    def _params_json(
+        self, params: tuple[tuple[str, str], ...]
+    ) -> dict[str, str] | list[list[str]]:
+        """By name; as pairs when a name repeats (SLA settings never do, but nothing forbids)."""
+        by_name = dict(params)
+        return by_name if len(by_name) == len(params) else [list(p) for p in params]
+
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "method": self.method,
-            "path": self.path,
-            "params": dict(self.params),
-        }
-        if len(dict(self.params)) != len(self.params):
-            out["params"] = [list(p) for p in self.params]
-        if self.multipart:
-            out["multipart"] = True
-        if self.upload:
-            out["upload"] = self.upload.model_dump()
-        return out
+        data: dict[str, Any] = self.model_dump(mode="json")
+        return data
+
+
+# The typed value on the Python side, its plan JSON (state.jsonable's form) on the JSON side.
+PlanValue = Annotated[
+    Value | None,
+    PlainSerializer(plan_json, return_type=dict[str, Any] | None),
+]
 
 
 class Change(_Frozen):
-    address: str
+    """One resource's difference and the calls that settle it.
+
+    ``before``/``after`` hold the value type of the address's kind (its unit in resources/
+    declares it). ``origin``/``field_origins`` are written to JSON only when known (a plan of
+    format version "1" never has them).
+    """
+
+    address: Address
     action: Action
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    calls: tuple[Call, ...] = ()
+    before: PlanValue = None
+    after: PlanValue = None
     reason: str | None = None  # display only: why, or what the server does by itself
     fingerprint: str | None = None  # digest of the live value this change was planned against
+    calls: tuple[Call, ...] = ()
+    origin: Origin = Field(default=Origin.UNKNOWN, exclude_if=lambda v: v is Origin.UNKNOWN)
+    field_origins: Mapping[str, Origin] = Field(default={}, exclude_if=lambda v: not v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_values(cls, data: Any) -> Any:
+        """Plan JSON holds values as objects: the address's unit says which type they are."""
+        if not isinstance(data, Mapping):
+            return data
+        if not any(isinstance(data.get(k), Mapping) for k in ("before", "after")):
+            return data
+        from azstate.resources import unit_for  # resources build Changes: imported late
+
+        address = data.get("address")
+        address = address if isinstance(address, Address) else Address.parse(str(address))
+        unit = unit_for(address.kind)
+        out = dict(data)
+        for key in ("before", "after"):
+            if isinstance(out.get(key), Mapping):
+                out[key] = unit.value_from_json(out[key])
+        return out
+
+    @model_validator(mode="after")
+    def _values_of_its_kind(self) -> Change:
+        """A value of another kind's type is a programming error, caught where it is made."""
+        from azstate.resources import unit_for  # resources build Changes: imported late
+
+        value_type = unit_for(self.address.kind).value_type
+        for value in (self.before, self.after):
+            if value is not None and not isinstance(value, value_type):
+                raise ValueError(
+                    f"{self.address}: a {type(value).__name__} where a {value_type.__name__} "
+                    "belongs"
+                )
+        return self
 
     @property
     def addr(self) -> Address:
-        return Address.parse(self.address)
+        """Kept for callers written when the address was a string."""
+        return self.address
+
+    @property
+    def before_json(self) -> dict[str, Any] | None:
+        return plan_json(self.before)
+
+    @property
+    def after_json(self) -> dict[str, Any] | None:
+        return plan_json(self.after)
 
     def changed_fields(self) -> list[str]:
-        """The top-level fields whose values differ, as DeepDiff finds them: lists compare as
-        sets (emails, jobs, SLA rules are unordered on the server), a field on one side only
-        counts, and nested differences are reported at their field. Fields equal as plain
-        values never reach DeepDiff, which is slow and costly to import (a no-change plan of a
-        fleet never needs it)."""
-        before, after = self.before or {}, self.after or {}
+        """The fields (as plan JSON names them) whose values differ; a field on one side only
+        counts. Plain comparison suffices: sets are sets (emails, jobs, SLA rules are unordered
+        on the server) and their JSON lists are sorted."""
+        before, after = self.before_json or {}, self.after_json or {}
         if not before or not after:
             return sorted(set(before) | set(after))
-        candidates = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        if not candidates:
-            return []
-        from deepdiff import DeepDiff
-
-        found = DeepDiff(
-            {k: before.get(k) for k in candidates},
-            {k: after.get(k) for k in candidates},
-            ignore_order=True,
-            view="tree",
-        )
-        fields = {
-            str(path[0])
-            for items in found.values()
-            for item in items
-            if (path := item.path(output_format="list"))
-        }
-        return sorted(fields)
+        return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
 class Drift(_Frozen):
     """A live value that differs from the configuration on a resource that exists."""
 
-    address: str
+    address: Address
     fields: dict[str, dict[str, Any]]  # field -> {"live": ..., "desired": ...}
 
 
@@ -133,13 +269,23 @@ class Summary(_Frozen):
     delete: int = 0
 
 
+def _plan_schema(schema: dict[str, Any]) -> None:
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "azstate plan"
+    schema["description"] = (
+        "The output of `azstate plan --format json` and the content of a saved plan file."
+    )
+
+
 class Plan(_Frozen):
-    format_version: str = FORMAT_VERSION
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_plan_schema)
+
+    format_version: Literal["1"] = FORMAT_VERSION
     server: str
     timezone: str = "UTC"
     user: str = ""
     refresh_only: bool = False
-    targets: tuple[str, ...] = ()
+    targets: tuple[Address, ...] = ()
     changes: tuple[Change, ...] = ()
     drift: tuple[Drift, ...] = ()
     config: str | None = None  # the -c path the plan was made from, for `apply PLANFILE`
@@ -164,14 +310,7 @@ class Plan(_Frozen):
         return [call for change in self.changes for call in change.calls]
 
     def to_json(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json")
-        data["changes"] = [
-            {
-                **c.model_dump(mode="json", exclude={"calls"}),
-                "calls": [x.to_json() for x in c.calls],
-            }
-            for c in self.changes
-        ]
+        data: dict[str, Any] = self.model_dump(mode="json")
         return data
 
     def dumps(self) -> str:
@@ -179,20 +318,15 @@ class Plan(_Frozen):
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
+        """A plan from its JSON; calls get back the flags their JSON does not hold."""
+        from azstate.wire.calls import restore  # the wire builds calls: imported late
+
         data = dict(data)
         data.pop("summary", None)
         changes = []
         for c in data.get("changes", []):
             c = dict(c)
-            calls = []
-            for call in c.get("calls", []):
-                call = dict(call)
-                params = call.get("params", {})
-                call["params"] = tuple(
-                    tuple(p) for p in (params.items() if isinstance(params, dict) else params)
-                )
-                calls.append(Call.model_validate(call))
-            c["calls"] = tuple(calls)
+            c["calls"] = tuple(restore(Call.model_validate(call)) for call in c.get("calls", []))
             changes.append(Change.model_validate(c))
         data["changes"] = tuple(changes)
         return cls.model_validate(data)

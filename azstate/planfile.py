@@ -61,9 +61,9 @@ def check_fresh(saved: Plan, fresh: Plan) -> None:
         problems.append("the configuration or its sources changed since the plan was made")
     old = {c.address: c for c in saved.changes}
     new = {c.address: c for c in fresh.changes}
-    changed: list[str] = []
+    changed: list[Address] = []
     described: list[str] = []
-    for address in sorted(set(old) | set(new), key=Address.parse):
+    for address in sorted(set(old) | set(new)):
         why = _difference(old.get(address), new.get(address))
         if why:
             changed.append(address)
@@ -73,7 +73,7 @@ def check_fresh(saved: Plan, fresh: Plan) -> None:
     if problems:
         raise StalePlanError(
             "the saved plan is stale: " + "; ".join(problems) + ". Make a new plan.",
-            changed=tuple(changed),
+            changed=tuple(str(a) for a in changed),
         )
 
 

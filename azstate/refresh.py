@@ -1,4 +1,7 @@
-"""Reads the live server into a ServerState, concurrently, with as few calls as it can.
+"""Reads the live server into a snapshot, concurrently, with as few calls as it can.
+
+``read`` is the I/O: it fills a typed, frozen ServerSnapshot (snapshot.py); ``refresh`` turns
+that into a ServerState through the resource units (resources.live_state, pure).
 
 Calls for a no-change plan: one fetchallprojects (ids, permissions), one fetchSchedules (which
 flows have schedules), then per declared project a HEAD of the download endpoint (the version)
@@ -15,25 +18,21 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from azstate.address import Address
-from azstate.archive import content_digest_from_zip
-from azstate.diff import matches
 from azstate.errors import AzstateError
-from azstate.state import (
-    FilesValue,
-    LiveIds,
-    PermissionValue,
-    ProjectState,
-    ScheduleValue,
-    ServerState,
-    SlaValue,
-    permission_key,
-)
+from azstate.globs import matches
+from azstate.resources import UNITS, live_state
+from azstate.resources.reading import Listed, Pending
+from azstate.snapshot import ProjectSnapshot, ServerSnapshot
+from azstate.state import ProjectState, ServerState
 from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import ProjectListing, ScheduleListing
+
+T = TypeVar("T")
 
 
 class Progress(Protocol):
@@ -111,15 +110,8 @@ class RefreshScope:
     prune: tuple[str, ...] = ()
     only: frozenset[str] | None = None  # lower names; None = every declared project
 
-
-@dataclass
-class _Collected:
-    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def set(self, key: str, name: str, value: Any) -> None:
-        with self.lock:
-            self.projects.setdefault(key, {})[name] = value
+    def wanted(self, key: str) -> bool:
+        return self.only is None or key in self.only
 
 
 def refresh(
@@ -130,172 +122,104 @@ def refresh(
     cache: DigestCache | None = None,
     progress: Progress | None = None,
 ) -> ServerState:
+    """The live server as the values the configuration is compared with."""
+    snapshot = read(client, scope, parallelism=parallelism, cache=cache, progress=progress)
+    return live_state(snapshot)
+
+
+def read(
+    client: AzkabanClient,
+    scope: RefreshScope,
+    *,
+    parallelism: int = 8,
+    cache: DigestCache | None = None,
+    progress: Progress | None = None,
+) -> ServerSnapshot:
+    """Every declared project in scope in full, and every prune candidate from the listings.
+
+    What is read of a project is its units' business (Unit.read); this function lists,
+    schedules the reads on one pool and collects them.
+    """
     progress = progress or NoProgress()
-    progress.add(2)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        listing_f = pool.submit(client.fetch_all_projects)
-        schedules_f = pool.submit(client.fetch_schedules)
-        listing = listing_f.result()
-        progress.advance()
-        schedule_list = schedules_f.result()
-        progress.advance()
-
-        by_name = {p.name.lower(): p for p in listing}
-        schedules_by_project: dict[str, dict[str, int]] = {}
-        crons: dict[tuple[str, str], str] = {}
-        for sched in schedule_list:
-            key = sched.project_name.lower()
-            schedules_by_project.setdefault(key, {})[sched.flow] = sched.schedule_id
-            crons[(key, sched.flow)] = sched.cron
-
-        wanted = [k for k in scope.declared if k in by_name]
-        if scope.only is not None:
-            wanted = [k for k in wanted if k in scope.only]
-        pruned = [
-            k
-            for k, p in by_name.items()
-            if k not in scope.declared
-            and matches(p.name, scope.prune)
-            and (scope.only is None or k in scope.only)
+        reader = _Reader(client, cache, progress, pool)
+        listing, schedules = _listings(pool, client, progress)
+        listed = [
+            Listed(listing[k], schedules.get(k, {}), scope.declared[k])
+            for k in scope.declared
+            if k in listing and scope.wanted(k)
         ]
-        out = _Collected()
-        futures: list[Future[None]] = []
-
-        def task(address: str, fn: Callable[[], None]) -> None:
-            progress.add(1)
-            futures.append(pool.submit(_counted, fn, progress, address))
-
-        for key in wanted:
-            listing_item = by_name[key]
-            name = listing_item.name
-            pid = listing_item.project_id
-            desired = scope.declared[key]
-            if desired.files is not None:
-                task(
-                    str(Address.files(name)),
-                    _files_task(client, out, key, name, pid, listing_item.created_time, cache),
-                )
-            task(str(Address(name)), _description_task(client, out, key, name))
-            for flow, sid in schedules_by_project.get(key, {}).items():
-                task(
-                    str(Address.schedule(name, flow)),
-                    _schedule_task(client, out, key, pid, flow, sid),
-                )
-        for f in futures:
-            f.result()
-
+        listed += [
+            Listed(p, schedules.get(k, {}), None)
+            for k, p in listing.items()
+            if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
+        ]
+        # Every read is started here and waited for after: a read that waited for another in
+        # the same pool could starve it.
+        pending = [(one.item, [unit.read(reader, one) for unit in UNITS]) for one in listed]
+        projects = {item.name.lower(): _snapshot(item, parts) for item, parts in pending}
     if cache is not None:
         cache.save()
-
-    projects: dict[str, ProjectState] = {}
-    for key in wanted:
-        item = by_name[key]
-        got = out.projects.get(key, {})
-        sched_ids = schedules_by_project.get(key, {})
-        schedules: dict[str, ScheduleValue] = {}
-        slas: dict[str, SlaValue] = {}
-        for flow in sched_ids:
-            value = got.get(f"schedule:{flow}")
-            if value is not None:
-                schedules[flow] = value
-            sla = got.get(f"sla:{flow}")
-            if sla is not None:
-                slas[flow] = sla
-        projects[key] = ProjectState(
-            name=item.name,
-            description=got.get("description"),
-            files=got.get("files"),
-            schedules=schedules,
-            slas=slas,
-            permissions=_permissions(item.user_permissions, item.group_permissions),
-            ids=LiveIds(
-                project_id=item.project_id,
-                version=got.get("version"),
-                schedule_ids=sched_ids,
-                unmanaged={f: got[f"unmanaged:{f}"] for f in sched_ids if f"unmanaged:{f}" in got},
-            ),
-        )
-    for key in pruned:
-        item = by_name[key]
-        sched_ids = schedules_by_project.get(key, {})
-        projects[key] = ProjectState(
-            name=item.name,
-            schedules={f: ScheduleValue(cron=crons[(key, f)]) for f in sched_ids},
-            permissions=_permissions(item.user_permissions, item.group_permissions),
-            ids=LiveIds(project_id=item.project_id, schedule_ids=sched_ids),
-        )
-    return ServerState(projects=projects, user=client.username)
+    return ServerSnapshot(projects=projects, user=client.username)
 
 
-def _counted(fn: Callable[[], None], progress: Progress, address: str) -> None:
-    """Run one read; a failure names the resource it was reading as well as the call."""
-    try:
-        fn()
-    except AzstateError as exc:
-        raise AzstateError(f"reading {address}: {exc}") from exc
-    finally:
-        progress.advance()
+def _snapshot(item: ProjectListing, parts: list[Mapping[str, Pending[Any]]]) -> ProjectSnapshot:
+    fields = {name: part.result() for reads in parts for name, part in reads.items()}
+    return ProjectSnapshot(
+        name=item.name, project_id=item.project_id, created_time=item.created_time, **fields
+    )
 
 
-def _permissions(
-    users: Mapping[str, PermissionValue], groups: Mapping[str, PermissionValue]
-) -> dict[str, PermissionValue]:
-    out = {permission_key("user", u): v for u, v in users.items()}
-    out.update({permission_key("group", g): v for g, v in groups.items()})
-    return out
+def _listings(
+    pool: ThreadPoolExecutor, client: AzkabanClient, progress: Progress
+) -> tuple[dict[str, ProjectListing], dict[str, dict[str, ScheduleListing]]]:
+    """fetchallprojects and fetchSchedules, both at once: projects and schedules by lower name."""
+    progress.add(2)
+    projects_f = pool.submit(client.fetch_all_projects)
+    schedules_f = pool.submit(client.fetch_schedules)
+    projects = projects_f.result()
+    progress.advance()
+    schedules = schedules_f.result()
+    progress.advance()
+    by_project: dict[str, dict[str, ScheduleListing]] = {}
+    for sched in schedules:
+        by_project.setdefault(sched.project_name.lower(), {})[sched.flow] = sched
+    return {p.name.lower(): p for p in projects}, by_project
 
 
-def _files_task(
-    client: AzkabanClient,
-    out: _Collected,
-    key: str,
-    name: str,
-    project_id: int,
-    created: int | None,
-    cache: DigestCache | None,
-) -> Callable[[], None]:
-    def run() -> None:
-        _, version = client.project_version(name)
-        out.set(key, "version", version)
-        if version is None:
-            out.set(key, "files", FilesValue(digest=None))
-            return
-        ckey = DigestCache.key(client.url, project_id, created, version)
-        digest = cache.get(ckey) if cache else None
-        if digest is None:
-            digest = content_digest_from_zip(client.download(name, version))
-            if cache is not None:
-                cache.put(ckey, digest)
-        out.set(key, "files", FilesValue(digest=digest))
+@dataclass(frozen=True)
+class _Reader:
+    """resources.Reader: each read is one progress step and names its resource when it fails."""
 
-    return run
+    client: AzkabanClient
+    cache: DigestCache | None
+    progress: Progress
+    pool: ThreadPoolExecutor
 
+    def submit(self, address: Address, fn: Callable[..., T], *args: Any) -> Future[T]:
+        self.progress.add(1)
+        return self.pool.submit(self._counted, address, fn, *args)
 
-def _description_task(
-    client: AzkabanClient, out: _Collected, key: str, name: str
-) -> Callable[[], None]:
-    def run() -> None:
-        out.set(key, "description", client.project_description(name))
+    def _counted(self, address: Address, fn: Callable[..., T], *args: Any) -> T:
+        """A failure keeps its type (a login or transport failure is still one) and gains a
+        note naming the resource being read."""
+        try:
+            return fn(*args)
+        except AzstateError as exc:
+            exc.add_note(f"reading {address}")
+            raise
+        finally:
+            self.progress.advance()
 
-    return run
+    def _key(self, item: ProjectListing, version: int) -> str:
+        return DigestCache.key(self.client.url, item.project_id, item.created_time, version)
 
+    def cached_digest(self, item: ProjectListing, version: int) -> str | None:
+        return self.cache.get(self._key(item, version)) if self.cache else None
 
-def _schedule_task(
-    client: AzkabanClient, out: _Collected, key: str, project_id: int, flow: str, sid: int
-) -> Callable[[], None]:
-    def run() -> None:
-        live = client.fetch_schedule(project_id, flow)
-        if live is None:
-            return
-        out.set(key, f"schedule:{flow}", live.value)
-        if live.unmanaged:
-            out.set(key, f"unmanaged:{flow}", live.unmanaged)
-        if live.has_sla:
-            sla = client.sla_info(live.schedule_id)
-            if sla is not None:
-                out.set(key, f"sla:{flow}", sla)
-
-    return run
+    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None:
+        if self.cache is not None:
+            self.cache.put(self._key(item, version), digest)
 
 
 def project_keys(names: Iterable[str]) -> frozenset[str]:

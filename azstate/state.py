@@ -65,6 +65,12 @@ class SourceFiles(Frozen):
     zip_sha256: str  # digest of the exact bytes uploaded
 
 
+class ProjectValue(Frozen):
+    """A project's own settings: today its description (None: could not be read)."""
+
+    description: str | None = None
+
+
 class FilesValue(Frozen):
     """The uploaded content, compared by content digest alone (never by version or zip bytes).
 
@@ -76,6 +82,26 @@ class FilesValue(Frozen):
     zip_name: str | None = None
     zip_size: int | None = None
     zip_sha256: str | None = None
+
+    def plan_json(self) -> dict[str, Any]:
+        """The plan's spelling (design.md section 3): ``zip`` and ``size`` for the upload, and
+        no sha256 (the upload call names it); unknown parts left out."""
+        out: dict[str, Any] = {"digest": self.digest}
+        if self.flows is not None:
+            out["flows"] = sorted(self.flows)
+        if self.zip_name:
+            out["zip"] = self.zip_name
+            out["size"] = self.zip_size
+        return out
+
+    @classmethod
+    def from_plan_json(cls, data: Mapping[str, Any]) -> FilesValue:
+        return cls(
+            digest=data.get("digest"),
+            flows=frozenset(data["flows"]) if data.get("flows") is not None else None,
+            zip_name=data.get("zip"),
+            zip_size=data.get("size"),
+        )
 
 
 class ScheduleValue(Frozen):
@@ -170,6 +196,28 @@ class ServerState(Frozen):
 
     def get(self, name: str) -> ProjectState | None:
         return self.projects.get(name.lower())
+
+
+# A resource's value as a plan carries it; which one a change holds follows from its address.
+Value = ProjectValue | FilesValue | ScheduleValue | SlaValue | PermissionValue
+
+
+def plan_json(value: BaseModel | None) -> dict[str, Any] | None:
+    """A value as plan JSON: jsonable(), or the files value's own spelling."""
+    if isinstance(value, FilesValue):
+        return value.plan_json()
+    return jsonable(value)
+
+
+def duration(minutes: int) -> str:
+    """Minutes as the TOML spells durations: 90 -> 1h30m, 120 -> 2h, 45 -> 45m (export writes
+    it, views show it)."""
+    hours, mins = divmod(int(minutes), 60)
+    if hours and mins:
+        return f"{hours}h{mins}m"
+    if hours:
+        return f"{hours}h"
+    return f"{mins}m"
 
 
 def jsonable(value: BaseModel | None) -> dict[str, Any] | None:

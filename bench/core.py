@@ -17,9 +17,9 @@ from rich.console import Console
 from azstate.cli import tune_gc
 from azstate.config import Config
 from azstate.diff import DiffOptions, diff
-from azstate.refresh import _permissions
-from azstate.resources import desired_state
-from azstate.state import LiveIds, ProjectState, ServerState, SourceFiles
+from azstate.resources import desired_state, live_state
+from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
+from azstate.state import ServerState, SourceFiles
 from azstate.views import json as json_view
 from azstate.views import text as text_view
 from azstate.wire import replies
@@ -89,28 +89,28 @@ def _replies(names: list[str]) -> dict[str, str]:
 
 
 def _live(bodies: dict[str, str]) -> ServerState:
-    projects: dict[str, ProjectState] = {}
+    """What refresh reads from these replies, turned into live state as refresh does."""
+    projects: dict[str, ProjectSnapshot] = {}
     for item in replies.project_listings(json.loads(bodies["fetchallprojects"])):
         name = item.name
-        schedules, slas, ids = {}, {}, {}
+        schedules: dict[str, ScheduleRead] = {}
         for flow in ("daily", "hourly"):
             live = replies.live_schedule(json.loads(bodies[f"{name}/{flow}"]))
             assert live is not None
-            schedules[flow], ids[flow] = live.value, live.schedule_id
+            sla = None
             if live.has_sla:
                 sla = replies.sla_from_info(json.loads(bodies[f"{name}/sla"]))
-                if sla is not None:
-                    slas[flow] = sla
-        projects[name.lower()] = ProjectState(
+            schedules[flow] = ScheduleRead(schedule_id=live.schedule_id, value=live.value, sla=sla)
+        projects[name.lower()] = ProjectSnapshot(
             name=name,
+            project_id=item.project_id,
             description=f"Benchmark project {int(name[-4:])}",
-            files={"digest": DIGEST},
+            files=FilesRead(version=1, digest=DIGEST),
             schedules=schedules,
-            slas=slas,
-            permissions=_permissions(item.user_permissions, item.group_permissions),
-            ids=LiveIds(project_id=item.project_id, version=1, schedule_ids=ids),
+            user_permissions=item.user_permissions,
+            group_permissions=item.group_permissions,
         )
-    return ServerState(projects=projects, user="azkaban")
+    return live_state(ServerSnapshot(projects=projects, user="azkaban"))
 
 
 def measure(schedules: int) -> tuple[float, float]:

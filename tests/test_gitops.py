@@ -87,7 +87,6 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-
 def ci_env(root: Path, env: str, server: SandboxServer) -> dict[str, str]:
     """What a runner gives the steps: the workflow's env, the job's, and GitHub's files."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
@@ -124,10 +123,6 @@ def run_steps(job: str, root: Path, env: dict[str, str]) -> dict[str, str]:
 
 def is_install(script: str) -> bool:
     return script.strip().startswith("pip install")
-
-
-
-
 
 
 def test_an_unreachable_server_fails_the_plan_step_with_its_message(
@@ -237,7 +232,6 @@ def pre_commit_hooks(path: Path, key: str | None) -> list[dict[str, Any]]:
         hooks: list[dict[str, Any]] = data
         return hooks
     return [hook for repo in data[key] for hook in repo["hooks"]]
-
 
 
 def test_published_pre_commit_hook_runs_validate(repo: Path) -> None:

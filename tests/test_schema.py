@@ -119,3 +119,26 @@ def test_plan_schema_accepts_a_plan_with_an_upload() -> None:
     )
     schema = json.loads((ROOT / "schema/plan.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(plan.to_json())
+
+
+def test_plan_schema_is_the_models_own_and_accepts_every_scenario_plan() -> None:
+    import jsonschema
+
+    from azstate.plan import Origin, Plan
+    from tests.test_diff import CASES, run_case
+
+    schema = json.loads(render("plan"))
+    assert schema == Plan.model_json_schema(mode="serialization")
+    validator = jsonschema.Draft202012Validator(schema)
+    checked: list[Plan] = []
+    for path in CASES:
+        _, plan = run_case(path)
+        if isinstance(plan, Plan):
+            validator.validate(plan.to_json())
+            checked.append(plan)
+            for change in plan.changes:  # origins, when a later format writes them
+                known = change.model_copy(update={"origin": Origin.EDIT})
+                validator.validate(plan.model_copy(update={"changes": (known,)}).to_json())
+    assert len(checked) > 40
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**checked[0].to_json(), "format_version": "2"})

@@ -12,8 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
-from azstate.address import Address, Kind
+from azstate.address import Kind
 from azstate.plan import Action, Call, Change, Drift, Plan, UploadFile
+from azstate.wire.calls import restore
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)  # 05:00 in Los Angeles (PDT)
 TZ = "America/Los_Angeles"
@@ -67,12 +68,15 @@ def rule(
 
 
 def call(path: str, *params: tuple[str, str], upload: UploadFile | None = None) -> Call:
-    return Call(
-        method="POST",
-        path=path,
-        params=params,
-        multipart=upload is not None,
-        upload=upload,
+    """A call with the flags wire/calls.py gives it (so a plan round-trips through JSON)."""
+    return restore(
+        Call(
+            method="POST",
+            path=path,
+            params=params,
+            multipart=upload is not None,
+            upload=upload,
+        )
     )
 
 
@@ -287,7 +291,7 @@ def big_plan(n: int) -> Plan:
 def test_full_plan_has_every_action_on_every_kind() -> None:
     plan = full_plan()
     actions = {c.action for c in plan.changes}
-    kinds = {Address.parse(c.address).kind for c in plan.changes}
+    kinds = {c.address.kind for c in plan.changes}
     assert actions == {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE}
     assert kinds == set(Kind)
     assert plan.summary.model_dump() == {"create": 5, "update": 4, "replace": 1, "delete": 3}

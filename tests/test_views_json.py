@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pytest
 from rich.console import Console
 
-from azstate.plan import Call, Plan, UploadFile
+from azstate.address import Address
+from azstate.plan import ApplyStatus, Call, Plan, UploadFile
 from azstate.views import json as json_view
 from azstate.views import markdown, render_plan
 from azstate.views.report import ChangeOutcome, render_apply_report
@@ -141,17 +142,23 @@ def test_render_plan_text_and_unknown_format() -> None:
 class Outcome:
     """The shape apply.ChangeOutcome has; the report must take any object like it."""
 
-    address: str
+    address: Address
     action: str
-    status: str
+    status: ApplyStatus
     message: str | None = None
     calls_sent: int = 0
 
 
 OUTCOMES: list[ChangeOutcome] = [
-    Outcome("project.etl.schedule.daily", "create", "failed", "Flow [red]daily[/red] not found", 1),
-    Outcome("project.etl", "create", "applied", None, 1),
-    Outcome("project.etl.sla.daily", "create", "not attempted"),
+    Outcome(
+        Address.parse("project.etl.schedule.daily"),
+        "create",
+        ApplyStatus.REFUSED,
+        "Flow [red]daily[/red] not found",
+        1,
+    ),
+    Outcome(Address.parse("project.etl"), "create", ApplyStatus.APPLIED, None, 1),
+    Outcome(Address.parse("project.etl.sla.daily"), "create", ApplyStatus.NOT_ATTEMPTED),
 ]
 
 

@@ -154,7 +154,8 @@ def test_cron_change_shows_description_and_next_fires_old_then_new() -> None:
 def test_create_and_delete_sections_show_whole_values() -> None:
     md = markdown.render(full_plan(), now=NOW)
     created = section(md, "project.etl.sla.daily_load")
-    assert "+ rules:\n+   the flow must succeed within 2h: email" in created
+    assert "+ rules:\n+   " in created  # rules in the value's own (canonical) order
+    assert "+   the flow must succeed within 2h: email" in created
     assert "+   job load must finish within 1h30m: kill" in created
     deleted = section(md, "project.old")
     assert '- description: "Retired"' in deleted
@@ -239,8 +240,8 @@ def test_user_text_cannot_break_out_of_html_or_fences() -> None:
     change = Change(
         address="project.etl.schedule.<b>x</b>",
         action=Action.UPDATE,
-        before={"description": "</details><script>alert(1)</script>"},
-        after={"description": "```\n<img src=x onerror=alert(1)>"},
+        before={"cron": "</details><script>alert(1)</script>"},
+        after={"cron": "```\n<img src=x onerror=alert(1)>"},
         reason="*flow* [x](http://evil) <b>gone</b> & `done`",
     )
     md = markdown.render(Plan(server=SERVER, timezone=TZ, changes=(change,)), now=NOW)

@@ -232,8 +232,8 @@ def test_user_text_is_never_read_as_markup() -> None:
     change = Change(
         address="project.etl.schedule.[bold]x[/bold]",
         action=Action.UPDATE,
-        before={"description": "[red]old[/red]"},
-        after={"description": "[red]boom[/red] :warning:"},
+        before={"cron": "[red]old[/red]"},
+        after={"cron": "[red]boom[/red] :warning:"},
         reason="flow [link=http://evil]x[/link] is gone",
     )
     drift = Drift(
@@ -246,7 +246,7 @@ def test_user_text_is_never_read_as_markup() -> None:
     raw = output(con)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", raw)
     for literal in (
-        "project.etl.schedule.[bold]x[/bold]",
+        'project.etl.schedule["[bold]x[/bold]"]',
         '"[red]old[/red]" → "[red]boom[/red] :warning:"',
         "flow [link=http://evil]x[/link] is gone",
         '"[blink]a"',

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from azstate import planfile
-from azstate.apply import APPLIED, FAILED, NOT_ATTEMPTED, apply_plan, ordered_calls
+from azstate.apply import apply_plan, left_over, ordered_calls
 from azstate.commands.options import (
     Options,
     add_config_arg,
@@ -21,11 +21,10 @@ from azstate.commands.workspace import (
     Workspace,
     consoles,
     open_workspace,
-    parse_targets,
     progress_for,
 )
 from azstate.errors import ApplyError, AzstateError
-from azstate.plan import Action, Plan
+from azstate.plan import ApplyStatus, Plan
 from azstate.views import Format, render_plan
 from azstate.views.json import render_calls
 from azstate.views.report import apply_report_json, complete_line, render_apply_report
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         saved = planfile.load(Path(args.planfile))
         ws = open_workspace(options, err, config_path=saved.config or options.config)
         planfile.check_server(saved, ws.url)
-        fresh = ws.plan(targets=parse_targets(list(saved.targets)), refresh_only=saved.refresh_only)
+        fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
         plan = saved
     else:
@@ -100,27 +99,19 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bo
         if as_json:
             out.print(apply_report_json(outcomes, matches=matches), soft_wrap=True, markup=False)
 
-    if any(o.status != APPLIED for o in outcomes):
+    if any(o.status is not ApplyStatus.APPLIED for o in outcomes):
         report(None)
         raise ApplyError(
-            f"apply did not complete: {sum(o.status == FAILED for o in outcomes):,} failed, "
-            f"{sum(o.status == NOT_ATTEMPTED for o in outcomes):,} not attempted. "
+            f"apply did not complete: {sum(o.status.failed for o in outcomes):,} failed, "
+            f"{sum(o.status is ApplyStatus.NOT_ATTEMPTED for o in outcomes):,} not attempted. "
             "Run plan to see what is left; applying again repairs it."
         )
-    # Only the touched projects are re-read, so only their changes count: an untouched declared
-    # project is absent from that refresh and would otherwise look like one to create.
-    touched = frozenset(c.addr.project.lower() for c in plan.changes)
-    check = ws.plan(targets=parse_targets(list(plan.targets)), only=touched)
-    left_over = [
-        c
-        for c in check.changes
-        if c.action is not Action.NO_OP and c.addr.project.lower() in touched
-    ]
-    report(not left_over)
-    if left_over:
-        left = ", ".join(c.address for c in left_over)
+    left = left_over(plan, lambda targets, only: ws.plan(targets=targets, only=only))
+    report(not left)
+    if left:
+        names = ", ".join(str(c.address) for c in left)
         raise ApplyError(
-            f"apply sent every call, but the server still differs from the configuration: {left}"
+            f"apply sent every call, but the server still differs from the configuration: {names}"
         )
     with human.use_theme(THEME):
         human.print(complete_line(len(outcomes)), soft_wrap=True)

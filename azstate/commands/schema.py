@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from azstate.config import json_schema as config_schema
-from azstate.plan import FORMAT_VERSION, Plan
+from azstate.plan import Plan
 
 KINDS = ("config", "plan")
 
@@ -44,35 +44,5 @@ def render(kind: str) -> str:
 
 
 def plan_schema() -> dict[str, Any]:
-    """Plan.to_json()'s shape: the model's schema, with calls as to_json writes them."""
-    schema = Plan.model_json_schema(mode="serialization")
-    call = schema["$defs"]["Call"]
-    properties = call["properties"]
-    properties.pop("mutating", None)
-    properties["params"] = {
-        "description": (
-            "Request parameters by name; a list of [name, value] pairs when a name repeats."
-        ),
-        "anyOf": [
-            {"type": "object", "additionalProperties": {"type": "string"}},
-            {
-                "type": "array",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [{"type": "string"}, {"type": "string"}],
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-            },
-        ],
-    }
-    properties["multipart"] = {"const": True, "description": "Present on uploads only."}
-    properties["upload"] = {"$ref": "#/$defs/UploadFile", "description": "Present on uploads only."}
-    call["required"] = ["method", "path", "params"]
-    schema["properties"]["format_version"] = {"const": FORMAT_VERSION, "type": "string"}
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "azstate plan"
-    schema["description"] = (
-        "The output of `azstate plan --format json` and the content of a saved plan file."
-    )
-    return schema
+    """Plan.to_json()'s shape: the model's own serialisation schema (plan.py)."""
+    return Plan.model_json_schema(mode="serialization")

@@ -1,158 +1,56 @@
-"""One unit per resource type; this module holds what they share and the registry.
+"""The resource units, and what is derived from their declarations.
 
-Each unit exposes ``plan(ctx: ProjectContext) -> list[Change]``: it compares the desired and
-live values of its kind inside one project and turns each difference into a Change carrying the
-exact calls that make it. Adding a resource type means one new module and one line in
-RESOURCES.
+UNITS is the registry: one unit per kind (resources/unit.py states the contract). From their
+declarations come the desired and live project states, the changes of one project, the apply
+order inside a project, what a targeted change brings along, and which changes a failure
+stops. Adding a resource kind is one new module here and one entry in UNITS; diff, apply,
+refresh and the views stay as they are (docs/architecture.md lists the places it does touch).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from azstate.address import Address, Kind
+from azstate.address import Kind
 from azstate.config import Config, ProjectConfig
 from azstate.plan import Action, Change
-from azstate.state import (
-    FilesValue,
-    PermissionValue,
-    ProjectState,
-    ScheduleValue,
-    ServerState,
-    SlaRuleValue,
-    SlaValue,
-    SourceFiles,
-    jsonable,
-    permission_key,
-)
+from azstate.resources import files, permission, project, schedule, sla
+from azstate.resources.unit import ProjectContext, Unit
+from azstate.snapshot import ProjectSnapshot, ServerSnapshot
+from azstate.state import LiveIds, ProjectState, ServerState, SourceFiles
+
+__all__ = [
+    "UNITS",
+    "ProjectContext",
+    "Unit",
+    "apply_key",
+    "check_registry",
+    "desired_project",
+    "desired_state",
+    "live_project",
+    "live_state",
+    "plan_project",
+    "stops",
+    "unit_for",
+    "with_needs",
+]
+
+UNITS: tuple[Unit, ...] = (project.UNIT, files.UNIT, schedule.UNIT, sla.UNIT, permission.UNIT)
+
+_BY_KIND: Mapping[Kind, Unit] = {unit.kind: unit for unit in UNITS}
 
 
-@dataclass(frozen=True)
-class ProjectContext:
-    """Everything the units need to plan one project; derived facts computed once."""
-
-    name: str  # the configuration's spelling when declared, else the server's
-    desired: ProjectState | None  # None: the project should not exist (prune)
-    live: ProjectState | None  # None: the project does not exist
-    user: str  # the applying user
-
-    @property
-    def creating(self) -> bool:
-        return self.desired is not None and self.live is None
-
-    @property
-    def deleting(self) -> bool:
-        return self.desired is None and self.live is not None
-
-    @property
-    def uploading(self) -> bool:
-        """True when the plan uploads new files (so the server drops vanished flows' schedules)."""
-        d = self.desired.files if self.desired else None
-        if d is None:
-            return False
-        live = self.live.files if self.live else None
-        return live is None or live.digest != d.digest
-
-    @property
-    def desired_flows(self) -> frozenset[str] | None:
-        files = self.desired.files if self.desired else None
-        return files.flows if files else None
-
-    def schedule_id(self, flow: str) -> int | None:
-        if self.live is None or self.live.ids is None:
-            return None
-        return self.live.ids.schedule_ids.get(flow)
-
-    def change(
-        self,
-        address: Address,
-        action: Action,
-        before: Any,
-        after: Any,
-        calls: tuple[Any, ...] = (),
-        reason: str | None = None,
-        fingerprint_extra: Any = None,
-    ) -> Change:
-        before_json = before if isinstance(before, dict) else jsonable(before)
-        return Change(
-            address=str(address),
-            action=action,
-            before=before_json,
-            after=after if isinstance(after, dict) else jsonable(after),
-            calls=calls,
-            reason=reason,
-            fingerprint=fingerprint(before_json, fingerprint_extra),
-        )
+def unit_for(kind: Kind) -> Unit:
+    return _BY_KIND[kind]
 
 
-def fingerprint(value: Any, extra: Any = None) -> str:
-    """A digest of the live value (and identities) a change was planned against."""
-    text = json.dumps([value, extra], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def desired_project(name: str, project: ProjectConfig, source: SourceFiles | None) -> ProjectState:
+def desired_project(name: str, config: ProjectConfig, source: SourceFiles | None) -> ProjectState:
     """The configuration of one project as the normalized values the server is compared with."""
-    from azstate.cron import normalize
-
-    files = None
-    if source is not None:
-        files = FilesValue(
-            digest=source.content_digest,
-            flows=source.flows,
-            zip_name=source.zip_name,
-            zip_size=source.zip_size,
-            zip_sha256=source.zip_sha256,
-        )
-    schedules: dict[str, ScheduleValue] = {}
-    slas: dict[str, SlaValue] = {}
-    for flow, sched in project.schedules.items():
-        schedules[flow] = ScheduleValue(
-            cron=normalize(sched.cron),
-            concurrent=sched.concurrent.value,
-            pipeline_level=sched.pipeline_level if sched.concurrent.value == "pipeline" else None,
-            failure_action=sched.failure_action,
-            failure_emails=frozenset(sched.failure_emails),
-            success_emails=frozenset(sched.success_emails),
-            notify_on_first_failure=sched.notify_on_first_failure,
-            notify_on_last_failure=sched.notify_on_last_failure,
-            disabled_jobs=frozenset(sched.disabled_jobs),
-            parameters=tuple(sorted(sched.parameters.items())),
-        )
-        if sched.sla is not None:
-            slas[flow] = SlaValue(
-                emails=frozenset(sched.sla.emails),
-                rules=frozenset(
-                    SlaRuleValue(
-                        job=rule.job or "",
-                        rule=rule.rule,
-                        minutes=rule.duration,
-                        email=rule.email,
-                        kill=rule.kill,
-                    )
-                    for rule in sched.sla.rules
-                ),
-            )
-    permissions: dict[str, PermissionValue] | None = None
-    if project.permissions is not None:
-        permissions = {}
-        for user, perms in project.permissions.users.items():
-            permissions[permission_key("user", user)] = PermissionValue(perms=frozenset(perms))
-        for group, perms in project.permissions.groups.items():
-            permissions[permission_key("group", group)] = PermissionValue(perms=frozenset(perms))
-    return ProjectState(
-        name=name,
-        description=project.description,
-        files=files,
-        schedules=schedules,
-        slas=slas,
-        permissions=permissions,
-        protect=project.protect,
-    )
+    fields: dict[str, Any] = {}
+    for unit in UNITS:
+        fields.update(unit.desired(config, source))
+    return ProjectState(name=name, protect=config.protect, **fields)
 
 
 def desired_state(
@@ -167,32 +65,76 @@ def desired_state(
     )
 
 
-def _units() -> tuple[Callable[[ProjectContext], list[Change]], ...]:
-    from azstate.resources import files, permission, project, schedule, sla
+def live_project(snapshot: ProjectSnapshot) -> ProjectState:
+    """What a refresh read, as the values the configuration is compared with (pure)."""
+    fields: dict[str, Any] = {}
+    for unit in UNITS:
+        fields.update(unit.live(snapshot))
+    return ProjectState(
+        name=snapshot.name,
+        ids=LiveIds(
+            project_id=snapshot.project_id,
+            version=snapshot.files.version if snapshot.files else None,
+            schedule_ids={flow: read.schedule_id for flow, read in snapshot.schedules.items()},
+            unmanaged={
+                flow: read.unmanaged for flow, read in snapshot.schedules.items() if read.unmanaged
+            },
+        ),
+        **fields,
+    )
 
-    return (project.plan, files.plan, schedule.plan, sla.plan, permission.plan)
 
-
-def phase(change: Change) -> int:
-    """Apply order inside a project: create, upload, description, schedules, SLAs,
-    permissions, then deletions; the applying user's own entry and the project delete last."""
-    addr = change.addr
-    deleting = change.action is Action.DELETE
-    match addr.kind:
-        case Kind.PROJECT:
-            return 90 if deleting else 0 if change.action is Action.CREATE else 20
-        case Kind.FILES:
-            return 10
-        case Kind.SCHEDULE:
-            return 70 if deleting else 30
-        case Kind.SLA:
-            return 40
-        case Kind.PERMISSION:
-            return 60 if deleting else 50
+def live_state(snapshot: ServerSnapshot) -> ServerState:
+    return ServerState(
+        projects={key: live_project(p) for key, p in snapshot.projects.items()},
+        user=snapshot.user,
+    )
 
 
 def plan_project(ctx: ProjectContext) -> list[Change]:
-    changes: list[Change] = []
-    for unit in _units():
-        changes.extend(unit(ctx))
-    return changes
+    return [change for unit in UNITS for change in unit.plan(ctx)]
+
+
+def apply_key(change: Change) -> tuple[int, Any]:
+    """Apply order inside a project: the units' phases, then the address."""
+    return (unit_for(change.address.kind).phase(change.action), change.address)
+
+
+def _needs(change: Change, other: Change) -> bool:
+    unit = unit_for(change.address.kind)
+    return other is not change and any(n.met_by(change.address, other) for n in unit.needs)
+
+
+def stops(change: Change, stopped: Change) -> bool:
+    """Whether ``change`` must not be sent because ``stopped`` failed or was not attempted:
+    it needs it, or it removes something (nothing is removed once something went wrong)."""
+    if not change.address.same_project(stopped.address):
+        return False
+    return change.action is Action.DELETE or _needs(change, stopped)
+
+
+def with_needs(chosen: Iterable[Change], changes: Sequence[Change]) -> list[Change]:
+    """The chosen changes and, transitively, every change of ``changes`` they need."""
+    picked = {id(c) for c in chosen}
+    queue = [c for c in changes if id(c) in picked]
+    while queue:
+        change = queue.pop()
+        for other in changes:
+            if id(other) not in picked and _needs(change, other):
+                picked.add(id(other))
+                queue.append(other)
+    return [c for c in changes if id(c) in picked]
+
+
+def check_registry() -> list[str]:
+    """Declarations that contradict each other: a unit applied before something it needs."""
+    problems = []
+    for unit in UNITS:
+        for need in unit.needs:
+            needed = unit_for(need.kind)
+            actions = need.actions or frozenset(needed.phases)
+            last = max(needed.phase(a) for a in actions if a is not Action.DELETE or need.actions)
+            for action, phase in unit.phases.items():
+                if action is not Action.DELETE and phase <= last:
+                    problems.append(f"{unit.kind} {action} applies before its need {need.kind}")
+    return problems

@@ -7,58 +7,131 @@ the schedules of flows that vanish; schedule.py shows those as consequences.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from azstate.address import Address
-from azstate.plan import Action, Change, UploadFile
-from azstate.resources import ProjectContext
-from azstate.state import FilesValue
+from azstate.address import Address, Kind
+from azstate.archive import content_digest_from_zip
+from azstate.config import ProjectConfig
+from azstate.errors import AzstateError
+from azstate.plan import Action, Call, Change, UploadFile
+from azstate.resources.reading import Listed, Pending, Reader
+from azstate.resources.unit import PROJECT_CREATED, ProjectContext, Unit, by_action, fingerprint
+from azstate.snapshot import FilesRead, ProjectSnapshot
+from azstate.state import FilesValue, SourceFiles
 from azstate.wire import calls
+from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import ProjectListing
 
 
-def _value(files: FilesValue | None) -> dict[str, Any] | None:
-    if files is None:
-        return None
-    out: dict[str, Any] = {"digest": files.digest}
-    if files.flows is not None:
-        out["flows"] = sorted(files.flows)
-    if files.zip_name:
-        out["zip"] = files.zip_name
-        out["size"] = files.zip_size
-    return out
+def _shown(files: FilesValue) -> FilesValue:
+    """The value a change carries: the upload's sha256 is in its call, not in the value."""
+    return files.model_copy(update={"zip_sha256": None})
 
 
-def plan(ctx: ProjectContext) -> list[Change]:
-    if ctx.desired is None or ctx.desired.files is None or not ctx.uploading:
-        return []
-    want = ctx.desired.files
-    assert want.zip_name and want.zip_sha256 and want.zip_size is not None
-    upload = UploadFile(name=want.zip_name, size=want.zip_size, sha256=want.zip_sha256)
-    call = calls.upload(ctx.name, upload)
-    live = ctx.live.files if ctx.live else None
-    ids = ctx.live.ids if ctx.live else None
-    version = ids.version if ids else None
-    addr = Address.files(ctx.name)
-    if live is None or live.digest is None:
-        before = None if ctx.live is None else {"digest": None}
+def _read_files(reader: Reader, item: ProjectListing) -> FilesRead:
+    client = reader.client
+    _, version = client.project_version(item.name)
+    if version is None:
+        return FilesRead(version=None, digest=None)
+    digest = reader.cached_digest(item, version)
+    if digest is None:
+        digest = content_digest_from_zip(client.download(item.name, version))
+        reader.remember_digest(item, version, digest)
+    return FilesRead(version=version, digest=digest)
+
+
+class FilesUnit(Unit):
+    kind = Kind.FILES
+    value_type = FilesValue
+    phases = by_action(10)
+    needs = (PROJECT_CREATED,)
+    state_fields = ("files",)
+
+    def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:
+        if source is None:
+            return {"files": None}
+        return {
+            "files": FilesValue(
+                digest=source.content_digest,
+                flows=source.flows,
+                zip_name=source.zip_name,
+                zip_size=source.zip_size,
+                zip_sha256=source.zip_sha256,
+            )
+        }
+
+    def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
+        """Only for declared projects with sources; a version's content never changes, so the
+        zip is downloaded only when the cache has no digest for it."""
+        if listed.desired is None or listed.desired.files is None:
+            return {}
+        item = listed.item
+        return {"files": reader.submit(Address.files(item.name), _read_files, reader, item)}
+
+    def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
+        read = snapshot.files
+        return {"files": None if read is None else FilesValue(digest=read.digest)}
+
+    def plan(self, ctx: ProjectContext) -> list[Change]:
+        if ctx.desired is None or ctx.desired.files is None or not ctx.uploading:
+            return []
+        want = ctx.desired.files
+        assert want.zip_name and want.zip_sha256 and want.zip_size is not None
+        upload = UploadFile(name=want.zip_name, size=want.zip_size, sha256=want.zip_sha256)
+        call = calls.upload(ctx.name, upload)
+        live = ctx.live.files if ctx.live else None
+        ids = ctx.live.ids if ctx.live else None
+        extra = [ids.project_id if ids else None, ids.version if ids else None]
+        addr = Address.files(ctx.name)
+        if live is None or live.digest is None:
+            before = None if ctx.live is None else FilesValue(digest=None)
+            return [
+                ctx.change(
+                    addr, Action.CREATE, before, _shown(want), (call,), fingerprint_extra=extra
+                )
+            ]
         return [
             ctx.change(
                 addr,
-                Action.CREATE,
-                before,
-                _value(want),
+                Action.UPDATE,
+                live,
+                _shown(want),
                 (call,),
-                fingerprint_extra=[ids.project_id if ids else None, version],
+                reason="every upload creates a new project version",
+                fingerprint_extra=extra,
             )
         ]
-    return [
-        ctx.change(
-            addr,
-            Action.UPDATE,
-            _value(live),
-            _value(want),
-            (call,),
-            reason="every upload creates a new project version",
-            fingerprint_extra=[ids.project_id if ids else None, version],
+
+    def value_from_json(self, data: Mapping[str, Any]) -> FilesValue:
+        return FilesValue.from_plan_json(data)
+
+    def drift_fields(self, change: Change) -> list[str]:
+        """The content is what drifts; flows and the zip's name are the desired side's only."""
+        return ["digest"]
+
+    def happened(
+        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+    ) -> bool:
+        """An upload is sent again only while the project is still at the version the plan
+        saw (the change's fingerprint holds it): a version that moved to other content means
+        someone else uploaded meanwhile, and a second upload of ours would bury theirs unseen.
+        """
+        assert data is not None
+        project = change.address.project
+        project_id, version = client.project_version(project)
+        if version is None:
+            return False
+        if change.fingerprint == fingerprint(change.before_json, [project_id, version]):
+            return False
+        if content_digest_from_zip(client.download(project, version)) == (
+            content_digest_from_zip(data)
+        ):
+            return True
+        raise AzstateError(
+            f"project {project} moved to version {version} with other files while the reply "
+            "was lost (another upload?); not uploaded again: run plan to see the server now"
         )
-    ]
+
+
+UNIT = FilesUnit()

@@ -2,52 +2,152 @@
 
 scheduleCronFlow replaces a flow's schedule in place and wipes its SLA unless the SLA is sent
 in the same request, so every (re-)post carries the desired SLA: a schedule change can never
-lose an SLA, even if apply stops right after it.
+lose an SLA, even if apply stops right after it. A schedule needs its project and the new
+files (a new flow exists only after the upload); removals come after everything else but the
+project's own deletion.
 """
 
 from __future__ import annotations
 
-from azstate.address import Address
+from collections.abc import Mapping
+from typing import Any
+
+from azstate.address import Address, Kind
+from azstate.config import ProjectConfig, ScheduleConfig
 from azstate.plan import Action, Call, Change
-from azstate.resources import ProjectContext
+from azstate.resources.reading import AllOf, Done, Listed, Pending, Reader
+from azstate.resources.unit import PROJECT_CREATED, Need, ProjectContext, Unit, by_action
+from azstate.snapshot import ProjectSnapshot, ScheduleRead
+from azstate.state import ScheduleValue, SourceFiles
 from azstate.wire import calls
+from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import ProjectListing, ScheduleListing
 
 
-def plan(ctx: ProjectContext) -> list[Change]:
-    desired = ctx.desired.schedules if ctx.desired else {}
-    live = ctx.live.schedules if ctx.live else {}
-    changes: list[Change] = []
-    for flow in sorted(set(desired) | set(live)):
-        want, have = desired.get(flow), live.get(flow)
-        addr = Address.schedule(ctx.name, flow)
-        sid = ctx.schedule_id(flow)
-        if want is not None and want == have:
-            continue
-        if want is not None:
-            sla = ctx.desired.slas.get(flow) if ctx.desired else None
-            call = calls.schedule_cron_flow(ctx.name, flow, want, sla)
-            reason = None
-            live_sla = ctx.live.slas.get(flow) if ctx.live else None
-            if have is not None and live_sla is not None:
-                reason = (
-                    "re-posting a schedule drops its SLA: the SLA is sent again in the same call"
-                    if sla is not None
-                    else "re-posting a schedule drops its SLA"
+def desired_schedule(sched: ScheduleConfig) -> ScheduleValue:
+    """The one place a schedule's configuration becomes the value compared with the server."""
+    from azstate.cron import normalize
+
+    return ScheduleValue(
+        cron=normalize(sched.cron),
+        concurrent=sched.concurrent.value,
+        pipeline_level=sched.pipeline_level if sched.concurrent.value == "pipeline" else None,
+        failure_action=sched.failure_action,
+        failure_emails=frozenset(sched.failure_emails),
+        success_emails=frozenset(sched.success_emails),
+        notify_on_first_failure=sched.notify_on_first_failure,
+        notify_on_last_failure=sched.notify_on_last_failure,
+        disabled_jobs=frozenset(sched.disabled_jobs),
+        parameters=tuple(sorted(sched.parameters.items())),
+    )
+
+
+def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing) -> ScheduleRead:
+    client = reader.client
+    live = client.fetch_schedule(item.project_id, listed.flow)
+    if live is None:
+        return ScheduleRead(schedule_id=listed.schedule_id)
+    sla = client.sla_info(live.schedule_id) if live.has_sla else None
+    return ScheduleRead(
+        schedule_id=listed.schedule_id, value=live.value, unmanaged=live.unmanaged, sla=sla
+    )
+
+
+class ScheduleUnit(Unit):
+    kind = Kind.SCHEDULE
+    value_type = ScheduleValue
+    phases = by_action(30, delete=70)
+    needs = (PROJECT_CREATED, Need(Kind.FILES))
+    state_fields = ("schedules",)
+
+    def desired(self, project: ProjectConfig, source: SourceFiles | None) -> Mapping[str, Any]:
+        return {"schedules": {flow: desired_schedule(s) for flow, s in project.schedules.items()}}
+
+    def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
+        """Per flow one fetchSchedule, and slaInfo when it has an SLA (fetchSchedule omits the
+        SLA's actions); a prune candidate's schedules are the listing's crons."""
+        if listed.desired is None:
+            return {
+                "schedules": Done(
+                    {
+                        flow: ScheduleRead(
+                            schedule_id=s.schedule_id, value=ScheduleValue(cron=s.cron)
+                        )
+                        for flow, s in listed.schedules.items()
+                    }
                 )
-            action = Action.CREATE if have is None else Action.UPDATE
-            changes.append(
-                ctx.change(addr, action, have, want, (call,), reason, fingerprint_extra=sid)
+            }
+        item = listed.item
+        return {
+            "schedules": AllOf(
+                {
+                    flow: reader.submit(
+                        Address.schedule(item.name, flow), _read_schedule, reader, item, s
+                    )
+                    for flow, s in listed.schedules.items()
+                }
             )
-            continue
-        assert have is not None
-        call_list: tuple[Call, ...]
-        if ctx.deleting:
-            reason, call_list = "removed by the server with the project", ()
-        elif ctx.uploading and flow not in (ctx.desired_flows or frozenset()):
-            reason, call_list = f"removed by the server with the new files: flow {flow} is gone", ()
-        else:
-            reason, call_list = "not in the configuration", (calls.remove_schedule(sid or 0),)
-        changes.append(
-            ctx.change(addr, Action.DELETE, have, None, call_list, reason, fingerprint_extra=sid)
-        )
-    return changes
+        }
+
+    def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
+        return {
+            "schedules": {
+                flow: read.value
+                for flow, read in snapshot.schedules.items()
+                if read.value is not None
+            }
+        }
+
+    def plan(self, ctx: ProjectContext) -> list[Change]:
+        desired = ctx.desired.schedules if ctx.desired else {}
+        live = ctx.live.schedules if ctx.live else {}
+        changes: list[Change] = []
+        for flow in sorted(set(desired) | set(live)):
+            want, have = desired.get(flow), live.get(flow)
+            addr = Address.schedule(ctx.name, flow)
+            sid = ctx.schedule_id(flow)
+            if want is not None and want == have:
+                continue
+            if want is not None:
+                sla = ctx.desired.slas.get(flow) if ctx.desired else None
+                call = calls.schedule_cron_flow(ctx.name, flow, want, sla)
+                reason = None
+                live_sla = ctx.live.slas.get(flow) if ctx.live else None
+                if have is not None and live_sla is not None:
+                    reason = (
+                        "re-posting a schedule drops its SLA: the SLA is sent again in the same "
+                        "call"
+                        if sla is not None
+                        else "re-posting a schedule drops its SLA"
+                    )
+                action = Action.CREATE if have is None else Action.UPDATE
+                changes.append(
+                    ctx.change(addr, action, have, want, (call,), reason, fingerprint_extra=sid)
+                )
+                continue
+            assert have is not None
+            call_list: tuple[Call, ...]
+            if ctx.deleting:
+                reason, call_list = "removed by the server with the project", ()
+            elif ctx.uploading and flow not in (ctx.desired_flows or frozenset()):
+                reason = f"removed by the server with the new files: flow {flow} is gone"
+                call_list = ()
+            else:
+                reason, call_list = "not in the configuration", (calls.remove_schedule(sid or 0),)
+            changes.append(
+                ctx.change(
+                    addr, Action.DELETE, have, None, call_list, reason, fingerprint_extra=sid
+                )
+            )
+        return changes
+
+    def happened(
+        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+    ) -> bool:
+        if change.action is not Action.DELETE:
+            return False
+        sid = calls.removed_schedule_id(call)
+        return all(s.schedule_id != sid for s in client.fetch_schedules())
+
+
+UNIT = ScheduleUnit()

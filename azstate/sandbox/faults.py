@@ -122,14 +122,23 @@ class RequestLog(list[LoggedRequest]):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
+        self._added = threading.Condition(self._lock)
 
     def record(self, entry: LoggedRequest) -> None:
         with self._lock:
             self.append(entry)
+            self._added.notify_all()
 
     def snapshot(self) -> list[LoggedRequest]:
         with self._lock:
             return list(self)
+
+    def wait_for(self, wanted: Callable[[LoggedRequest], bool], timeout: float) -> bool:
+        """Whether a request ``wanted`` is logged, waiting up to ``timeout`` s for one: a
+        request whose client gave up is still being worked on, and tests wait for the work
+        rather than sleep for a guessed time."""
+        with self._lock:
+            return self._added.wait_for(lambda: any(wanted(e) for e in self), timeout)
 
     def clear(self) -> None:
         with self._lock:

@@ -10,9 +10,11 @@ import atexit
 import contextlib
 import io
 import logging
+import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from azstate.sandbox.app import SandboxApp
 from azstate.sandbox.faults import Faults, LoggedRequest, RequestLog
 from azstate.sandbox.store import Store
 
-__all__ = ["LoggedRequest", "SandboxServer", "ensure_local_sandbox"]
+__all__ = ["LateReply", "LoggedRequest", "SandboxServer", "ensure_local_sandbox"]
 
 log = logging.getLogger("azstate.sandbox")
 
@@ -37,6 +39,10 @@ SslContext = ssl.SSLContext | tuple[str, str] | None
 _AFTER_RESPONSE = "azstate.after_response"
 _OPEN: dict[Any, set[socket.socket]] = {}  # by server: connections kept open for more requests
 _OPEN_LOCK = threading.Lock()
+# How often the serving thread looks for a stop: what stop() waits at most, and most tests
+# start and stop a sandbox of their own.
+_POLL = 0.01
+_REQUEST = threading.local()  # on a request thread: .connection, the socket it answers on
 
 
 class _NothingLeft(io.RawIOBase):
@@ -60,6 +66,9 @@ class _QuietHandler(WSGIRequestHandler):
     """
 
     timeout = 30
+    # werkzeug sets HTTP/1.1 on a threaded server's handler class when the class does not say;
+    # said here, keep-alive does not rest on that.
+    protocol_version = "HTTP/1.1"
     _body: LimitedStream | None = None
     _socket_file: Any = None
 
@@ -74,6 +83,7 @@ class _QuietHandler(WSGIRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with _OPEN_LOCK:
             _OPEN.setdefault(self.server, set()).add(self.connection)
+        _REQUEST.connection = self.connection
 
     def finish(self) -> None:
         with _OPEN_LOCK:
@@ -129,6 +139,64 @@ def _keep_alive(app: Any) -> Any:
     return serve
 
 
+class LateReply:
+    """A ``slow`` fault's ``on_fire`` hook: the reply waits until the client gave up on it.
+
+    A reply later than the client's timeout, made without a fixed sleep: the request waits
+    until its client closes the connection (what requests does when its read times out), then
+    the server does the work and answers nobody, as Jetty finishes a request whose client went
+    away. Tests then need no margin between a delay and a timeout, and wait no longer than the
+    client does. ``after``: the work waits that much longer still (a server busy after its
+    client left, so the client's first look finds nothing done yet). ``limit`` bounds the wait
+    when a client never gives up; ``gave_up`` then says False (None: the fault has not fired).
+    """
+
+    def __init__(self, limit: float = 30.0, after: float = 0.0) -> None:
+        self.limit = limit
+        self.after = after
+        self.gave_up: bool | None = None
+        self._waited = threading.Event()
+
+    def __call__(self) -> None:
+        connection: socket.socket | None = getattr(_REQUEST, "connection", None)
+        if connection is None:
+            raise RuntimeError("LateReply runs on a sandbox request thread, as a fault's on_fire")
+        try:
+            self.gave_up = _client_left(connection, self.limit)
+        finally:
+            self._waited.set()
+        if self.after > 0:
+            time.sleep(self.after)
+
+    def client_gave_up(self, timeout: float = 30.0) -> bool:
+        """Whether the client closed the connection rather than wait for this reply, once the
+        server has seen it do so (the client may be on to its next request already)."""
+        self._waited.wait(timeout)
+        return self.gave_up is True
+
+
+def _client_left(connection: socket.socket, limit: float) -> bool:
+    """Whether the peer closed ``connection`` within ``limit`` seconds (it sends nothing
+    while it waits for a reply, so the socket turns readable only when it goes)."""
+    deadline = time.monotonic() + limit
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            readable, _, _ = select.select([connection], [], [], left)
+        except (OSError, ValueError):
+            return True  # closed on this side meanwhile: the server is stopping
+        if not readable:
+            return False
+        if isinstance(connection, ssl.SSLSocket):
+            return True  # its close_notify or FIN; a TLS socket cannot be peeked
+        try:
+            if connection.recv(1, socket.MSG_PEEK) == b"":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.01)  # bytes of something else: look again
+    return False
+
+
 class SandboxServer:
     """The Azkaban emulator on ``host:port`` (port 0: a free one), state in ``data_dir``."""
 
@@ -181,12 +249,18 @@ class SandboxServer:
         self.port = int(server.server_port)
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": _POLL},
             name=f"azstate-sandbox-{self.port}",
             daemon=True,
         )
         self._thread.start()
         return self
+
+    def open_connections(self) -> list[socket.socket]:
+        """The server's ends of the client connections open now: tests check with them that
+        a client's requests share one connection and that replies are not held back."""
+        with _OPEN_LOCK:
+            return list(_OPEN.get(self._server, ()))
 
     def stop(self) -> None:
         server, thread = self._server, self._thread

@@ -135,9 +135,9 @@ class DriftView:
 
 
 def _json_of(change: Change) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The change's before and after as plan JSON (state.jsonable): the one place the model
-    reads a change's values, to be switched to the typed values when Change is typed."""
-    return change.before, change.after
+    """The change's before and after as plan JSON: the one place the model reads a change's
+    values, so the views show exactly what the JSON plan holds."""
+    return change.before_json, change.after_json
 
 
 def build(change: Change, timezone: str, now: datetime | None = None) -> ChangeView:

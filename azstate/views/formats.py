@@ -1,17 +1,10 @@
-"""The output formats: the one list every --format choice and every renderer switch uses."""
+"""The output formats: plan.Format is the one list; here, the lookup every renderer uses."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from azstate.plan import Format
 
-
-class Format(StrEnum):
-    """The output formats, the one list every --format choice is built from (the lead moves it
-    to plan.py beside the other enums when the typed Change lands)."""
-
-    TEXT = "text"
-    JSON = "json"
-    MARKDOWN = "markdown"
+__all__ = ["Format", "as_format"]
 
 
 def as_format(value: str, what: str) -> Format:

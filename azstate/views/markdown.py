@@ -47,22 +47,22 @@ class _Section:
 def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> str:
     changes = sorted(
         (c for c in plan.changes if c.action is not Action.NO_OP),
-        key=lambda c: Address.parse(c.address),
+        key=lambda c: c.address,
     )
-    drift = sorted(plan.drift, key=lambda d: Address.parse(d.address))
+    drift = sorted(plan.drift, key=lambda d: d.address)
     if plan.refresh_only:
         changes = []
     head = _head(plan, changes, drift, limit)
     tz = plan.timezone
     few = len(drift) + len(changes) <= OPEN_SECTIONS_UP_TO
     sections = [
-        _Section(
-            d.address, None, Address.parse(d.address).project, partial(_drift_text, d, tz, now, few)
-        )
+        _Section(str(d.address), None, d.address.project, partial(_drift_text, d, tz, now, few))
         for d in drift
     ]
     sections += [
-        _Section(c.address, c.action, c.addr.project, partial(_change_text, c, tz, now, few))
+        _Section(
+            str(c.address), c.action, c.address.project, partial(_change_text, c, tz, now, few)
+        )
         for c in changes
     ]
     if not sections:
@@ -99,7 +99,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
     out = [title, ""]
     scope = f"cron times in {code(plan.timezone)}"
     if plan.targets:
-        scope += "; only the targeted resources: " + ", ".join(code(t) for t in plan.targets)
+        scope += "; only the targeted resources: " + ", ".join(code(str(t)) for t in plan.targets)
     if plan.refresh_only and drift:
         drifted = count(len(drift), "resource has", "resources have")
         out += [
@@ -131,10 +131,10 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
             (Action.DELETE, "CAUTION", "deletes"),
             (Action.REPLACE, "WARNING", "deletes and re-creates"),
         ):
-            hit = [c.address for c in changes if c.action is action]
+            hit = [str(c.address) for c in changes if c.action is action]
             if hit:
                 out += [_warning(alert, verb, hit, limit // 4), ""]
-        projects = {c.addr.project.lower() for c in changes}
+        projects = {c.address.project.lower() for c in changes}
         if len(projects) > 1 and len(changes) > PROJECT_TABLE_FROM:
             out += [_project_table(changes, limit // 5), ""]
     return "\n".join(out) + "\n"
@@ -170,7 +170,7 @@ def _project_table(changes: list[Change], budget: int) -> str:
     counts: dict[str, dict[Action, int]] = {}
     names: dict[str, str] = {}
     for change in changes:
-        project = change.addr.project
+        project = change.address.project
         names.setdefault(project.lower(), project)
         row = counts.setdefault(project.lower(), {})
         row[change.action] = row.get(change.action, 0) + 1

@@ -14,32 +14,34 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
+from azstate.plan import ApplyStatus
 from azstate.views.counts import count
 from azstate.views.neutral import for_text
 from azstate.views.theme import THEME
 
-APPLIED = "applied"
-FAILED = "failed"
-NOT_ATTEMPTED = "not attempted"
-
 _STATUS_STYLE = {
-    APPLIED: "report.applied",
-    FAILED: "report.failed",
-    NOT_ATTEMPTED: "report.not_attempted",
+    ApplyStatus.APPLIED: "report.applied",
+    ApplyStatus.REFUSED: "report.failed",
+    ApplyStatus.TRANSIENT: "report.failed",
+    ApplyStatus.UNKNOWN: "report.failed",
+    ApplyStatus.NOT_ATTEMPTED: "report.not_attempted",
+    ApplyStatus.INTERRUPTED: "report.not_attempted",
 }
+# Always counted in the summary; the other statuses only when they occur.
+_ALWAYS = (ApplyStatus.APPLIED, ApplyStatus.REFUSED, ApplyStatus.NOT_ATTEMPTED)
 
 
 class ChangeOutcome(Protocol):
     """One change's result as apply reports it; apply.ChangeOutcome satisfies it."""
 
     @property
-    def address(self) -> str: ...
+    def address(self) -> Address: ...
 
     @property
     def action(self) -> str: ...
 
     @property
-    def status(self) -> str: ...  # "applied" | "failed" | "not attempted"
+    def status(self) -> ApplyStatus: ...
 
     @property
     def message(self) -> str | None: ...
@@ -56,7 +58,7 @@ def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> N
             console.print(Text("Nothing to apply.", style="plan.legend"))
             return
         console.print(Text("Apply results:", style="plan.header"))
-        for result in sorted(results, key=lambda r: Address.parse(r.address)):
+        for result in sorted(results, key=lambda r: r.address):
             console.print(report_line(result), soft_wrap=True)
         console.print(summary_line(results))
 
@@ -69,19 +71,19 @@ def report_line(result: ChangeOutcome) -> Text:
         "  ",
         (result.status.ljust(width), _STATUS_STYLE.get(result.status, "")),
         "  ",
-        for_text(result.address),
+        for_text(str(result.address)),
         f" ({result.action}, {calls} sent)",
     )
     if result.message:
         line.append(": ")
         line.append(
-            for_text(result.message), style="report.message" if result.status == FAILED else ""
+            for_text(result.message), style="report.message" if result.status.failed else ""
         )
     return line
 
 
 def summary_line(results: Sequence[ChangeOutcome]) -> Text:
-    counts = {status: sum(r.status == status for r in results) for status in _STATUS_STYLE}
+    counts = _counts(results)
     line = Text()
     for i, (status, n) in enumerate(counts.items()):
         if i:
@@ -103,22 +105,27 @@ def complete_line(applied: int) -> Text:
 def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None) -> str:
     """The report as JSON for `apply --format json`: every change, the counts, and whether the
     server matched the configuration afterwards (None when apply stopped before checking)."""
-    counts = {
-        status: sum(r.status == status for r in results)
-        for status in (APPLIED, FAILED, NOT_ATTEMPTED)
-    }
+    counts = _counts(results)
     document = {
         "changes": [
             {
-                "address": r.address,
+                "address": str(r.address),
                 "action": r.action,
                 "status": r.status,
                 "message": r.message,
                 "calls_sent": r.calls_sent,
             }
-            for r in sorted(results, key=lambda r: Address.parse(r.address))
+            for r in sorted(results, key=lambda r: r.address)
         ],
-        "summary": {k.replace(" ", "_"): v for k, v in counts.items()},
+        "summary": {k.value.replace(" ", "_"): v for k, v in counts.items()},
         "server_matches_configuration": matches,
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _counts(results: Sequence[ChangeOutcome]) -> dict[ApplyStatus, int]:
+    return {
+        status: n
+        for status in ApplyStatus
+        if (n := sum(r.status is status for r in results)) or status in _ALWAYS
+    }

@@ -14,7 +14,6 @@ from datetime import datetime
 from rich.console import Console
 from rich.text import Text
 
-from azstate.address import Address
 from azstate.plan import Action, Change, Drift, Plan
 from azstate.views import diffmodel
 from azstate.views.counts import count
@@ -50,14 +49,14 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
         out.append(
             Text.assemble(
                 ("Only the targeted resources are planned: ", "plan.warning"),
-                for_text(", ".join(plan.targets)),
+                for_text(", ".join(str(t) for t in plan.targets)),
             )
         )
     changes = sorted(
         (c for c in plan.changes if c.action is not Action.NO_OP),
-        key=lambda c: Address.parse(c.address),
+        key=lambda c: c.address,
     )
-    drift = sorted(plan.drift, key=lambda d: Address.parse(d.address))
+    drift = sorted(plan.drift, key=lambda d: d.address)
     if drift:
         out += _drift_section(plan, drift, now)
     if plan.refresh_only:

@@ -35,12 +35,29 @@ PERMISSION_FLAGS: tuple[Perm, ...] = (
 )
 
 
+# Writes whose repetition leaves the server as one sending does: each replaces a whole value
+# (the schedule and its options, the SLA list, the description, a permission's five flags).
+# The others (create, delete, upload, removeSched, addPermission, executeFlow, cancelFlow) are
+# checked after a lost reply before anything is sent again (resources/, through the client).
+IDEMPOTENT_WRITES = frozenset(
+    {"scheduleCronFlow", "setSla", "changeDescription", "changePermission"}
+)
+
+
+def restore(call: Call) -> Call:
+    """A call with the flags its plan JSON does not hold (``idempotent``), as built here."""
+    idempotent = not call.mutating or call.action in IDEMPOTENT_WRITES
+    if call.idempotent == idempotent:
+        return call
+    return call.model_copy(update={"idempotent": idempotent})
+
+
 def _read(path: str, *params: tuple[str, str], method: Method = "GET") -> Call:
-    return Call(method=method, path=path, params=params, mutating=False)
+    return Call(method=method, path=path, params=params, mutating=False, idempotent=True)
 
 
 def _write(path: str, *params: tuple[str, str], method: Method = "POST") -> Call:
-    return Call(method=method, path=path, params=params, mutating=True)
+    return restore(Call(method=method, path=path, params=params, mutating=True))
 
 
 def _bool(value: bool) -> str:
@@ -123,6 +140,7 @@ def upload(project: str, file: UploadFile) -> Call:
         multipart=True,
         upload=file,
         mutating=True,
+        idempotent=False,  # a new project version each time
     )
 
 
@@ -194,6 +212,11 @@ def set_sla(schedule_id: int, sla: SlaValue) -> Call:
 def remove_schedule(schedule_id: int) -> Call:
     """POST `action=removeSched`: `ajax=removeSched` answers `{}` and removes nothing (trap 22)."""
     return _write("/schedule", ("action", "removeSched"), ("scheduleId", str(schedule_id)))
+
+
+def removed_schedule_id(call: Call) -> int:
+    """The schedule a remove_schedule call removes (a lost reply is checked by it)."""
+    return int(call.param("scheduleId") or 0)
 
 
 # -- reads ---------------------------------------------------------------------------------

@@ -7,6 +7,10 @@ after every read plan makes. Each case starts with an empty digest cache, so pla
 A case passes when the faulted apply completes or stops with a clear report, the server still
 holds everything the plan did not mean to remove, no write that reached the server was sent
 again, and a second apply without faults leaves a plan with no changes.
+
+No case sleeps for a fixed time: a slow reply waits until the client gave up on it (LateReply),
+and the client's retry pauses run on a quick clock that records them (quick_retries), so a case
+takes as long as its requests and the client's timeout.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
 from azstate.cli import main
-from azstate.sandbox.server import SandboxServer
+from azstate.sandbox.faults import Fault as SandboxFault
+from azstate.sandbox.faults import LoggedRequest
+from azstate.sandbox.server import LateReply, SandboxServer
+from azstate.wire import client as wire_client
 from azstate.wire.client import AzkabanClient
 from tests.e2e.workspace import flow20
 
@@ -66,8 +74,10 @@ FAULTS: list[Fault] = [
     ("session expired", "expire_session", 1),
     ("error in 200", "error200", 1),
 ]
-TIMEOUT = 0.5  # the client's; a slow reply takes longer than this
-SLOW = 1.0
+# The client's timeout in every case: at least 5x what a request to the sandbox takes on a
+# loaded machine (a few ms to some tens), and what a slow reply costs a case.
+TIMEOUT = 0.5
+SETTLE = 30.0  # at most this long for a late write to finish on the server (it takes ms)
 
 HEADER = """\
 [server]
@@ -210,6 +220,33 @@ def prepare_template(root: Path) -> Path:
     return data
 
 
+class QuickClock:
+    """The client's clock during a case: a retry pause is recorded and lasts 1/100 as long."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        time.sleep(seconds / 100)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def quick_retries() -> Iterator[QuickClock]:
+    """The wire client's retry pauses on a QuickClock: same retries, same order, no waiting.
+    A case that expects pauses checks that some were recorded, so this cannot go stale."""
+    clock = QuickClock()
+    saved = wire_client.time
+    wire_client.time = clock  # type: ignore[assignment]
+    try:
+        yield clock
+    finally:
+        wire_client.time = saved
+
+
 def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
     _, path, action, method = call
     _, kind, times = fault
@@ -217,15 +254,20 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
     data = root / "data"
     shutil.copytree(template, data)
     problems: list[str] = []
-    with SandboxServer(data_dir=data) as server, environment(server.url, root / "cache"):
+    late = LateReply(limit=SETTLE) if kind == "slow" else None
+    with (
+        SandboxServer(data_dir=data) as server,
+        environment(server.url, root / "cache"),
+        quick_retries() as clock,
+    ):
         config = root / "azstate.toml"
         config.write_text(HEADER.format(url=server.url, timeout=TIMEOUT) + AFTER)
         injected = server.faults.add(
-            kind, path=path, action=action, method=method, times=times, delay=SLOW
+            kind, path=path, action=action, method=method, times=times, on_fire=late
         )
         code, out, err = _cli("apply", "--auto-approve", "-c", str(config))
-        if kind == "slow":
-            time.sleep(SLOW)  # the slow request finishes on the server after the client gave up
+        if late is not None:
+            problems += settle(server, late)
         fired = injected not in server.faults.pending() or any(
             e.fault is not None for e in server.log.snapshot()
         )
@@ -243,6 +285,7 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
             problems += _not_really_applied(config, out)
         problems += _lost(server)
         problems += _duplicated(server, kind, action)
+        problems += _not_backed_off(call, kind, clock)
         second, _, second_err = _cli("apply", "--auto-approve", "-c", str(config))
         plan, _, _ = _cli("plan", "--detailed-exitcode", "-c", str(config))
         if second != 0:
@@ -250,6 +293,48 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
         if plan != 0:
             problems.append("the plan after the second apply is not empty")
     return Outcome(code, err, second, plan == 0, problems)
+
+
+def clean_run(template: Path, root: Path) -> list[LoggedRequest]:
+    """The requests of a case's apply and plan when nothing goes wrong."""
+    write_sources(root)
+    data = root / "data"
+    shutil.copytree(template, data)
+    with SandboxServer(data_dir=data) as server, environment(server.url, root / "cache"):
+        config = root / "azstate.toml"
+        config.write_text(HEADER.format(url=server.url, timeout=30) + AFTER)
+        code, out, err = _cli("apply", "--auto-approve", "-c", str(config))
+        assert code == 0, out + err
+        code, out, err = _cli("plan", "--detailed-exitcode", "-c", str(config))
+        assert code == 0, out + err
+        return server.log.snapshot()
+
+
+def matching(call: Call, request: LoggedRequest) -> bool:
+    """Whether the matrix's fault for ``call`` would fire on ``request``."""
+    _, path, action, method = call
+    return SandboxFault("http500", path, action, method=method).matches(
+        request.path, request.action, request.method
+    )
+
+
+def settle(server: SandboxServer, late: LateReply) -> list[str]:
+    """Wait until the slow request, whose client gave up, has finished on the server."""
+    if not server.log.wait_for(lambda e: e.fault == "slow", SETTLE):
+        return ["the slow request never finished on the server"]
+    if not late.client_gave_up(0):
+        return ["the client waited for the slow reply instead of timing out"]
+    return []
+
+
+def _not_backed_off(call: Call, kind: str, clock: QuickClock) -> list[str]:
+    """A read answered 500 is retried after a pause, not at once (the quick clock records it;
+    none recorded would also mean quick_retries no longer reaches the client's pauses)."""
+    if kind != "http500" or call not in READS or call[2] == "login":
+        return []
+    if not clock.pauses:
+        return ["a read failing with 500 was retried without a pause"]
+    return []
 
 
 # The reads that are about one project: their failure must say which.

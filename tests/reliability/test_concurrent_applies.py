@@ -118,9 +118,9 @@ def test_of_two_saved_plans_applied_at_once_one_stops_with_a_report(
                 "src/etl", "../src/etl"
             )
         )
-        code, output = finish(
-            start(tmp_path / name, server.url, "plan", "-c", ".", "--out", "tfplan")
-        )
+    # both plans are made before either is applied (at once: they only read)
+    plans = [start(tmp_path / n, server.url, "plan", "-c", ".", "--out", "tfplan") for n in "ab"]
+    for code, output in [finish(p) for p in plans]:
         assert code == 0, output
     jobs = [start(tmp_path / n, server.url, "apply", "tfplan") for n in "ab"]
     results = [finish(job) for job in jobs]

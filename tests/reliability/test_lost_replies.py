@@ -16,10 +16,10 @@ from pydantic import SecretStr
 
 from azstate.archive import build_zip, content_digest_from_dir, content_digest_from_zip
 from azstate.cli import main
-from azstate.sandbox.server import SandboxServer
+from azstate.sandbox.server import LateReply, SandboxServer
 from azstate.wire.client import AzkabanClient
 from tests.e2e.workspace import flow20
-from tests.reliability.matrix import HEADER, SLOW, TIMEOUT
+from tests.reliability.matrix import HEADER, TIMEOUT, settle
 
 ETL = """
 [projects.etl]
@@ -54,11 +54,23 @@ class Server:
         flow20(root / "v2", {"daily": ["extract", "load", "report"], "hourly": ["ping"]})
         flow20(root / "v3", {"daily": ["other"], "hourly": ["ping"]})
         self.client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
+        self.late: LateReply | None = None
+
+    def lose(self, kind: str, path: str, action: str) -> None:
+        """The next ``action`` acts on the server, but its reply is reset or comes after the
+        client gave up. A slow one acts a fifth of apply's grace period (twice the timeout)
+        after that, so apply's first look usually finds nothing and it has to look again."""
+        self.late = LateReply(after=2 * TIMEOUT / 5) if kind == "slow" else None
+        self.sandbox.faults.add(kind, path=path, action=action, on_fire=self.late)
 
     def apply(self, body: str, *, timeout: float = 30) -> int:
         config = self.root / "azstate.toml"
         config.write_text(HEADER.format(url=self.sandbox.url, timeout=timeout) + body)
-        return main(["apply", "--auto-approve", "-c", str(config)])
+        code = main(["apply", "--auto-approve", "-c", str(config)])
+        if self.late is not None:
+            assert settle(self.sandbox, self.late) == []
+            self.late = None
+        return code
 
     def plan_is_empty(self) -> bool:
         return main(["plan", "--detailed-exitcode", "-c", str(self.root / "azstate.toml")]) == 0
@@ -85,7 +97,7 @@ def lost(request: pytest.FixtureRequest) -> str:
 
 
 def test_create(server: Server, lost: str) -> None:
-    server.sandbox.faults.add(lost, path="/manager", action="create", delay=SLOW)
+    server.lose(lost, "/manager", "create")
     assert server.apply(etl(), timeout=TIMEOUT) == 0
     assert server.sent("create") == 1
     assert [p.name for p in server.client.fetch_all_projects()] == ["etl"]
@@ -96,7 +108,7 @@ def test_create(server: Server, lost: str) -> None:
 def test_upload(server: Server, lost: str) -> None:
     assert server.apply(etl("v1")) == 0
     server.sandbox.log.clear()
-    server.sandbox.faults.add(lost, path="/manager", action="upload", delay=SLOW)
+    server.lose(lost, "/manager", "upload")
     assert server.apply(etl("v2"), timeout=TIMEOUT) == 0
     assert server.sent("upload") == 1
     assert server.client.project_version("etl")[1] == 2
@@ -110,7 +122,7 @@ def test_schedule(server: Server, lost: str) -> None:
     what matters is one schedule, the same id, and its SLA (which rides in the same call)."""
     assert server.apply(etl(cron=DAILY_2AM)) == 0
     before = server.etl_schedules()
-    server.sandbox.faults.add(lost, path="/schedule", action="scheduleCronFlow", delay=SLOW)
+    server.lose(lost, "/schedule", "scheduleCronFlow")
     assert server.apply(etl(cron=DAILY_3AM), timeout=TIMEOUT) == 0
     assert server.etl_schedules() == before
     project_id = server.client.get_project_id("etl")
@@ -124,7 +136,7 @@ def test_schedule(server: Server, lost: str) -> None:
 def test_remove_schedule(server: Server, lost: str) -> None:
     assert server.apply(etl() + HOURLY) == 0
     server.sandbox.log.clear()
-    server.sandbox.faults.add(lost, path="/schedule", action="removeSched", delay=SLOW)
+    server.lose(lost, "/schedule", "removeSched")
     assert server.apply(etl(), timeout=TIMEOUT) == 0
     assert server.sent("removeSched") == 1
     schedules = [s.flow for s in server.client.fetch_schedules() if s.project_name == "etl"]
@@ -135,7 +147,7 @@ def test_remove_schedule(server: Server, lost: str) -> None:
 def test_delete(server: Server, lost: str) -> None:
     assert server.apply(etl() + OLD) == 0
     server.sandbox.log.clear()
-    server.sandbox.faults.add(lost, path="/manager", action="delete", delay=SLOW)
+    server.lose(lost, "/manager", "delete")
     assert server.apply(etl(), timeout=TIMEOUT) == 0
     assert server.sent("delete") == 1
     assert [p.name for p in server.client.fetch_all_projects()] == ["etl"]

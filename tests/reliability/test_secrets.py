@@ -11,9 +11,10 @@ import pytest
 
 from azstate.cli import main
 from azstate.sandbox import users
-from azstate.sandbox.server import SandboxServer
+from azstate.sandbox.server import LateReply, SandboxServer
 from azstate.sandbox.store import Store
 from tests.e2e.workspace import flow20
+from tests.reliability.matrix import quick_retries
 
 PASSWORD = "Pw-7x!Q2#s3cr3t"
 WRONG = "Wr0ng-Pa55!zz"
@@ -71,6 +72,20 @@ def test_no_command_format_or_error_shows_a_secret(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Retry pauses are recorded, not waited for (quick_retries): the error paths retry a lot."""
+    with quick_retries() as clock:
+        _every_path(deployer, session_ids, tmp_path, capsys, caplog, monkeypatch)
+    assert len(clock.pauses) >= 12  # four error paths ran out of three retries each
+
+
+def _every_path(
+    deployer: SandboxServer,
+    session_ids: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     caplog.set_level(logging.DEBUG)
     flow20(tmp_path / "src" / "etl", {"daily": ["extract", "load"]})
     config = tmp_path / "azstate.toml"
@@ -114,8 +129,10 @@ def test_no_command_format_or_error_shows_a_secret(
     deployer.faults.clear()
     fast = tmp_path / "fast.toml"
     fast.write_text(CONFIG.format(url=deployer.url).replace("timeout = 2", "timeout = 0.2"))
-    deployer.faults.add("slow", path="/index", action="fetchallprojects", times=None, delay=0.3)
+    late = LateReply()
+    deployer.faults.add("slow", path="/index", action="fetchallprojects", times=None, on_fire=late)
     run("-v", "plan", "-c", str(fast), expect=1)
+    assert late.client_gave_up()
     deployer.faults.clear()
     # a wrong password, then no server at all
     monkeypatch.setenv("AZKABAN_PASSWORD", WRONG)
