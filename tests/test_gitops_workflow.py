@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,20 +326,25 @@ class Repo:
             (self.root / path).write_bytes(data)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
+def new_repo(where: Path) -> Repo:
     """The example copied to the root of a new repository, pushed to a bare origin."""
-    origin = tmp_path / "origin.git"
+    where.mkdir(parents=True, exist_ok=True)
+    origin = where / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    root = tmp_path / "repo"
+    root = where / "repo"
     shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate", "plan*"))
     git(root, "init", "-q", "-b", "main")
     git(root, "remote", "add", "origin", str(origin))
-    github = tmp_path / "github"
+    github = where / "github"
     github.mkdir()
     made = Repo(root, github)
     made.commit("the example, copied")
     return made
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return new_repo(tmp_path)
 
 
 @pytest.fixture
@@ -365,42 +371,55 @@ def ci_env(repo: Repo, env: str, server: SandboxServer) -> dict[str, str]:
         GITHUB_OUTPUT=str(repo.github / "github-output"),
         GITHUB_STEP_SUMMARY=str(repo.github / "step-summary.md"),
         GITHUB_SHA=git(repo.root, "rev-parse", "HEAD"),
+        AZSTATE_CACHE_DIR=str(repo.github.parent / "cache"),  # a runner's own
     )
     (repo.github / "step-summary.md").write_text("")
     return base
 
 
+def pull_request_then_merge(repo: Repo, env: str, server: SandboxServer) -> None:
+    """One environment: its pull-request plan, the merge's plan and apply jobs, the next merge."""
+    ci = ci_env(repo, env, server)
+    pr = run_job("plan", repo.root, ci)
+    assert pr.failed is None, pr.stderr
+    assert pr.output("plan", "exitcode") == "2" and pr.output("plan", "baseline") == ""
+    assert (repo.root / "plan.md").read_text().startswith("## azstate plan\n")
+    git(repo.root, "clean", "-q", "-fdx")
+
+    planned = run_job(f"plan-{env}", repo.root, ci)
+    assert planned.failed is None, planned.stderr
+    assert planned.output("plan", "exitcode") == "2"
+    summary = repo.summary()
+    assert "## azstate plan" in summary and "project.etl.schedule.nightly" in summary
+    assert "Review this plan" in summary
+    assert repo.applied(env) is None, "nothing is recorded before the apply"
+
+    repo.carry_artifact(f"plan-{env}")
+    applied = run_job(f"apply-{env}", repo.root, ci)
+    assert applied.failed is None, applied.stderr
+    assert applied.ran == ["Apply exactly the saved plan", "Record the applied revision"]
+    assert repo.applied(env) == ci["GITHUB_SHA"]
+
+    # the next merge's plan finds nothing to do: no apply job, the revision is recorded
+    git(repo.root, "clean", "-q", "-fdx")
+    again = run_job(f"plan-{env}", repo.root, ci)
+    assert again.failed is None, again.stderr
+    assert again.output("plan", "exitcode") == "0"
+    assert "No changes." in (repo.root / "plan.txt").read_text()
+
+
 def test_a_merge_plans_shows_the_plan_applies_exactly_it_and_records_the_revision(
-    repo: Repo, sandbox: SandboxServer, second_sandbox: SandboxServer
+    tmp_path: Path, sandbox: SandboxServer, second_sandbox: SandboxServer
 ) -> None:
-    for env, server in zip(ENVIRONMENTS, (sandbox, second_sandbox), strict=True):
-        ci = ci_env(repo, env, server)
-        pr = run_job("plan", repo.root, ci)
-        assert pr.failed is None, pr.stderr
-        assert pr.output("plan", "exitcode") == "2" and pr.output("plan", "baseline") == ""
-        assert (repo.root / "plan.md").read_text().startswith("## azstate plan\n")
-        git(repo.root, "clean", "-q", "-fdx")
-
-        planned = run_job(f"plan-{env}", repo.root, ci)
-        assert planned.failed is None, planned.stderr
-        assert planned.output("plan", "exitcode") == "2"
-        summary = repo.summary()
-        assert "## azstate plan" in summary and "project.etl.schedule.nightly" in summary
-        assert "Review this plan" in summary
-        assert repo.applied(env) is None, "nothing is recorded before the apply"
-
-        repo.carry_artifact(f"plan-{env}")
-        applied = run_job(f"apply-{env}", repo.root, ci)
-        assert applied.failed is None, applied.stderr
-        assert applied.ran == ["Apply exactly the saved plan", "Record the applied revision"]
-        assert repo.applied(env) == ci["GITHUB_SHA"]
-
-        # the next merge's plan finds nothing to do: no apply job, the revision is recorded
-        git(repo.root, "clean", "-q", "-fdx")
-        again = run_job(f"plan-{env}", repo.root, ci)
-        assert again.failed is None, again.stderr
-        assert again.output("plan", "exitcode") == "0"
-        assert "No changes." in (repo.root / "plan.txt").read_text()
+    """Each environment on a runner (a repository) and a server of its own, at once, as the
+    workflow's jobs would run if both environments' files changed."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [
+            pool.submit(pull_request_then_merge, new_repo(tmp_path / env), env, server)
+            for env, server in zip(ENVIRONMENTS, (sandbox, second_sandbox), strict=True)
+        ]
+        for run in runs:
+            run.result()
 
 
 def test_a_merge_that_changes_nothing_on_the_server_still_records_its_revision(
