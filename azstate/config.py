@@ -104,7 +104,6 @@ _FAILURE_HINTS = {
     "finish_all_possible": 'write "finish_possible"',
 }
 _CONCURRENT_HINTS = {
-    "queue": "azstate does not manage queued runs; use skip, ignore or pipeline",
     "true": 'write "ignore" to let runs overlap',
     "false": 'write "skip" to skip a run while one is going',
 }
@@ -461,10 +460,54 @@ class SlaRuleConfig(_Model):
         return self
 
 
+def _no_bracket(name: str) -> str:
+    """Names sent as the first part of `group[name][key]`: Azkaban ends that part at the first
+    `]`, so a name holding one would reach the server cut short."""
+    _non_blank(name)
+    if "]" in name:
+        raise ValueError(f"{quoted(name)} holds ']', which Azkaban cannot read in this name")
+    return name
+
+
+def _alerter_name(name: str) -> str:
+    _no_bracket(name)
+    if name.strip().lower() == "email":
+        raise ValueError(
+            "the e-mail alerter's recipients are sla.emails: write them there, not in alerters"
+        )
+    return name
+
+
+def _alerter_value(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or blank")
+    if re.search(r"[,;]", value):
+        raise ValueError(
+            f"{quoted(value)} holds ',' or ';', where Azkaban splits alerter settings: give one "
+            "value per array item"
+        )
+    if value != value.strip():
+        raise ValueError(f"{quoted(value)} has surrounding spaces, which Azkaban strips")
+    return value
+
+
+AlerterName = Annotated[str, Strict(), AfterValidator(_alerter_name)]
+AlerterValue = Annotated[str, Strict(), AfterValidator(_alerter_value)]
+
+
 class SlaConfig(_Model):
-    """A schedule's SLA: rules for the flow or its jobs, one recipient list for all."""
+    """A schedule's SLA: rules for the flow or its jobs, one set of alerters for all."""
 
     emails: Emails = ()
+    alerters: dict[AlerterName, dict[NonBlank, tuple[AlerterValue, ...]]] = Field(
+        default={},
+        description=(
+            "SLA alerters other than e-mail, as Azkaban's slaAlerters[NAME][KEY]: "
+            '{ pagerduty = { service = ["svc-1"] } }. Every rule shares them; which names '
+            "do anything depends on the alerter plugins of the server."
+        ),
+        examples=[{"pagerduty": {"service": ["svc-1"]}}],
+    )
     rules: Annotated[tuple[SlaRuleConfig, ...], AfterValidator(_at_least_one)] = Field(
         description="At least one rule.", json_schema_extra={"minItems": 1}
     )
@@ -482,8 +525,27 @@ class SlaConfig(_Model):
         return rules
 
 
+def _node_name(name: str) -> str:
+    _no_bracket(name)
+    if name == "ROOT":
+        raise ValueError(
+            "ROOT is the flow itself: its runtime properties are the schedule's parameters, "
+            "write them there"
+        )
+    return name
+
+
+NodeName = Annotated[str, Strict(), AfterValidator(_node_name)]
+Level = Annotated[int, Strict(), Field(ge=0, le=_JAVA_INT_MAX)]
+
+
 class ScheduleConfig(_Model):
-    """A cron schedule of one flow (the table's key is the flow id) and its run options."""
+    """A cron schedule of one flow (the table's key is the flow id) and its run options.
+
+    Every option Azkaban keeps for a schedule is here; one left out takes Azkaban's default.
+    Azkaban never returns a schedule's end time (endSchedTime): azstate never sends it, so each
+    apply that (re-)posts a schedule resets it to Azkaban's default, 2050-01-01.
+    """
 
     cron: Annotated[Text, AfterValidator(check_cron)] = Field(
         description="Quartz cron: seconds minutes hours day-of-month month day-of-week [year].",
@@ -494,15 +556,24 @@ class ScheduleConfig(_Model):
         BeforeValidator(_concurrent),
         _enum_schema(
             Concurrent,
-            "When a run is still going: skip the new one, ignore (run both), or pipeline.",
+            "When a run is still going: skip the new one, ignore (run both), pipeline, or queue.",
         ),
     ] = Concurrent.SKIP
-    pipeline_level: Annotated[int, Strict()] | None = Field(
+    pipeline_level: Level | None = Field(
         default=None,
         validate_default=True,
         description=(
-            "Only with concurrent = pipeline: 1 waits for the previous run's same job, 2 for "
-            "that job's children."
+            "Required with concurrent = pipeline (0 or more). The executor acts on 1 (wait for "
+            "the previous run's same job) and 2 (wait for that job's children); Azkaban keeps "
+            "any other value but it means nothing to the executor."
+        ),
+    )
+    queue_level: Level | None = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            "Only with concurrent = queue (0 or more, default 1): Azkaban keeps it (as the "
+            "pipeline level); what it means is up to the executor of the server."
         ),
     )
     failure_action: Annotated[
@@ -510,8 +581,25 @@ class ScheduleConfig(_Model):
         BeforeValidator(_failure_action),
         _enum_schema(FailureAction, "What to do with running jobs when one fails."),
     ] = FailureAction.FINISH_CURRENT
+    failure_action_override: Annotated[bool, Strict()] = Field(
+        default=False, description="Azkaban's failureActionOverride flag, kept as it is."
+    )
     failure_emails: Emails = ()
+    failure_emails_override: Annotated[bool, Strict()] | None = Field(
+        default=None,
+        description=(
+            "Whether failure_emails replace the flow's own; by default true when "
+            "failure_emails is not empty."
+        ),
+    )
     success_emails: Emails = ()
+    success_emails_override: Annotated[bool, Strict()] | None = Field(
+        default=None,
+        description=(
+            "Whether success_emails replace the flow's own; by default true when "
+            "success_emails is not empty."
+        ),
+    )
     notify_on_first_failure: Annotated[bool, Strict()] = Field(
         default=True,
         description="Email failure_emails as soon as the first job of a run fails.",
@@ -520,11 +608,31 @@ class ScheduleConfig(_Model):
         default=False,
         description="Email failure_emails when a failed run has finished.",
     )
+    mail_creator: Annotated[str, Strict()] = Field(
+        default="default",
+        description="The name of the mail creator the server formats e-mails with.",
+    )
     disabled_jobs: tuple[NonBlank, ...] = Field(
-        default=(), description="Jobs at the top of the flow to skip in scheduled runs."
+        default=(),
+        description=(
+            'Jobs to skip in scheduled runs; "sub:inner" is job inner inside embedded flow sub '
+            '("sub" skips all of it).'
+        ),
     )
     parameters: dict[NonBlank, ParameterValue] = Field(
-        default={}, description="Flow parameter overrides, sent to Azkaban as text."
+        default={},
+        description="Flow parameter overrides (the flow's own runtime properties), sent as text.",
+    )
+    runtime_properties: dict[NodeName, dict[NonBlank, ParameterValue]] = Field(
+        default={},
+        description=(
+            'Properties per job node, sent as text: { "sub:inner" = { memory = "2g" } }. The '
+            "flow's own are parameters (ROOT is not a node name here)."
+        ),
+        examples=[{"start": {"memory": "2g"}, "sub:inner": {"depth": 5}}],
+    )
+    back_execute_once: Annotated[bool, Strict()] = Field(
+        default=False, description="Azkaban's backExecuteOnce flag, kept as it is."
     )
     sla: SlaConfig | None = None
 
@@ -540,14 +648,20 @@ class ScheduleConfig(_Model):
                     'required with concurrent = "pipeline": 1 (wait for the previous run\'s '
                     "same job) or 2 (wait for that job's children)"
                 )
-            if level not in (1, 2):
-                raise ValueError(
-                    f"expected 1 (wait for the previous run's same job) or 2 (wait for that "
-                    f"job's children), got {level}"
-                )
         elif level is not None:
             raise ValueError(
                 f'only allowed with concurrent = "pipeline" (this schedule has '
+                f'concurrent = "{concurrent.value}")'
+            )
+        return level
+
+    @field_validator("queue_level")
+    @classmethod
+    def _queue_level(cls, level: int | None, info: ValidationInfo) -> int | None:
+        concurrent = info.data.get("concurrent")
+        if concurrent is not None and concurrent is not Concurrent.QUEUE and level is not None:
+            raise ValueError(
+                f'only allowed with concurrent = "queue" (this schedule has '
                 f'concurrent = "{concurrent.value}")'
             )
         return level
@@ -558,6 +672,11 @@ class ScheduleConfig(_Model):
         for index, job in enumerate(jobs):
             if job in jobs[:index]:
                 raise ValueError(f"{quoted(job)} is listed twice")
+            if any(not part.strip() for part in job.split(":")):
+                raise ValueError(
+                    f'{quoted(job)}: an empty name around ":" (write "sub:inner" for job inner '
+                    "of embedded flow sub)"
+                )
         return jobs
 
 

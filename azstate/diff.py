@@ -17,7 +17,7 @@ from azstate.errors import PlanError
 from azstate.globs import matches
 from azstate.plan import Action, Change, Drift, Plan
 from azstate.resources import ProjectContext, plan_project, unit_for, with_needs
-from azstate.state import ProjectState, ServerState
+from azstate.state import DISPLAY_ONLY, ProjectState, ServerState
 
 
 @dataclass(frozen=True)
@@ -96,5 +96,9 @@ def _drift(changes: list[Change]) -> Iterable[Drift]:
             continue  # the server's consequence of another change (an upload, a project delete)
         before, after = change.before_json or {}, change.after_json or {}
         names = unit_for(change.address.kind).drift_fields(change)
-        fields = {f: {"live": before.get(f), "desired": after.get(f)} for f in names}
+        fields = {
+            f: {"live": before.get(f), "desired": after.get(f)}
+            for f in names
+            if f not in DISPLAY_ONLY
+        }
         yield Drift(address=change.address, fields=fields)

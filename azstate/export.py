@@ -19,7 +19,16 @@ from datetime import datetime
 from pydantic import TypeAdapter, ValidationError
 
 from azstate import cron
-from azstate.config import DESCRIPTION_MAX, Email, Principal, check_cron
+from azstate.config import (
+    DESCRIPTION_MAX,
+    AlerterName,
+    AlerterValue,
+    Email,
+    NodeName,
+    NonBlank,
+    Principal,
+    check_cron,
+)
 from azstate.errors import CronError
 from azstate.flows import FlowInfo
 from azstate.state import (
@@ -36,6 +45,10 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DEFAULT = ScheduleValue(cron="")
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 _PRINCIPAL: TypeAdapter[str] = TypeAdapter(Principal)
+_ALERTER_NAME: TypeAdapter[str] = TypeAdapter(AlerterName)
+_ALERTER_VALUE: TypeAdapter[str] = TypeAdapter(AlerterValue)
+_NON_BLANK: TypeAdapter[str] = TypeAdapter(NonBlank)
+_NODE: TypeAdapter[str] = TypeAdapter(NodeName)
 _WIDTH = 100
 HEADER = (
     "# Written by `azstate import`. Review it, commit it, and `azstate plan` should show",
@@ -234,14 +247,93 @@ class _Writer:
     ) -> list[str]:
         where = f"project {project}, flow {flow}"
         lines = [f"[{table}]"]
-        for remark in self.remarks.get((project, flow), ()):
+        remarks = list(dict.fromkeys([*self.remarks.get((project, flow), ()), *s.cannot_repost]))
+        if remarks:
             self.note(
                 lines,
                 where,
-                f"{remark}: azstate TOML cannot hold it, and an apply that changes this "
-                "schedule drops it",
+                "Azkaban itself cannot take back in a request what this schedule holds: "
+                + "; ".join(remarks)
+                + " (any apply that re-posts the schedule loses it, and the plan shows that)",
+            )
+        if s.no_options:
+            self.note(
+                lines,
+                where,
+                "the server holds this schedule without any options (a re-post it refused left "
+                "executionOptions null): the plan will post it again with the ones written here",
             )
         lines.append(f"cron = {quote(s.cron)}")
+        lines += self.concurrency(where, s)
+        if s.failure_action is not FailureAction.FINISH_CURRENT:
+            lines.append(f"failure_action = {quote(s.failure_action.value)}")
+        if s.failure_action_override:
+            lines.append("failure_action_override = true")
+        for name, emails, override in (
+            ("failure_emails", s.failure_emails, s.failure_emails_override),
+            ("success_emails", s.success_emails, s.success_emails_override),
+        ):
+            kept = self.emails(lines, where, name, emails)
+            if kept:
+                lines.append(f"{name} = {strings(kept)}")
+            if override != bool(kept):  # the TOML's default: override when there are some
+                lines.append(f"{name}_override = {str(override).lower()}")
+        if s.notify_on_first_failure != _DEFAULT.notify_on_first_failure:
+            lines.append(f"notify_on_first_failure = {str(s.notify_on_first_failure).lower()}")
+        if s.notify_on_last_failure != _DEFAULT.notify_on_last_failure:
+            lines.append(f"notify_on_last_failure = {str(s.notify_on_last_failure).lower()}")
+        if s.mail_creator != _DEFAULT.mail_creator:
+            lines.append(f"mail_creator = {quote(s.mail_creator)}")
+        if s.back_execute_once:
+            lines.append("back_execute_once = true")
+        jobs = None
+        if info is not None:
+            jobs = info.jobs.get(flow, frozenset()) | info.top_jobs.get(flow, frozenset())
+        disabled = sorted(s.disabled_jobs)
+        if jobs is not None:
+            for job in [j for j in disabled if j not in jobs]:
+                self.note(
+                    lines,
+                    where,
+                    f"disabled job {quote(job)} is not a job of the flow: left out of "
+                    "disabled_jobs, and the plan will drop it",
+                )
+            disabled = [j for j in disabled if j in jobs]
+        if disabled:
+            lines.append(f"disabled_jobs = {strings(disabled)}")
+        parameters = self.properties(lines, where, "a flow parameter", s.parameters)
+        if parameters:
+            lines.append(f"parameters = {{ {', '.join(parameters)} }}")
+        nodes: list[str] = []
+        for node, props in s.runtime_properties:
+            what = f"the runtime properties of job {quote(node)}"
+            if jobs is not None and node not in jobs:
+                self.note(
+                    lines,
+                    where,
+                    f"{what}: the flow has no such job; left out, and the plan will drop them",
+                )
+                continue
+            if not _valid(_NODE, node):
+                self.note(
+                    lines,
+                    where,
+                    f"{what}: not a node name the TOML accepts; left out, and the plan will "
+                    "drop them",
+                )
+                continue
+            what = f"a runtime property of job {quote(node)}"
+            written = self.properties(lines, where, what, props)
+            if written:
+                nodes.append(f"{key(node)} = {{ {', '.join(written)} }}")
+        if nodes:
+            lines += ["", f"[{table}.runtime_properties]", *nodes]
+        if sla is not None:
+            lines += self.sla(where, flow, sla, info, table)
+        return lines
+
+    def concurrency(self, where: str, s: ScheduleValue) -> list[str]:
+        lines: list[str] = []
         if s.concurrent not in {c.value for c in Concurrent}:
             self.note(
                 lines,
@@ -249,62 +341,43 @@ class _Writer:
                 f"concurrent option {quote(s.concurrent)} cannot be written in azstate TOML: "
                 'left as "skip", and the plan will change it',
             )
-        elif s.concurrent != _DEFAULT.concurrent:
+            return lines
+        if s.concurrent != _DEFAULT.concurrent:
             lines.append(f"concurrent = {quote(s.concurrent)}")
-            if s.concurrent == Concurrent.PIPELINE.value:
-                level = s.pipeline_level
-                if level not in (1, 2):
-                    fixed = 2 if level is not None and level > 2 else 1
-                    self.note(
-                        lines,
-                        where,
-                        f"pipeline level {level} cannot be written in azstate TOML (1 or 2): "
-                        f"written as {fixed}, and the plan will change it",
-                    )
-                    level = fixed
-                lines.append(f"pipeline_level = {level}")
-        if s.failure_action is not FailureAction.FINISH_CURRENT:
-            lines.append(f"failure_action = {quote(s.failure_action.value)}")
-        for name, emails in (
-            ("failure_emails", s.failure_emails),
-            ("success_emails", s.success_emails),
-        ):
-            kept = self.emails(lines, where, name, emails)
-            if kept:
-                lines.append(f"{name} = {strings(kept)}")
-        if s.notify_on_first_failure != _DEFAULT.notify_on_first_failure:
-            lines.append(f"notify_on_first_failure = {str(s.notify_on_first_failure).lower()}")
-        if s.notify_on_last_failure != _DEFAULT.notify_on_last_failure:
-            lines.append(f"notify_on_last_failure = {str(s.notify_on_last_failure).lower()}")
-        disabled = sorted(s.disabled_jobs)
-        if info is not None:
-            top = info.top_jobs.get(flow, info.jobs.get(flow, frozenset()))
-            for job in [j for j in disabled if j not in top]:
-                self.note(
-                    lines,
-                    where,
-                    f"disabled job {quote(job)} is not a job at the top of the flow: left out "
-                    "of disabled_jobs, and the plan will drop it",
-                )
-            disabled = [j for j in disabled if j in top]
-        if disabled:
-            lines.append(f"disabled_jobs = {strings(disabled)}")
-        parameters = []
-        for name, value in s.parameters:
+        name, level, default = "", None, None
+        if s.concurrent == Concurrent.PIPELINE.value:
+            name, level = "pipeline_level", s.pipeline_level
+        elif s.concurrent == Concurrent.QUEUE.value:
+            name, level, default = "queue_level", s.queue_level, 1
+        if not name:
+            return lines
+        if level is None or level < 0:
+            self.note(
+                lines,
+                where,
+                f"{name.replace('_', ' ')} {level} cannot be written in azstate TOML (0 or "
+                "more): written as 1, and the plan will change it",
+            )
+            level = 1
+        if level != default:
+            lines.append(f"{name} = {level}")
+        return lines
+
+    def properties(
+        self, lines: list[str], where: str, what: str, pairs: Iterable[tuple[str, str]]
+    ) -> list[str]:
+        written = []
+        for name, value in pairs:
             if not name.strip():
                 self.note(
                     lines,
                     where,
-                    f"a flow parameter with a blank name ({quote(name)} = {quote(value)}) "
-                    "cannot be written: left out, and the plan will drop it",
+                    f"{what} with a blank name ({quote(name)} = {quote(value)}) cannot be "
+                    "written: left out, and the plan will drop it",
                 )
                 continue
-            parameters.append(f"{key(name)} = {quote(value)}")
-        if parameters:
-            lines.append(f"parameters = {{ {', '.join(parameters)} }}")
-        if sla is not None:
-            lines += self.sla(where, flow, sla, info, table)
-        return lines
+            written.append(f"{key(name)} = {quote(value)}")
+        return written
 
     def emails(self, lines: list[str], where: str, name: str, emails: Iterable[str]) -> list[str]:
         kept = []
@@ -353,6 +426,34 @@ class _Writer:
         emails = self.emails(lines, where, "SLA emails", sla.emails)
         if emails:
             lines.append(f"emails = {strings(emails)}")
+        alerters = []
+        for name, config in sla.alerters:
+            settings = []
+            for setting, values in config:
+                kept = [v for v in values if _valid(_ALERTER_VALUE, v)]
+                if len(kept) != len(values) or not _valid(_NON_BLANK, setting):
+                    self.note(
+                        lines,
+                        where,
+                        f"SLA alerter {quote(name)}: {key(setting)} = "
+                        f"[{', '.join(quote(v) for v in values)}] holds a "
+                        "value the TOML cannot (blank, or with ',' or ';'): left out, and the "
+                        "plan will change it",
+                    )
+                    if not _valid(_NON_BLANK, setting):
+                        continue
+                settings.append(f"{key(setting)} = [{', '.join(quote(v) for v in kept)}]")
+            if not _valid(_ALERTER_NAME, name):
+                self.note(
+                    lines,
+                    where,
+                    f"SLA alerter {quote(name)} has a name the TOML cannot hold: left out, and "
+                    "the plan will drop it",
+                )
+            elif settings:
+                alerters.append(f"{key(name)} = {{ {', '.join(settings)} }}")
+        if alerters:
+            lines.append(f"alerters = {{ {', '.join(alerters)} }}")
         lines.append("rules = [")
         lines += [f"  {{ {_rule_text(rule)} }}," for rule in rules]
         lines.append("]")

@@ -691,23 +691,21 @@ def _check_flows(
                 )
             )
         jobs = info.jobs.get(flow, frozenset())
-        top = info.top_jobs.get(flow, jobs)
+        nodes = jobs | info.top_jobs.get(flow, frozenset())
         for index, job in enumerate(schedule.disabled_jobs):
-            if job in top:
-                continue
-            if job in jobs:
-                parent = job.split(":")[0]
+            if job not in nodes:
                 message = (
-                    f"{quoted(job)} is inside embedded flow {quoted(parent)}; Azkaban disables "
-                    f"jobs by name only at the top of a flow (disable {quoted(parent)} to skip "
-                    "all of it)"
+                    f"no job {quoted(job)} in flow {quoted(flow)}{_did_you_mean(job, nodes)}; "
+                    f"its jobs: {_listed(nodes)}"
                 )
-            else:
+                problems.append(_problem_at(tomls, (*base, "disabled_jobs", index), message))
+        for node in schedule.runtime_properties:
+            if node not in nodes:
                 message = (
-                    f"no job {quoted(job)} in flow {quoted(flow)}{_did_you_mean(job, top)}; "
-                    f"its jobs: {_listed(top)}"
+                    f"no job {quoted(node)} in flow {quoted(flow)}{_did_you_mean(node, nodes)}; "
+                    f"its jobs: {_listed(nodes)}"
                 )
-            problems.append(_problem_at(tomls, (*base, "disabled_jobs", index), message))
+                problems.append(_problem_at(tomls, (*base, "runtime_properties", node), message))
         if schedule.sla is None:
             continue
         for index, rule in enumerate(schedule.sla.rules):

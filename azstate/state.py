@@ -24,6 +24,7 @@ class Concurrent(StrEnum):
     SKIP = "skip"
     IGNORE = "ignore"
     PIPELINE = "pipeline"
+    QUEUE = "queue"
 
 
 class FailureAction(StrEnum):
@@ -104,29 +105,88 @@ class FilesValue(Frozen):
         )
 
 
+# The endSchedTime Azkaban gives a schedule posted without one (2050-01-01 UTC, C:88). No fetch
+# returns it, so it is write-only: azstate never sends it, and every re-post resets it to this.
+END_SCHED_TIME_DEFAULT = "2050-01-01T00:00:00Z"
+
+Props = tuple[tuple[str, str], ...]  # sorted (name, value) pairs
+NodeProps = tuple[tuple[str, Props], ...]  # sorted (node, props) pairs, no empty props
+
+
+def _pairs(v: Any) -> Props:
+    if isinstance(v, Mapping):
+        v = v.items()
+    return tuple(sorted((str(k), str(x)) for k, x in v))
+
+
 class ScheduleValue(Frozen):
+    """Every option fetchSchedule reads back and scheduleCronFlow accepts (section 14).
+
+    ``submitted_by`` and ``end_sched_time`` are display-only: they are what a re-post changes
+    by itself (the submitting user becomes the applying one; the never-returned endSchedTime is
+    reset), so the plan shows them, but they never make two values differ.
+    """
+
     cron: str  # cron.normalize()d
-    concurrent: str = Concurrent.SKIP.value  # free string on the server ("queue" exists too)
-    pipeline_level: int | None = None
+    concurrent: str = Concurrent.SKIP.value  # free string on the server
+    pipeline_level: int | None = None  # with concurrent = pipeline only
+    queue_level: int | None = None  # with concurrent = queue only (kept as pipelineLevel)
     failure_action: FailureAction = FailureAction.FINISH_CURRENT
+    failure_action_override: bool = False
     failure_emails: frozenset[str] = frozenset()
+    failure_emails_override: bool = False
     success_emails: frozenset[str] = frozenset()
+    success_emails_override: bool = False
     notify_on_first_failure: bool = True
     notify_on_last_failure: bool = False
+    mail_creator: str = "default"
+    # "job" at the top of the flow, "sub:inner" inside embedded flow "sub" (any depth)
     disabled_jobs: frozenset[str] = frozenset()
-    parameters: tuple[tuple[str, str], ...] = ()  # sorted (name, value) pairs
+    parameters: Props = ()  # the flow root's properties (flowParameters)
+    runtime_properties: NodeProps = ()  # per job node, "sub:inner" inside embedded flows
+    back_execute_once: bool = False
+    # live only: executionOptions is null (a re-post refused in option parsing leaves the cron
+    # in place without options until a good re-post)
+    no_options: bool = False
+    # live only: what the schedule holds that no request can set again (memoryCheck false, ...),
+    # in words; a re-post loses it, so no configuration equals it and the plan shows its loss
+    cannot_repost: tuple[str, ...] = ()
+    submitted_by: str | None = None  # display only: live submitUser, or the applying user
+    end_sched_time: str | None = None  # display only: write-only, None when not known
 
     @field_validator("parameters", mode="before")
     @classmethod
     def _sorted_parameters(cls, v: Any) -> Any:
+        return _pairs(v)
+
+    @field_validator("runtime_properties", mode="before")
+    @classmethod
+    def _sorted_runtime_properties(cls, v: Any) -> Any:
         if isinstance(v, Mapping):
             v = v.items()
-        return tuple(sorted((str(k), str(x)) for k, x in v))
+        nodes = ((str(node), _pairs(props)) for node, props in v)
+        return tuple(sorted((node, props) for node, props in nodes if props))
 
     @field_validator("failure_emails", "success_emails", mode="before")
     @classmethod
     def _emails(cls, v: Any) -> Any:
         return email_set(v)
+
+    def compared(self) -> tuple[Any, ...]:
+        """The fields that make two schedules behave differently (not the display-only ones)."""
+        return tuple(v for k, v in self.__dict__.items() if k not in DISPLAY_ONLY)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ScheduleValue):
+            return NotImplemented
+        return self.compared() == other.compared()
+
+    def __hash__(self) -> int:
+        return hash(self.compared())
+
+
+# Shown in a plan as what a re-post does by itself; never a difference, never drift.
+DISPLAY_ONLY = frozenset({"submitted_by", "end_sched_time"})
 
 
 class SlaRuleValue(Frozen):
@@ -137,14 +197,38 @@ class SlaRuleValue(Frozen):
     kill: bool = False
 
 
+AlerterConfigs = tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
+
+
 class SlaValue(Frozen):
+    """The SLA rules of a schedule and the alerters every rule shares.
+
+    ``emails`` are the e-mail alerter's recipients; ``alerters`` hold every other alerter's
+    settings (``slaAlerters[name][key]``, read back as ``alertersConfigs``), sorted by alerter
+    and key, each value as the list the server split it into.
+    """
+
     emails: frozenset[str] = frozenset()
     rules: frozenset[SlaRuleValue]
+    alerters: AlerterConfigs = ()
 
     @field_validator("emails", mode="before")
     @classmethod
     def _emails(cls, v: Any) -> Any:
         return email_set(v)
+
+    @field_validator("alerters", mode="before")
+    @classmethod
+    def _sorted_alerters(cls, v: Any) -> Any:
+        if isinstance(v, Mapping):
+            v = v.items()
+        out = []
+        for name, config in v:
+            items = config.items() if isinstance(config, Mapping) else config
+            settings = tuple(sorted((str(k), tuple(str(x) for x in xs)) for k, xs in items))
+            if settings:
+                out.append((str(name), settings))
+        return tuple(sorted(out))
 
 
 class PermissionValue(Frozen):
@@ -167,7 +251,7 @@ class LiveIds(Frozen):
     project_id: int
     version: int | None = None  # None: no upload yet
     schedule_ids: Mapping[str, int] = {}
-    # by flow: schedule options set on the server that a ScheduleValue cannot hold
+    # by flow: what a schedule holds that Azkaban itself cannot re-post (import notes them)
     unmanaged: Mapping[str, tuple[str, ...]] = {}
 
 
@@ -235,6 +319,10 @@ def _json_field(key: str, field: Any) -> Any:
         return jsonable(field)
     if key == "parameters":
         return dict(field)
+    if key == "runtime_properties":
+        return {node: dict(props) for node, props in field}
+    if key == "alerters":
+        return {name: {k: list(xs) for k, xs in config} for name, config in field}
     if isinstance(field, frozenset):
         items = [_json_field("", x) for x in field]
         return sorted(
@@ -244,4 +332,6 @@ def _json_field(key: str, field: Any) -> Any:
         return field.value
     if isinstance(field, Mapping):
         return {k: _json_field(k, v) for k, v in sorted(field.items())}
+    if isinstance(field, tuple):
+        return [_json_field("", x) for x in field]
     return field

@@ -107,7 +107,7 @@ def test_parameters_accept_scalars_as_text() -> None:
     [
         ({"concurrent": "pipeline"}, 'required with concurrent = "pipeline"'),
         ({"pipeline_level": 1}, 'only allowed with concurrent = "pipeline"'),
-        ({"concurrent": "pipeline", "pipeline_level": 0}, "expected 1"),
+        ({"concurrent": "pipeline", "pipeline_level": -1}, "greater than or equal to 0"),
         ({"concurrent": "pipeline", "pipeline_level": True}, "valid integer"),
         ({"cron": "0 2 * * *"}, 'write "0 0 2 * * ?"'),
         ({"cron": "0 0 2 * * *"}, "Put '?' in one of the two day fields"),

@@ -10,10 +10,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from azstate.config import Config
 from azstate.export import Exported, Remarks, duration, export, quote
 from azstate.flows import FlowInfo
 from azstate.load import load_config
+from azstate.resources import desired_project
 from azstate.state import (
     FailureAction,
     Perm,
@@ -219,12 +223,12 @@ def test_what_toml_cannot_hold_is_a_note_and_a_comment_and_the_file_still_loads(
         "daily": ScheduleValue(
             cron="0 0 2 ? * *",
             concurrent="pipeline",
-            pipeline_level=5,
+            pipeline_level=-3,
             failure_emails=frozenset({"ok@example.com", "not-an-address"}),
             disabled_jobs=frozenset({"ghost", "load", "sub:inner"}),
             parameters=(("", "blank"), ("kept", "1")),
         ),
-        "hourly": ScheduleValue(cron="0 0 * ? * *", concurrent="queue"),
+        "hourly": ScheduleValue(cron="0 0 * ? * *", concurrent="fifo"),
         "gone": ScheduleValue(cron="0 0 3 ? * *"),
     }
     slas = {
@@ -259,12 +263,11 @@ def test_what_toml_cannot_hold_is_a_note_and_a_comment_and_the_file_still_loads(
     _note_and_comment(
         result,
         "the server has no description",
-        "pipeline level 5",
+        "pipeline level -3",
         '"not-an-address" is not an e-mail address',
         'disabled job "ghost"',
-        'disabled job "sub:inner"',
         "blank name",
-        'concurrent option "queue"',
+        'concurrent option "fifo"',
         'the uploaded files have no flow "gone"',
         "azstate holds one rule per job and kind",
         'the flow has no job "nosuch"',
@@ -272,15 +275,16 @@ def test_what_toml_cannot_hold_is_a_note_and_a_comment_and_the_file_still_loads(
         "it has no action",
         "no SLA rule of this schedule can be written",
         'group "nobody" has an entry with no permission',
-        "runtime properties of job 'load' (mem): azstate TOML cannot hold it",
+        "Azkaban itself cannot take back in a request what this schedule holds: runtime "
+        "properties of job 'load' (mem)",
     )
     etl = _loads(tmp_path, result).projects["etl"]
     assert etl.description == "TODO: describe etl"
     assert sorted(etl.schedules) == ["daily", "hourly"]
     daily = etl.schedules["daily"]
-    assert daily.pipeline_level == 2
+    assert daily.pipeline_level == 1
     assert daily.failure_emails == ("ok@example.com",)
-    assert daily.disabled_jobs == ("load",)
+    assert daily.disabled_jobs == ("load", "sub:inner")
     assert daily.parameters == {"kept": "1"}
     assert daily.sla is not None
     assert [(r.job, r.duration) for r in daily.sla.rules] == [(None, 30)]  # the shorter one
@@ -297,3 +301,159 @@ def test_a_cron_azstate_refuses_leaves_the_schedule_as_a_comment(tmp_path: Path)
     _note_and_comment(result, 'the cron "0 0 2 ? * * 2020" is not one azstate accepts')
     assert '# cron = "0 0 2 ? * * 2020"' in result.text
     assert _loads(tmp_path, result).projects["etl"].schedules == {}
+
+
+# -- every option Azkaban keeps: written, loaded, and equal to what the server holds --------
+
+_KEYS = st.from_regex(r"[a-z][a-z0-9._ -]{0,8}", fullmatch=True)
+_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+    max_size=12,
+)
+_EMAILS = st.frozensets(st.sampled_from(["a@example.com", "b@example.com", "c@x.org"]), max_size=2)
+_NODES = ["extract", "load", "sub", "sub:inner"]
+
+
+@st.composite
+def _live_schedules(draw: st.DrawFn) -> ScheduleValue:
+    concurrent = draw(st.sampled_from(["skip", "ignore", "pipeline", "queue"]))
+    level = draw(st.integers(0, 4))
+    return ScheduleValue(
+        cron=draw(st.sampled_from(["0 0 2 ? * *", "0 15 6 ? * MON-FRI", "0 0/30 * * * ?"])),
+        concurrent=concurrent,
+        pipeline_level=level if concurrent == "pipeline" else None,
+        queue_level=level if concurrent == "queue" else None,
+        failure_action=draw(st.sampled_from(list(FailureAction))),
+        failure_action_override=draw(st.booleans()),
+        failure_emails=draw(_EMAILS),
+        failure_emails_override=draw(st.booleans()),
+        success_emails=draw(_EMAILS),
+        success_emails_override=draw(st.booleans()),
+        notify_on_first_failure=draw(st.booleans()),
+        notify_on_last_failure=draw(st.booleans()),
+        mail_creator=draw(st.sampled_from(["default", "", "custom creator"])),
+        disabled_jobs=draw(st.frozensets(st.sampled_from(_NODES))),
+        parameters=draw(st.dictionaries(_KEYS.filter(str.strip), _TEXT, max_size=2)),  # type: ignore[arg-type]
+        runtime_properties=draw(  # type: ignore[arg-type]
+            st.dictionaries(
+                st.sampled_from(_NODES),
+                st.dictionaries(_KEYS.filter(str.strip), _TEXT, min_size=1, max_size=2),
+                max_size=2,
+            )
+        ),
+        back_execute_once=draw(st.booleans()),
+        submitted_by="someone",
+    )
+
+
+@st.composite
+def _live_slas(draw: st.DrawFn) -> SlaValue | None:
+    if draw(st.booleans()):
+        return None
+    return SlaValue(
+        emails=draw(_EMAILS),
+        rules=frozenset({_rule("load", "FINISH", draw(st.integers(1, 600)), kill=True)}),
+        alerters=draw(  # type: ignore[arg-type]
+            st.dictionaries(
+                st.sampled_from(["pagerduty", "slack hook"]),
+                st.dictionaries(_KEYS.filter(str.strip), st.lists(st.sampled_from(["s1", "s 2"]))),
+                max_size=2,
+            )
+        ),
+    )
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=_live_schedules(), sla=_live_slas())
+def test_any_schedule_the_server_holds_is_written_so_the_plan_is_empty(
+    tmp_path: Path, value: ScheduleValue, sla: SlaValue | None
+) -> None:
+    project = _project(schedules={"daily": value}, slas={"daily": sla} if sla else {})
+    result = _export(project, flows={"etl": FLOWS})
+    assert result.notes == []
+    loaded = _loads(tmp_path, result).projects["etl"]
+    want = desired_project("etl", loaded, None)
+    assert want.schedules["daily"] == value
+    assert want.slas.get("daily") == sla
+
+
+def test_new_options_are_written_the_way_people_write_them() -> None:
+    value = ScheduleValue(
+        cron="0 0 2 ? * *",
+        concurrent="queue",
+        queue_level=1,
+        failure_emails=frozenset({"a@example.com"}),
+        failure_emails_override=False,
+        mail_creator="custom",
+        disabled_jobs=frozenset({"extract", "sub:inner"}),
+        parameters=(("env", "prod"),),
+        runtime_properties=(("sub:inner", (("depth", "5"),)), ("load", (("memory", "2g"),))),
+    )
+    sla = SlaValue(
+        emails=frozenset({"ops@example.com"}),
+        rules=frozenset({_rule(email=True)}),
+        alerters=(("pagerduty", (("service", ("svc-1", "svc-2")),)),),
+    )
+    text = _export(_project(schedules={"daily": value}, slas={"daily": sla})).text
+    assert (
+        "\n".join(
+            [
+                "[projects.etl.schedules.daily]",
+                'cron = "0 0 2 ? * *"',
+                'concurrent = "queue"',  # queue_level 1 is Azkaban's default: not written
+                'failure_emails = ["a@example.com"]',
+                "failure_emails_override = false",
+                'mail_creator = "custom"',
+                'disabled_jobs = ["extract", "sub:inner"]',
+                'parameters = { env = "prod" }',
+                "",
+                "[projects.etl.schedules.daily.runtime_properties]",
+                'load = { memory = "2g" }',
+                '"sub:inner" = { depth = "5" }',
+                "",
+                "[projects.etl.schedules.daily.sla]",
+                'emails = ["ops@example.com"]',
+                'alerters = { pagerduty = { service = ["svc-1", "svc-2"] } }',
+            ]
+        )
+        in text
+    )
+
+
+def test_what_azkaban_cannot_take_back_is_one_note() -> None:
+    result = _export(
+        _project(schedules={"daily": ScheduleValue(cron="0 0 2 ? * *")}),
+        remarks={("etl", "daily"): ("memoryCheck false", "pipelineExecutionId 12")},
+    )
+    assert result.notes == [
+        "project etl, flow daily: Azkaban itself cannot take back in a request what this "
+        "schedule holds: memoryCheck false; pipelineExecutionId 12 (any apply that re-posts the "
+        "schedule loses it, and the plan shows that)"
+    ]
+    # the same words held by the live value (as a refresh reads them) make one note, not two
+    held = ScheduleValue(cron="0 0 2 ? * *", cannot_repost=("memoryCheck false",))
+    again = _export(
+        _project(schedules={"daily": held}),
+        remarks={("etl", "daily"): ("memoryCheck false",)},
+    )
+    assert len(again.notes) == 1 and "memoryCheck false (any apply" in again.notes[0]
+
+
+def test_alerter_values_the_toml_refuses_are_noted() -> None:
+    sla = SlaValue(
+        rules=frozenset({_rule(kill=True)}),
+        alerters=(
+            ("bad]name", (("k", ("v",)),)),
+            ("pagerduty", (("service", ("", "svc-1")),)),
+        ),
+    )
+    result = _export(_project(schedules={"daily": ScheduleValue(cron="0 0 2 ? * *")},
+                              slas={"daily": sla}))  # fmt: skip
+    _note_and_comment(
+        result,
+        'SLA alerter "bad]name" has a name the TOML cannot hold',
+        'SLA alerter "pagerduty": service = ["", "svc-1"] holds a value the TOML cannot',
+    )
+    assert 'alerters = { pagerduty = { service = ["svc-1"] } }' in result.text

@@ -51,7 +51,8 @@ def test_defaults_required_keys_and_choices_come_from_the_schema() -> None:
     assert "| `description` | string | required |" in text
     assert "| `cron` | string | required |" in text
     assert '| `timezone` | string | `"America/Los_Angeles"` |' in text
-    assert '| `concurrent` | `"skip"` \\| `"ignore"` \\| `"pipeline"` | `"skip"` |' in text
+    concurrent = '`"skip"` \\| `"ignore"` \\| `"pipeline"` \\| `"queue"`'
+    assert f"| `concurrent` | {concurrent} | `\"skip\"` |" in text
     assert "| `parallelism` | integer | `8` |" in text
     assert "Required. `rules = [{ ... }, ...]`" in text
 

@@ -43,7 +43,7 @@ def test_schema_has_descriptions_for_editors() -> None:
     schema = json.loads(render("config"))
     schedule = schema["$defs"]["ScheduleConfig"]["properties"]
     assert "Quartz" in schedule["cron"]["description"]
-    assert schedule["concurrent"]["enum"] == ["skip", "ignore", "pipeline"]
+    assert schedule["concurrent"]["enum"] == ["skip", "ignore", "pipeline", "queue"]
     rule = schema["$defs"]["SlaRuleConfig"]["properties"]
     assert "anyOf" in rule["duration"]
     assert "null" not in json.dumps(schema)

@@ -155,7 +155,9 @@ def test_schedule_call_sends_every_option() -> None:
         cron="0 0 1 ? * *",
         failure_action=FailureAction.CANCEL_ALL,
         failure_emails=frozenset({"b@example.com", "a@example.com"}),
+        failure_emails_override=True,
         success_emails=frozenset({"ok@example.com"}),
+        success_emails_override=True,
         notify_on_first_failure=False,
         notify_on_last_failure=True,
         disabled_jobs=frozenset({"jobB", "jobA"}),
@@ -169,12 +171,15 @@ def test_schedule_call_sends_every_option() -> None:
         "cronExpression": "0 0 1 ? * *",
         "concurrentOption": "skip",
         "failureAction": "cancelImmediately",
+        "failureActionOverride": "false",
         "failureEmailsOverride": "true",
         "successEmailsOverride": "true",
         "failureEmails": "a@example.com,b@example.com",
         "successEmails": "ok@example.com",
         "notifyFailureFirst": "false",
         "notifyFailureLast": "true",
+        "mailCreator": "default",
+        "backExecuteOnce": "false",
         "disabled": '["jobA","jobB"]',
         "flowOverride[env]": "prod",
         "flowOverride[retry.count]": "3",
@@ -352,7 +357,9 @@ def test_fetch_schedule_failure_options_read_back_as_sent() -> None:
         failure_emails=frozenset(
             {"a@example.com", "b@example.com", "c@example.com", "d@example.com"}
         ),
+        failure_emails_override=True,
         success_emails=frozenset({"ok@example.com"}),
+        success_emails_override=True,
         notify_on_first_failure=False,
         notify_on_last_failure=True,
     )
@@ -713,18 +720,34 @@ VALUES = st.text(
 
 @st.composite
 def schedule_values(draw: st.DrawFn) -> ScheduleValue:
-    concurrent = draw(st.sampled_from(["skip", "ignore", "pipeline"]))
+    concurrent = draw(st.sampled_from(["skip", "ignore", "pipeline", "queue"]))
+    level = draw(st.integers(0, 5))
     return ScheduleValue(
         cron=cron.normalize(draw(st.sampled_from(CRONS))),
         concurrent=concurrent,
-        pipeline_level=draw(st.integers(1, 5)) if concurrent == "pipeline" else None,
+        pipeline_level=level if concurrent == "pipeline" else None,
+        queue_level=level if concurrent == "queue" else None,
         failure_action=draw(st.sampled_from(list(FailureAction))),
+        failure_action_override=draw(st.booleans()),
         failure_emails=draw(EMAILS),
+        failure_emails_override=draw(st.booleans()),
         success_emails=draw(EMAILS),
+        success_emails_override=draw(st.booleans()),
         notify_on_first_failure=draw(st.booleans()),
         notify_on_last_failure=draw(st.booleans()),
-        disabled_jobs=draw(st.frozensets(st.sampled_from(["jobA", "jobB"]))),
+        mail_creator=draw(st.sampled_from(["default", "custom", ""])),
+        disabled_jobs=draw(
+            st.frozensets(st.sampled_from(["jobA", "jobB", "sub", "sub:inner2", "sub:deep:x"]))
+        ),
         parameters=draw(st.dictionaries(KEYS, VALUES, max_size=3).map(pairs)),
+        runtime_properties=draw(
+            st.dictionaries(
+                st.sampled_from(["jobA", "sub:inner1"]),
+                st.dictionaries(KEYS, VALUES, min_size=1, max_size=2),
+                max_size=2,
+            )
+        ),
+        back_execute_once=draw(st.booleans()),
     )
 
 
@@ -743,7 +766,14 @@ def sla_values(draw: st.DrawFn) -> SlaValue | None:
         ).filter(lambda r: r.email or r.kill),
         min_size=1, max_size=3,
     ))  # fmt: skip
-    return SlaValue(emails=draw(EMAILS), rules=rules)
+    alerters = draw(
+        st.dictionaries(
+            st.sampled_from(["pagerduty", "slack"]),
+            st.dictionaries(KEYS, st.lists(st.sampled_from(["svc-1", "svc-2", "x"]), max_size=2)),
+            max_size=2,
+        )
+    )
+    return SlaValue(emails=draw(EMAILS), rules=rules, alerters=alerters)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

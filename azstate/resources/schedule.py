@@ -18,7 +18,7 @@ from azstate.plan import Action, Call, Change
 from azstate.resources.reading import AllOf, Done, Listed, Pending, Reader
 from azstate.resources.unit import PROJECT_CREATED, Need, ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot, ScheduleRead
-from azstate.state import ScheduleValue, SourceFiles
+from azstate.state import END_SCHED_TIME_DEFAULT, ScheduleValue, SourceFiles
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import ProjectListing, ScheduleListing
@@ -28,17 +28,35 @@ def desired_schedule(sched: ScheduleConfig) -> ScheduleValue:
     """The one place a schedule's configuration becomes the value compared with the server."""
     from azstate.cron import normalize
 
+    concurrent = sched.concurrent.value
+    queue = concurrent == "queue"
     return ScheduleValue(
         cron=normalize(sched.cron),
-        concurrent=sched.concurrent.value,
-        pipeline_level=sched.pipeline_level if sched.concurrent.value == "pipeline" else None,
+        concurrent=concurrent,
+        pipeline_level=sched.pipeline_level if concurrent == "pipeline" else None,
+        # Azkaban's default queue level is 1
+        queue_level=(1 if sched.queue_level is None else sched.queue_level) if queue else None,
         failure_action=sched.failure_action,
+        failure_action_override=sched.failure_action_override,
         failure_emails=frozenset(sched.failure_emails),
+        failure_emails_override=bool(sched.failure_emails)
+        if sched.failure_emails_override is None
+        else sched.failure_emails_override,
         success_emails=frozenset(sched.success_emails),
+        success_emails_override=bool(sched.success_emails)
+        if sched.success_emails_override is None
+        else sched.success_emails_override,
         notify_on_first_failure=sched.notify_on_first_failure,
         notify_on_last_failure=sched.notify_on_last_failure,
+        mail_creator=sched.mail_creator,
         disabled_jobs=frozenset(sched.disabled_jobs),
         parameters=tuple(sorted(sched.parameters.items())),
+        runtime_properties=tuple(
+            (node, tuple(sorted(props.items())))
+            for node, props in sorted(sched.runtime_properties.items())
+        ),
+        back_execute_once=sched.back_execute_once,
+        end_sched_time=END_SCHED_TIME_DEFAULT,
     )
 
 
@@ -121,8 +139,9 @@ class ScheduleUnit(Unit):
                         else "re-posting a schedule drops its SLA"
                     )
                 action = Action.CREATE if have is None else Action.UPDATE
+                posted = want.model_copy(update={"submitted_by": ctx.user or None})  # display only
                 changes.append(
-                    ctx.change(addr, action, have, want, (call,), reason, fingerprint_extra=sid)
+                    ctx.change(addr, action, have, posted, (call,), reason, fingerprint_extra=sid)
                 )
                 continue
             assert have is not None

@@ -22,6 +22,9 @@ from azstate.wire import calls
 def desired_sla(sla: SlaConfig) -> SlaValue:
     return SlaValue(
         emails=frozenset(sla.emails),
+        alerters=tuple(
+            (name, tuple(sorted(config.items()))) for name, config in sorted(sla.alerters.items())
+        ),
         rules=frozenset(
             SlaRuleValue(
                 job=rule.job or "",

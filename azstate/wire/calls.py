@@ -99,10 +99,40 @@ def sla_settings(sla: SlaValue) -> tuple[str, ...]:
 
 
 def _sla_params(sla: SlaValue, group: str) -> Params:
+    """The rules, then the alerters every rule shares.
+
+    The e-mail recipients go as `slaEmails` unless the SLA has other alerters: then all of
+    them go as `slaAlerters[name][key]`, recipients as `slaAlerters[email][recipients]`, since
+    `slaEmails` with `slaAlerters` is refused (a 500 from scheduleCronFlow).
+    """
     params = [(f"{group}[{i}]", s) for i, s in enumerate(sla_settings(sla))]
-    if sla.emails:
+    if sla.alerters:
+        if sla.emails:
+            params.append(("slaAlerters[email][recipients]", _emails(sla.emails)))
+        for name, config in sla.alerters:
+            params += [(f"slaAlerters[{name}][{key}]", ",".join(values)) for key, values in config]
+    elif sla.emails:
         params.append(("slaEmails", _emails(sla.emails)))
     return tuple(params)
+
+
+def disabled_json(jobs: Iterable[str]) -> str:
+    """`disabled` in Azkaban's form: a top-level job by name, a job inside an embedded flow as
+    `{"id":"sub","children":[...]}` (nested the same way at any depth). `sub:inner` sent as a
+    plain name would be stored literally and disable nothing (section 14)."""
+    return json.dumps(_disabled_tree([tuple(j.split(":")) for j in jobs]), separators=(",", ":"))
+
+
+def _disabled_tree(paths: list[tuple[str, ...]]) -> list[object]:
+    names = sorted({p[0] for p in paths})
+    out: list[object] = []
+    for name in names:
+        if (name,) in paths:
+            out.append(name)
+        children = [p[1:] for p in paths if p[0] == name and len(p) > 1]
+        if children:
+            out.append({"id": name, "children": _disabled_tree(children)})
+    return out
 
 
 def _permission_params(
@@ -171,7 +201,14 @@ def change_permission(
 
 
 def schedule_cron_flow(project: str, flow: str, value: ScheduleValue, sla: SlaValue | None) -> Call:
-    """Every option explicitly; the SLA in the same request, since a re-post wipes it (trap 23)."""
+    """Every option explicitly; the SLA in the same request, since a re-post wipes it (trap 23).
+
+    The flow's parameters go as `flowOverride[k]`, unless a job node has runtime properties:
+    then they go as `runtimeProperty[ROOT][k]` beside them, since the two groups together are a
+    500 that leaves the schedule without options. `endSchedTime` is never sent: Azkaban never
+    returns it, so each post resets it to its default (2050-01-01), and the submitting user
+    becomes the one who posts.
+    """
     if value.concurrent == "pipeline" and value.pipeline_level is None:
         raise ValueError("concurrent = pipeline needs a pipeline level (the server answers 500)")
     params: list[tuple[str, str]] = [
@@ -183,24 +220,38 @@ def schedule_cron_flow(project: str, flow: str, value: ScheduleValue, sla: SlaVa
     ]
     if value.concurrent == "pipeline":
         params.append(("pipelineLevel", str(value.pipeline_level)))
+    elif value.concurrent == "queue":
+        params.append(("queueLevel", str(1 if value.queue_level is None else value.queue_level)))
     params += [
         ("failureAction", FAILURE_ACTION_TOKENS[value.failure_action]),
-        ("failureEmailsOverride", _bool(bool(value.failure_emails))),
-        ("successEmailsOverride", _bool(bool(value.success_emails))),
+        ("failureActionOverride", _bool(value.failure_action_override)),
+        ("failureEmailsOverride", _bool(value.failure_emails_override)),
+        ("successEmailsOverride", _bool(value.success_emails_override)),
         ("failureEmails", _emails(value.failure_emails)),
         ("successEmails", _emails(value.success_emails)),
         ("notifyFailureFirst", _bool(value.notify_on_first_failure)),
         ("notifyFailureLast", _bool(value.notify_on_last_failure)),
-        ("disabled", json.dumps(sorted(value.disabled_jobs), separators=(",", ":"))),
+        ("mailCreator", value.mail_creator),
+        ("backExecuteOnce", _bool(value.back_execute_once)),
+        ("disabled", disabled_json(value.disabled_jobs)),
     ]
-    params += [(f"flowOverride[{k}]", v) for k, v in value.parameters]
+    if value.runtime_properties:
+        params += [(f"runtimeProperty[ROOT][{k}]", v) for k, v in value.parameters]
+        params += [
+            (f"runtimeProperty[{node}][{k}]", v)
+            for node, props in value.runtime_properties
+            for k, v in props
+        ]
+    else:
+        params += [(f"flowOverride[{k}]", v) for k, v in value.parameters]
     if sla is not None:
         params += _sla_params(sla, "slaSettings")
     return _write("/schedule", *params)
 
 
 def set_sla(schedule_id: int, sla: SlaValue) -> Call:
-    """Replaces the whole SLA list; cannot clear it (no rules is an error, trap 29)."""
+    """Replaces the whole SLA list; cannot clear it (no rules is an error, trap 29). Takes
+    `slaAlerters` as scheduleCronFlow does (section 14)."""
     return _write(
         "/schedule",
         ("ajax", "setSla"),

@@ -428,85 +428,136 @@ def live_schedule(reply: Any) -> LiveSchedule | None:
         if "schedule" not in body:
             return None
         sched = body["schedule"]
-        options = sched.get("executionOptions") or {}
+        raw_options = sched.get("executionOptions")
+        options = raw_options or {}
         sla_options = options.get("slaOptions") or []
         partial = _sla_partial(sla_options) if sla_options else None
+        value = schedule_value(
+            str(sched.get("cronExpression") or ""),
+            raw_options,
+            back_execute_once=bool(sched.get("backExecuteOnce")),
+        )
+        submit_user = sched.get("submitUser")
+        if submit_user is not None:
+            value = value.model_copy(update={"submitted_by": str(submit_user)})
         return LiveSchedule(
             schedule_id=_int(sched["scheduleId"]),
-            value=schedule_value(str(sched.get("cronExpression") or ""), options),
+            value=value,
             has_sla=bool(sla_options),
             sla_partial=partial,
             submit_user=sched.get("submitUser"),
             next_exec_time=sched.get("nextExecTime"),
-            unmanaged=unmanaged_options(options),
+            unmanaged=unmanaged_options(raw_options),
         )
 
     return _guard("fetchSchedule", build)
 
 
-def unmanaged_options(options: Mapping[str, Any]) -> tuple[str, ...]:
-    """What executionOptions hold that a ScheduleValue drops, in words: azstate re-posts a
-    schedule with none of it, so whoever adopts a server must hear of it (section 6.3)."""
+def unmanaged_options(options: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """What executionOptions hold that Azkaban itself cannot take back in a scheduleCronFlow,
+    in words: every re-post loses it, so whoever adopts a server must hear of it. Everything
+    else is in the ScheduleValue (section 14)."""
+    if options is None:
+        return ()  # the value says so (no_options), and the plan re-posts the schedule
     found: list[str] = []
-    for node, props in sorted((options.get("runtimeProperties") or {}).items()):
-        keys = ", ".join(sorted(str(k) for k in props or {}))
-        found.append(f"runtime properties of job {node!r} ({keys})")
-    creator = options.get("mailCreator")
-    if creator not in (None, "default"):
-        found.append(f"mail creator {creator!r}")
-    for key, flag in (
-        ("failureEmails", "failureEmailsOverridden"),
-        ("successEmails", "successEmailsOverridden"),
-    ):
-        if _str_list(options.get(key)) and options.get(flag) is False:
-            found.append(f"{key} that do not override the flow's own ({flag} is false)")
-    alerters = sorted(
-        {
-            str(name)
-            for sla in options.get("slaOptions") or []
-            for name in (sla.get("alertersConfigs") or {})
-            if name != "email"
-        }
-    )
-    if alerters:
-        found.append("SLA alerters other than e-mail: " + ", ".join(alerters))
+    if options.get("memoryCheck") is False:
+        found.append("memoryCheck false (no request parameter sets it; a re-post turns it on)")
+    if options.get("pipelineExecutionId") is not None:
+        found.append(
+            f"pipelineExecutionId {options['pipelineExecutionId']} (no request parameter sets "
+            "it; a re-post clears it)"
+        )
+    for name in _literal_colon_names(options.get("disabledJobs")):
+        found.append(
+            f"disabled job given literally as {name!r}, which names no node and disables "
+            "nothing; a re-post drops it"
+        )
     return tuple(found)
 
 
-def schedule_value(cron_expression: str, options: Mapping[str, Any]) -> ScheduleValue:
-    """executionOptions (Jackson's ExecutionOptions bean) as the ScheduleValue that was sent."""
+def schedule_value(
+    cron_expression: str, options: Mapping[str, Any] | None, *, back_execute_once: bool = False
+) -> ScheduleValue:
+    """executionOptions (Jackson's ExecutionOptions bean) as the ScheduleValue that was sent.
+
+    `queue` keeps its level in `pipelineLevel` (`queueLevel` reads 0). `null` options (a
+    refused re-post of an existing schedule) read as Azkaban's defaults with `no_options` set,
+    so that no configuration equals them. A literal `sub:inner` disabled name disables
+    nothing, so it is left out (unmanaged_options names it). `backExecuteOnce` sits beside the
+    options in the reply, so the caller passes it.
+    """
+    missing = options is None
+    options = options or {}
     concurrent = str(options.get("concurrentOption") or "skip")
-    level = options.get("pipelineLevel")
+    raw_level = options.get("pipelineLevel")
+    level = _int(raw_level) if raw_level is not None else None
     action_name = options.get("failureAction") or "FINISH_CURRENTLY_RUNNING"
     if action_name not in FAILURE_ACTIONS:
         raise ValueError(f"unknown failureAction {action_name!r}")
     notify_first = options.get("notifyOnFirstFailure")
+    creator = options.get("mailCreator")
     return ScheduleValue(
         cron=cron.normalize(cron_expression),
         concurrent=concurrent,
-        pipeline_level=_int(level) if concurrent == "pipeline" and level is not None else None,
+        pipeline_level=level if concurrent == "pipeline" else None,
+        queue_level=level if concurrent == "queue" else None,
         failure_action=FAILURE_ACTIONS[action_name],
+        failure_action_override=bool(options.get("failureActionOverridden")),
         failure_emails=email_set(_str_list(options.get("failureEmails"))),
+        failure_emails_override=bool(options.get("failureEmailsOverridden")),
         success_emails=email_set(_str_list(options.get("successEmails"))),
+        success_emails_override=bool(options.get("successEmailsOverridden")),
         notify_on_first_failure=True if notify_first is None else bool(notify_first),
         notify_on_last_failure=bool(options.get("notifyOnLastFailure")),
-        disabled_jobs=frozenset(_disabled_names(options.get("disabledJobs"))),
-        parameters=tuple(
-            (str(k), str(v)) for k, v in (options.get("flowParameters") or {}).items()
+        mail_creator="default" if creator is None else str(creator),
+        disabled_jobs=frozenset(disabled_paths(options.get("disabledJobs"))),
+        parameters=_props(options.get("flowParameters")),
+        runtime_properties=tuple(
+            (str(node), _props(props))
+            for node, props in (options.get("runtimeProperties") or {}).items()
         ),
+        back_execute_once=back_execute_once,
+        no_options=missing,
+        cannot_repost=unmanaged_options(None if missing else options),
     )
 
 
-def _disabled_names(items: Any) -> list[str]:
-    """`disabledJobs` holds `{"name","children","embeddedFlow"}` beans; `null` for objects sent
-    in `disabled` (section 13), which name nothing."""
+def _props(raw: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in (raw or {}).items())
+
+
+def disabled_paths(items: Any, parent: str = "") -> list[str]:
+    """`disabledJobs` beans (`{"name","children","embeddedFlow"}`) as TOML names: `job` at the
+    top, `sub:inner` for a child of embedded flow `sub`, at any depth. An embedded flow with no
+    children disables nothing and gives nothing; so do `null` items (objects sent without
+    `children`, section 13) and plain names holding ':' (stored literally, section 14)."""
     names: list[str] = []
     for item in items or []:
         if isinstance(item, str):
-            names.append(item)
-        elif isinstance(item, dict) and item.get("name"):
-            names.append(str(item["name"]))
+            item = {"name": item}
+        if not isinstance(item, dict) or not item.get("name"):
+            continue
+        name = str(item["name"])
+        children = item.get("children")
+        if item.get("embeddedFlow") or children is not None:
+            names += disabled_paths(children, f"{parent}{name}:")
+        elif ":" not in name:
+            names.append(parent + name)
     return names
+
+
+def _literal_colon_names(items: Any) -> list[str]:
+    found: list[str] = []
+    for item in items or []:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not item.get("name"):
+            continue
+        if item.get("embeddedFlow") or item.get("children") is not None:
+            found += _literal_colon_names(item.get("children"))
+        elif ":" in str(item["name"]):
+            found.append(str(item["name"]))
+    return found
 
 
 def _sla_partial(options: list[Any]) -> SlaPartial:
@@ -540,10 +591,19 @@ def sla_from_info(reply: Any) -> SlaValue | None:
         if settings is None:
             return None
         rules = frozenset(_sla_rule(s) for s in settings)
+        alerters = dict(body.get("slaAlerters") or {})
+        email = alerters.pop("email", None) or {}
         emails = body.get("slaEmails")
         if emails is None:
-            emails = ((body.get("slaAlerters") or {}).get("email") or {}).get("recipients")
-        return SlaValue(emails=email_set(_str_list(emails)), rules=rules)
+            emails = email.get("recipients")
+        return SlaValue(
+            emails=email_set(_str_list(emails)),
+            rules=rules,
+            alerters=tuple(
+                (str(name), tuple((str(k), tuple(_str_list(v))) for k, v in (config or {}).items()))
+                for name, config in alerters.items()
+            ),
+        )
 
     return _guard("slaInfo", build)
 

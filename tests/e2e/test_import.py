@@ -367,11 +367,12 @@ def test_an_imported_directory_applies_to_a_fresh_server(
 # -- what the TOML cannot hold -------------------------------------------------------------------
 
 
-def test_options_azstate_does_not_manage_are_noted_and_the_plan_stays_empty(
+def test_options_other_tools_set_are_written_and_the_plan_stays_empty(
     ws: Workspace,
 ) -> None:
     """Runtime properties, a mail creator, an SLA alerter that is not e-mail, e-mails that do
-    not override the flow's: plan cannot see them, so an import must say an apply drops them."""
+    not override the flow's: the TOML holds them all, so import writes them without a note
+    (tests/e2e/test_schedule_options.py changes each and reads it back)."""
     client = ws.client()
     uploaded(ws, client, "extras")
     raw_schedule(
@@ -386,23 +387,21 @@ def test_options_azstate_does_not_manage_are_noted_and_the_plan_stays_empty(
     )
     raw_schedule(client, "extras", "hourly", ("failureEmails", "oncall@example.com"))
     out, err = import_(ws, "--all")
-    assert_noted(
-        out,
-        err,
-        "project extras, flow daily: runtime properties of job 'load' (memory)",
-        "project extras, flow daily: mail creator 'custom'",
-        "project extras, flow daily: SLA alerters other than e-mail: pager",
-        "project extras, flow hourly: failureEmails that do not override the flow's own",
-    )
-    assert len(notes(err)) == 4
+    assert notes(err) == []
+    schedules = tomllib.loads((out / "azstate.toml").read_text())["projects"]["extras"]
+    daily, hourly = schedules["schedules"]["daily"], schedules["schedules"]["hourly"]
+    assert daily["runtime_properties"] == {"load": {"memory": "4g"}}
+    assert daily["mail_creator"] == "custom"
+    assert daily["sla"]["alerters"] == {"pager": {"key": ["abc"]}}
+    assert hourly["failure_emails_override"] is False
     assert_plans_empty(ws, out)
 
 
 def test_values_the_toml_refuses_are_noted_left_out_and_shown_by_the_plan(ws: Workspace) -> None:
-    """A pipeline level past 2, a queue option, an SLA on a job the flow lacks, a zero-minute
-    rule, a disabled job that is not there, a bad e-mail, a blank parameter name, an empty
-    permission entry, a blank description: the file still validates, each is a note, and the
-    plan changes exactly those resources."""
+    """A negative pipeline level, an unknown concurrent option, an SLA on a job the flow
+    lacks, a zero-minute rule, a disabled job that is not there, a bad e-mail, a blank
+    parameter name, an empty permission entry, a blank description: the file still validates,
+    each is a note, and the plan changes exactly those resources."""
     client = ws.client()
     uploaded(ws, client, "odd")
     raw_schedule(
@@ -410,13 +409,13 @@ def test_values_the_toml_refuses_are_noted_left_out_and_shown_by_the_plan(ws: Wo
         "odd",
         "daily",
         ("concurrentOption", "pipeline"),
-        ("pipelineLevel", "3"),
+        ("pipelineLevel", "-1"),
         ("disabled", '["ghost", "load"]'),
         ("failureEmails", "ok@example.com,not-an-address"),
         ("failureEmailsOverride", "true"),
         ("flowOverride[]", "blank"),
     )
-    sid = raw_schedule(client, "odd", "hourly", ("concurrentOption", "queue"))
+    sid = raw_schedule(client, "odd", "hourly", ("concurrentOption", "fifo"))
     raw_sla(client, sid, "nosuch,FINISH,0:30,true,false", ",FINISH,0:0,false,true")
     client.send(
         Call(
@@ -438,11 +437,11 @@ def test_values_the_toml_refuses_are_noted_left_out_and_shown_by_the_plan(ws: Wo
         out,
         err,
         "project blank: the server has no description",
-        "project odd, flow daily: pipeline level 3",
+        "project odd, flow daily: pipeline level -1",
         'project odd, flow daily: disabled job "ghost"',
         'project odd, flow daily: failure_emails: "not-an-address"',
         'project odd, flow daily: a flow parameter with a blank name ("" = "blank")',
-        'project odd, flow hourly: concurrent option "queue"',
+        'project odd, flow hourly: concurrent option "fifo"',
         'project odd, flow hourly: SLA rule { job = "nosuch"',
         'project odd, flow hourly: SLA rule { rule = "FINISH", duration = 0',
         "project odd, flow hourly: no SLA rule of this schedule can be written",
