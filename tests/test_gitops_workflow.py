@@ -164,8 +164,9 @@ def test_every_azstate_command_in_the_workflow_is_a_valid_invocation() -> None:
     seen = {" ".join(argv) for argv in commands}
     assert {
         "validate -c $AZSTATE_ENV",
-        "plan -c $AZSTATE_ENV --format markdown --out plan --detailed-exitcode",
-        "plan -c $AZSTATE_ENV --out plan --detailed-exitcode",
+        "plan -c $AZSTATE_ENV --plan-for $AZSTATE_DEPLOY_USER --format markdown --out plan "
+        "--detailed-exitcode",
+        "plan -c $AZSTATE_ENV --plan-for $AZSTATE_DEPLOY_USER --out plan --detailed-exitcode",
         "show plan --format markdown",
         "apply plan",
         "plan -c $AZSTATE_ENV --refresh-only --baseline $tag --refresh=full --detailed-exitcode "
@@ -357,8 +358,11 @@ def second_sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
         server.stop()
 
 
-def ci_env(repo: Repo, env: str, server: SandboxServer) -> dict[str, str]:
-    """What a runner gives the steps: the workflow's env, the job's, and GitHub's files."""
+def ci_env(
+    repo: Repo, env: str, server: SandboxServer, *, user: str = "azkaban"
+) -> dict[str, str]:
+    """What a runner gives the steps: the workflow's env, the job's, and GitHub's files. The
+    deploy user is azkaban; ``user`` is who the job logs in as."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AZKABAN_", "GIT_"))}
     base.update({str(k): str(v) for k, v in workflow()["env"].items()})
     base.update(GIT_ENV)
@@ -366,8 +370,9 @@ def ci_env(repo: Repo, env: str, server: SandboxServer) -> dict[str, str]:
         PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
         AZSTATE_ENV=env,
         AZKABAN_URL=server.url,
-        AZKABAN_USERNAME="azkaban",
-        AZKABAN_PASSWORD="azkaban",
+        AZSTATE_DEPLOY_USER="azkaban",
+        AZKABAN_USERNAME=user,
+        AZKABAN_PASSWORD=user,
         GITHUB_OUTPUT=str(repo.github / "github-output"),
         GITHUB_STEP_SUMMARY=str(repo.github / "step-summary.md"),
         GITHUB_SHA=git(repo.root, "rev-parse", "HEAD"),
@@ -463,6 +468,33 @@ def test_a_stale_saved_plan_is_refused_asks_for_a_new_plan_and_records_nothing(
     assert "::error title=Stale plan::" in applied.stderr or "Re-run all jobs" in repo.summary()
     assert "make and review a new plan" in repo.summary()
     assert repo.applied("staging") is None
+
+
+def test_a_read_only_plan_job_plans_for_the_deploy_user_who_applies_it(
+    repo: Repo, sandbox: SandboxServer
+) -> None:
+    # The read-only account must be able to read every project it plans: here through the
+    # group `readers` that the sandbox's user `reader` is in.
+    staging = repo.root / "staging" / "azstate.toml"
+    staging.write_text(
+        staging.read_text() + '\n[projects.reports.permissions]\ngroups = { readers = ["read"] }\n'
+    )
+    grant = 'data-eng = ["admin"]'
+    files = (repo.root / "base.toml", staging)
+    etl = next(f for f in files if f.exists() and grant in f.read_text())
+    etl.write_text(etl.read_text().replace(grant, grant + ', readers = ["read"]'))
+    repo.commit("the read-only account reads every project")
+    read_only = ci_env(repo, "staging", sandbox, user="reader")
+    planned = run_job("plan-staging", repo.root, read_only)
+    assert planned.failed is None, planned.stderr
+    assert json.loads((repo.root / "plan").read_text())["user"] == "azkaban"
+    repo.carry_artifact("plan-staging")
+    applied = run_job("apply-staging", repo.root, ci_env(repo, "staging", sandbox))
+    assert applied.failed is None, applied.stderr
+    assert repo.applied("staging") == read_only["GITHUB_SHA"]
+    # the next merge, planned by the read-only account again, finds nothing to do
+    again = run_job("plan-staging", repo.root, ci_env(repo, "staging", sandbox, user="reader"))
+    assert again.failed is None and again.output("plan", "exitcode") == "0", again.stderr
 
 
 def test_the_revision_tag_never_moves_backwards(repo: Repo, sandbox: SandboxServer) -> None:

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         saved = planfile.load(Path(args.planfile))
         ws = open_workspace(options, err, config_path=saved.config or options.config)
         planfile.check_server(saved, ws.url)
+        planfile.check_user(saved, ws.client.username)
         fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
         planfile.check_fresh(saved, fresh)
         plan = saved

@@ -89,8 +89,8 @@ class Workspace:
     def config(self) -> Config:
         return self.loaded.config
 
-    def desired(self) -> ServerState:
-        return desired_state(self.config, self.loaded.sources, self.client.username)
+    def desired(self, user: str | None = None) -> ServerState:
+        return desired_state(self.config, self.loaded.sources, user or self.client.username)
 
     def refresh(self, desired: ServerState, *, only: frozenset[str] | None = None) -> ServerState:
         scope = RefreshScope(declared=desired.projects, prune=self.config.azstate.prune, only=only)
@@ -106,11 +106,17 @@ class Workspace:
         targets: tuple[Address, ...] = (),
         refresh_only: bool = False,
         only: frozenset[str] | None = None,
+        user: str | None = None,
     ) -> Plan:
-        desired = self.desired()
+        """The plan for ``user`` (default: the logged-in user), who will apply it: ownership
+        (the applying user's own permission entry) is computed for that user, and the plan
+        records it."""
+        desired = self.desired(user)
         if only is None and targets:
             only = frozenset(t.project.lower() for t in targets)
         live = self.refresh(desired, only=only)
+        if user:
+            live = live.model_copy(update={"user": user})
         options = DiffOptions(
             server=self.url,
             timezone=self.config.server.timezone,
