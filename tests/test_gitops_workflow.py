@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -146,6 +147,31 @@ def test_the_schema_reference_survives_the_copy() -> None:
         assert first.startswith("#:schema "), toml
         target = (toml.parent / first.removeprefix("#:schema ")).resolve()
         assert target == vendored.resolve(), toml
+
+
+def leaves(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Every value of a TOML document by key path; arrays are values (an overlay replaces them)."""
+    out: dict[tuple[str, ...], Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(leaves(value, (*prefix, key)))
+        else:
+            out[(*prefix, key)] = value
+    return out
+
+
+def test_the_environments_extend_one_base_and_repeat_no_value() -> None:
+    base = leaves(tomllib.loads((GITOPS / "base.toml").read_text()))
+    envs = {
+        e: leaves(tomllib.loads((GITOPS / e / "azstate.toml").read_text())) for e in ENVIRONMENTS
+    }
+    for env, values in envs.items():
+        assert values.pop(("extends",)) == ["../base.toml"], env
+        restated = [k for k, v in values.items() if k in base and base[k] == v]
+        assert not restated, f"{env} restates the base: {restated}"
+    staging, production = envs.values()
+    same = [k for k in set(staging) & set(production) if staging[k] == production[k]]
+    assert not same, f"both environments say the same (it belongs in base.toml): {same}"
 
 
 def test_no_expression_reaches_a_shell_and_only_github_actions_are_used() -> None:
