@@ -40,6 +40,7 @@ from azstate.state import (
     SlaValue,
     duration,
 )
+from azstate.variables import escape
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DEFAULT = ScheduleValue(cron="")
@@ -57,12 +58,19 @@ HEADER = (
 
 
 def quote(text: str) -> str:
+    """A TOML basic string value that loads back as ``text``: ``${var.`` (and ``$${``) escaped
+    so the loader does not read a server's text as a variable."""
+    return _basic(escape(text))
+
+
+def _basic(text: str) -> str:
     """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw, TOML does not."""
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def key(text: str) -> str:
-    return text if _BARE_KEY.match(text) else quote(text)
+    """Keys are never interpolated: written as they are."""
+    return text if _BARE_KEY.match(text) else _basic(text)
 
 
 def strings(values: Iterable[str]) -> str:

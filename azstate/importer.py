@@ -66,7 +66,9 @@ def destination(out_dir: Path, *, force: bool = False, merge: bool = False) -> D
                 f"{out_dir / CONFIG_FILE}: no configuration to merge into "
                 "(import without --merge writes it)"
             )
-        loaded = load_config(out_dir)  # a broken file is refused, naming its file and line
+        # A broken file is refused, naming its file and line; a variable with no value does not
+        # matter here: project names are table keys, never interpolated.
+        loaded = load_config(out_dir, require_values=False)
         return Destination(out_dir, True, frozenset(n.lower() for n in loaded.config.projects))
     if held and not force:
         raise AzstateError(

@@ -143,3 +143,20 @@ def test_the_hint_after_a_sandbox_import_keeps_sandbox(tmp_path: Path) -> None:
     assert command == "azstate plan -c imported --sandbox"
     again = azstate(*command.split()[1:], "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_text_that_would_read_as_a_variable_is_imported_escaped(ws: Workspace) -> None:
+    """The server's own `${var.x}` must not become a variable of the imported file."""
+    cron = 'cron = "0 0 2 ? * *"'
+    ws.write(
+        THREE.replace('"Reports"', '"Reports for $${var.team}, ${azkaban.flow.start.year}"')
+        .replace(cron, cron + '\nparameters = { day = "$${var.day}" }')
+    )
+    ws.apply()
+    out = ws.root / "d"
+    done = ws.run("import", "--all", "--out", str(out))
+    assert done.code == 0, done.err
+    text = (out / "azstate.toml").read_text()
+    assert '"Reports for $${var.team}, ${azkaban.flow.start.year}"' in text
+    assert 'day = "$${var.day}"' in text
+    plans_empty(ws, out)
