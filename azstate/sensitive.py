@@ -19,7 +19,13 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from azstate.errors import AzstateError
+
+if TYPE_CHECKING:
+    from azstate.load import LoadedConfig
+    from azstate.plan import Plan
 
 SHOWN = "(sensitive)"
 MARKER = re.compile(r"\(sensitive:[0-9a-f]{16}\)")
@@ -126,10 +132,74 @@ class Sealer:
             return [self._seal_at(v, (*path, i), paths) for i, v in enumerate(value)]
         return value
 
-    # -- calls apply sends -------------------------------------------------------------------
+    # -- what apply sends --------------------------------------------------------------------
 
     def unseal_params(self, params: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         return tuple((k, self.unseal(v)) for k, v in params)
+
+    def unseal_json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.unseal(value)
+        if isinstance(value, Mapping):
+            return {k: self.unseal_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.unseal_json(v) for v in value]
+        return value
+
+
+def secrets_of(loaded: LoadedConfig) -> frozenset[str]:
+    """The configuration's sensitive strings: the sensitive variables' values, and every value
+    the loader marked sensitive (a string that uses one, as interpolated)."""
+    from azstate.load import parse_key_path  # load imports much: only when a plan is made
+
+    found = {v.value for v in loaded.variables.values() if v.sensitive and v.value}
+    for text in loaded.sensitive:
+        value: Any = loaded.document
+        for part in parse_key_path(text):
+            found_in_table = isinstance(value, Mapping) and part in value
+            found_in_array = isinstance(value, list) and isinstance(part, int) and part < len(value)
+            if not (found_in_table or found_in_array):
+                value = None
+                break
+            value = value[part]
+        found.update(_strings(value))
+    return frozenset(s for s in found if s)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def seal_plan(plan: Plan, sealer: Sealer) -> Plan:
+    """The plan as it may be shown and saved."""
+    if not sealer.active:
+        return plan
+    from azstate.plan import Plan
+
+    try:
+        return Plan.from_json(sealer.seal_plan_json(plan.to_json()))
+    except ValueError as exc:  # a secret where azstate reads a fixed form (an enum, a number)
+        raise AzstateError(
+            f"a sensitive value is used where azstate needs to read it: {shown(str(exc))}"
+        ) from None
+
+
+def unseal_plan(plan: Plan, sealers: Iterable[Sealer]) -> Plan:
+    """The plan with the values behind the markers these sealers made: what apply sends."""
+    from azstate.plan import Plan
+
+    data: Any = plan.to_json()
+    for sealer in sealers:
+        data = sealer.unseal_json(data)
+    data.pop("sensitive_salt", None)
+    return Plan.from_json(data)
 
 
 def _find(

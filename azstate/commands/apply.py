@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         ws = open_workspace(options, err, config_path=saved.config or options.config)
         planfile.check_server(saved, ws.url)
         planfile.check_user(saved, ws.client.username)
-        fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
+        fresh = ws.plan(
+            targets=saved.targets, refresh_only=saved.refresh_only, salt=saved.sensitive_salt
+        )
         planfile.check_fresh(saved, fresh)
         plan = saved
     else:
@@ -89,8 +91,13 @@ def _confirm(err: Console) -> bool:
 def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, *, as_json: bool) -> int:
     """With --format json the report goes to stdout as JSON, and the text report to stderr."""
     with progress_for(err, "Applying") as progress:
+        # The plan shown and saved holds digests for sensitive values; the calls carry them.
         outcomes = apply_plan(
-            ws.client, plan, ws.loaded.artifacts, parallelism=ws.parallelism, progress=progress
+            ws.client,
+            ws.unsealed(plan),
+            ws.loaded.artifacts,
+            parallelism=ws.parallelism,
+            progress=progress,
         )
     human = err if as_json else out
     human.print()

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -30,6 +30,7 @@ from azstate.plan import Plan
 from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
+from azstate.sensitive import Sealer, new_salt, seal_plan, secrets_of, unseal_plan
 from azstate.state import ServerState
 from azstate.views.theme import THEME
 from azstate.wire.client import AzkabanClient
@@ -84,6 +85,11 @@ class Workspace:
     parallelism: int
     err: Console
     config_path: str
+    # Sensitive values (sensitive.py): every plan made here is sealed; the sealers, by salt,
+    # give apply back the values behind their markers.
+    secrets: frozenset[str] = frozenset()
+    salt: str = field(default_factory=new_salt)
+    _sealers: dict[str, Sealer] = field(default_factory=dict)
 
     @property
     def config(self) -> Config:
@@ -107,6 +113,7 @@ class Workspace:
         refresh_only: bool = False,
         only: frozenset[str] | None = None,
         user: str | None = None,
+        salt: str | None = None,
     ) -> Plan:
         """The plan for ``user`` (default: the logged-in user), who will apply it: ownership
         (the applying user's own permission entry) is computed for that user, and the plan
@@ -127,7 +134,19 @@ class Workspace:
             config_digest=self.loaded.digest,
         )
         plan = diff(desired, live, options)
-        return plan.model_copy(update={"config": self.config_path})
+        return self.seal(plan.model_copy(update={"config": self.config_path}), salt)
+
+    def seal(self, plan: Plan, salt: str | None = None) -> Plan:
+        """The plan as it may be shown and saved: sensitive values as salted digests."""
+        if not self.secrets:
+            return plan
+        key = salt or self.salt
+        sealer = self._sealers.setdefault(key, Sealer.of(self.secrets, key))
+        return seal_plan(plan, sealer)
+
+    def unsealed(self, plan: Plan) -> Plan:
+        """What apply sends: the values behind the markers this workspace made."""
+        return unseal_plan(plan, self._sealers.values()) if self._sealers else plan
 
 
 def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
@@ -192,6 +211,8 @@ def open_workspace(options: Options, err: Console, *, config_path: str | None = 
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(options, server, err, where=where)
+    secrets = secrets_of(loaded)
+    client.also_redact(secrets)
     return Workspace(
         loaded=loaded,
         client=client,
@@ -199,6 +220,7 @@ def open_workspace(options: Options, err: Console, *, config_path: str | None = 
         parallelism=parallelism_of(options, server),
         err=err,
         config_path=path,
+        secrets=secrets,
     )
 
 

@@ -20,6 +20,8 @@ import html
 import re
 from collections.abc import Iterable
 
+from azstate.sensitive import shown
+
 # C0 and C1 controls, DEL, soft hyphen, Arabic letter mark, Mongolian vowel separator,
 # zero-width and directional marks, bidi embeddings/overrides/isolates, line and paragraph
 # separators, invisible operators, BOM, interlinear annotations and tag characters.
@@ -44,8 +46,9 @@ def _escape_char(match: re.Match[str]) -> str:
 
 
 def for_text(value: str) -> str:
-    """A value for a terminal or a CI log: one line, nothing invisible or able to act."""
-    return _INVISIBLE.sub(_escape_char, value)
+    """A value for a terminal or a CI log: one line, nothing invisible or able to act; the
+    digest standing for a sensitive value (azstate/sensitive.py) shown as ``(sensitive)``."""
+    return _INVISIBLE.sub(_escape_char, shown(value))
 
 
 def for_markdown_code(value: str) -> str:
