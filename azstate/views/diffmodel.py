@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from azstate import cron
 from azstate.errors import CronError
 from azstate.plan import Action, Change, Drift
+from azstate.state import duration
 
 NEXT_FIRES = 3
 NONE = "(none)"
@@ -174,16 +175,6 @@ def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> Dri
 
 
 # What a field's values look like ------------------------------------------------------------
-
-
-def duration(minutes: int) -> str:
-    """SLA minutes as the TOML spells durations: 90 -> 1h30m, 120 -> 2h, 45 -> 45m."""
-    hours, mins = divmod(int(minutes), 60)
-    if hours and mins:
-        return f"{hours}h{mins}m"
-    if hours:
-        return f"{hours}h"
-    return f"{mins}m"
 
 
 def human_size(size: int) -> str:
