@@ -31,7 +31,11 @@ source = "src/etl"
 
 [projects.etl.schedules.daily]
 cron = "0 0 2 ? * *"
-parameters = {{ env = "prod", password = "${{var.db_password}}", dsn = "db://etl:${{var.db_password}}@db" }}
+
+[projects.etl.schedules.daily.parameters]
+env = "prod"
+password = "${{var.db_password}}"
+dsn = "db://etl:${{var.db_password}}@db"
 """
 
 
