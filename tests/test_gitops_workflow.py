@@ -722,3 +722,19 @@ def test_the_plan_comment_says_which_applied_revision_it_compared_with(tmp_path:
     assert updated == {"action": "updated", "id": first["id"]}
     (comment,) = json.loads(state.read_text())["comments"]
     assert "last applied revision `azstate-applied/staging` (1a2b3c4)" in comment["body"]
+
+
+def test_the_version_comes_from_the_git_tag_with_a_fallback() -> None:
+    """What the pin relies on: a build from tag vX.Y.Z is X.Y.Z, and `azstate --version` and a
+    saved plan name the build (a clone without tags still builds, naming its commit)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" in project["project"]["dynamic"]
+    assert "version" not in project["project"]
+    assert any(r.startswith("setuptools-scm") for r in project["build-system"]["requires"])
+    assert project["tool"]["setuptools_scm"]["fallback_version"]
+    import azstate
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "azstate", "--version"], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == f"azstate {azstate.__version__}"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from azstate import __version__
 from azstate.sandbox.server import SandboxServer
 from tests.e2e.workspace import flow20
 
@@ -60,6 +61,7 @@ def test_a_read_only_plan_for_the_deploy_user_applies_as_that_user_and_converges
     assert planned.returncode == 0, planned.stderr
     saved = json.loads((work / "plan").read_text())
     assert saved["user"] == "azkaban"
+    assert saved["azstate_version"] == __version__  # the build that made it
     addresses = {c["address"] for c in saved["changes"]}
     assert "project.etl.permission.user.azkaban" not in addresses, "the deploy user's own entry"
 
