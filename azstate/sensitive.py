@@ -63,9 +63,11 @@ class Sealer:
             len(v) >= _SHORTEST_INSIDE and v in text for v in self.values
         )
 
+    def _digest(self, text: str) -> str:
+        return hashlib.sha256(f"{self.salt}\0{text}".encode()).hexdigest()[:16]
+
     def marker(self, text: str) -> str:
-        digest = hashlib.sha256(f"{self.salt}\0{text}".encode()).hexdigest()[:16]
-        made = f"(sensitive:{digest})"
+        made = f"(sensitive:{self._digest(text)})"
         self._made[made] = text
         return made
 
@@ -93,6 +95,9 @@ class Sealer:
         for side in ("before", "after"):
             out[side] = self._seal_at(change.get(side), (), paths)
         out["calls"] = [self._seal_call(c) for c in change.get("calls", [])]
+        if paths and change.get("fingerprint"):
+            # a plain digest of a live value that holds a secret could be guessed at: salted
+            out["fingerprint"] = self._digest(str(change["fingerprint"]))
         return out
 
     def _seal_drift(self, drift: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ def change(before: str | None, after: str) -> dict[str, Any]:
             "failure_emails": ["a@example.com"],
         },
         "calls": [{"method": "POST", "path": "/schedule", "params": params}],
+        "fingerprint": "0123456789abcdef",
     }
 
 
@@ -55,6 +56,9 @@ def test_both_sides_and_the_calls_are_sealed_and_the_rest_is_not() -> None:
     assert params["flowOverride[password]"] == c["after"]["parameters"]["password"]
     assert params["flowOverride[env]"] == "p"
     assert sealed["sensitive_salt"] == sealer.salt
+    assert c["fingerprint"] != "0123456789abcdef", "the live value's digest is salted too"
+    again = Sealer.of([SECRET], salt=sealer.salt).seal_plan_json(plan(change(OLD, SECRET)))
+    assert again["changes"][0]["fingerprint"] == c["fingerprint"]
     assert shown(params["flowOverride[password]"]) == SHOWN
 
 
