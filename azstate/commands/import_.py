@@ -16,7 +16,8 @@ from rich.text import Text
 from azstate import importer
 from azstate.commands import schema
 from azstate.commands.options import Options, add_server_args
-from azstate.commands.workspace import connect, consoles, parallelism_of, progress_for
+from azstate.commands.progress import progress_for
+from azstate.commands.workspace import connect, consoles, parallelism_of
 from azstate.config import DEFAULT_TIMEZONE, ServerConfig, check_timezone
 from azstate.errors import AzstateError
 from azstate.refresh import RefreshScope, refresh
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             chosen = sorted({n.lower() for n in args.project})
         where.check_new([listing[k].name for k in chosen])
         declared = {k: ProjectState(name=listing[k].name, permissions={}) for k in chosen}
-        with progress_for(err, "Reading the server") as progress:
+        with progress_for(err, "Reading the server", client=client) as progress:
             live = refresh(
                 client, RefreshScope(declared=declared), parallelism=parallelism, progress=progress
             )

@@ -32,6 +32,10 @@ NONE = "(none)"
 ARROW = " → "
 _DIGEST_SHOWN = 12
 _RULE_VERBS = {"SUCCESS": "succeed", "FINISH": "finish"}
+# A files change's digest is of the content (the files' paths and bytes), not of the zip: the
+# dry run's zip_sha256 is another hash of the same upload, so the plan names which this is.
+CONTENT_DIGEST = "content digest"
+_LABELS = {"digest": CONTENT_DIGEST}
 
 
 class Sign(StrEnum):
@@ -168,7 +172,8 @@ def build(change: Change, timezone: str, now: datetime | None = None) -> ChangeV
 
 def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> DriftView:
     fields = []
-    for name, sides in drift.fields.items():
+    for key, sides in drift.fields.items():
+        name = _LABELS.get(key, key)
         live, desired = {name: sides.get("live")}, {name: sides.get("desired")}
         fields.append(_field_diff(name, live, desired, timezone, now, with_times=False))
     return DriftView(str(drift.address), tuple(fields))
@@ -262,7 +267,7 @@ def _shape(value: Any) -> Shape:
 
 
 def _side(name: str, value: Any, timezone: str, now: datetime | None, *, with_times: bool) -> Side:
-    if name == "digest" and isinstance(value, str) and len(value) > _DIGEST_SHOWN + 4:
+    if name == CONTENT_DIGEST and isinstance(value, str) and len(value) > _DIGEST_SHOWN + 4:
         return Side(value[:_DIGEST_SHOWN] + "…")
     if name == "upload" and isinstance(value, str):
         return Side(value)
@@ -284,7 +289,7 @@ def _display(data: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if data is None:
         return {}
-    out = {k: v for k, v in data.items() if k not in ("zip", "size")}
+    out = {_LABELS.get(k, k): v for k, v in data.items() if k not in ("zip", "size")}
     if data.get("zip"):
         size = data.get("size")
         out["upload"] = (
@@ -313,6 +318,20 @@ QUIET_DEFAULTS: Mapping[str, Any] = {
     "no_options": False,
 }
 
+# A schedule whose options the server lost (live only): shown in words, never as a flag.
+_OPTIONS_FLAG = "no_options"
+_OPTIONS_FIELD = "options"
+_OPTIONS_LOST = "lost on the server (executionOptions null)"
+_OPTIONS_KEPT = "set again by the re-post"
+
+
+def _options_field(before: Any, after: Any) -> FieldDiff:
+    """``no_options`` as a reviewer reads it: the options were lost, and the re-post (whose
+    option fields are listed beside) sets them again."""
+    old = Side(_OPTIONS_LOST if before else _OPTIONS_KEPT) if before is not None else None
+    new = Side(_OPTIONS_LOST if after else _OPTIONS_KEPT) if after is not None else None
+    return FieldDiff(_OPTIONS_FIELD, Shape.SCALAR, old, new)
+
 
 def _whole(
     data: Mapping[str, Any], timezone: str, now: datetime | None, *, side: str, with_times: bool
@@ -321,6 +340,10 @@ def _whole(
     for name in _field_order(data):
         value = data[name]
         if value is None or (name in QUIET_DEFAULTS and QUIET_DEFAULTS[name] == value):
+            continue
+        if name == _OPTIONS_FLAG:
+            lost = (value, None) if side == "before" else (None, value)
+            out.append(_options_field(*lost))
             continue
         shown = _side(name, value, timezone, now, with_times=with_times)
         if shown.is_empty:
@@ -345,6 +368,8 @@ def _field_diff(
 ) -> FieldDiff:
     old = before.get(name)
     new = after.get(name)
+    if name == _OPTIONS_FLAG:
+        return _options_field(old if name in before else None, new if name in after else None)
     old_side = _side(name, old, timezone, now, with_times=with_times) if name in before else None
     new_side = _side(name, new, timezone, now, with_times=with_times) if name in after else None
     shape = _shape(new if name in after and new not in (None, [], {}) else old)
