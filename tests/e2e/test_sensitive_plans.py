@@ -83,7 +83,7 @@ def test_a_secret_is_absent_from_every_output_saved_plan_and_log(work: Path) -> 
         seen.append(run(work, SECRET, "show", "plan", "--format", fmt))
     for fmt in ("text", "json"):
         seen.append(run(work, SECRET, "apply", "plan", "--dry-run", "--format", fmt))
-    seen.append(run(work, SECRET, "-v", "apply", "plan"))
+    seen.append(run(work, SECRET, "-v", "apply", "plan", "--format", "json"))
     seen.append(run(work, SECRET, "plan", "--detailed-exitcode", "-v"))
     for text in seen:
         assert_secret_free(text)
