@@ -109,3 +109,6 @@ def test_saved_plans_keep_a_digest_salted_per_plan(work: Path) -> None:
     run(work, OTHER, "apply", "a", expect=1)
     run(work, SECRET, "apply", "a")
     run(work, SECRET, "plan", "--detailed-exitcode")
+    # apply without a saved plan shows the plan it makes, sealed the same way
+    assert_secret_free(run(work, OTHER, "-v", "apply", "--auto-approve"))
+    run(work, OTHER, "plan", "--detailed-exitcode")
