@@ -237,9 +237,16 @@ def left_over(
     project is absent from that refresh and would otherwise look like one to create.
     """
     touched = frozenset(c.address.project.lower() for c in plan.changes)
-    check = replan(plan.targets, touched)
-    return [
-        c
-        for c in check.changes
-        if c.action is not Action.NO_OP and c.address.project.lower() in touched
-    ]
+    # Re-planned without targets: a targeted resource the apply deleted names nothing any more,
+    # which a targeted plan refuses. What was not targeted is then left out here instead.
+    check = replan((), touched)
+    planned = {c.address for c in plan.changes}
+
+    def in_scope(address: Address) -> bool:
+        if address.project.lower() not in touched:
+            return False
+        return not plan.targets or address in planned or any(
+            t.contains(address) for t in plan.targets
+        )
+
+    return [c for c in check.changes if c.action is not Action.NO_OP and in_scope(c.address)]
