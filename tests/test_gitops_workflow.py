@@ -589,6 +589,16 @@ def test_pull_requests_plan_against_the_recorded_revision_and_the_drift_check_fi
     assert "project.etl.schedule.nightly" in report
     assert "project.etl.schedule.nightly" in repo.summary()
 
+    # the drift is undone (applied from the recorded revision): the next check finds none
+    undone = subprocess.run(
+        ["azstate", "apply", "-c", "staging", "--auto-approve"],
+        cwd=repo.root, env=ci, capture_output=True, text=True, timeout=120,
+    )
+    assert undone.returncode == 0, undone.stderr
+    gone = run_job("drift", repo.root, ci_env(repo, "staging", sandbox))
+    assert gone.failed is None, gone.stderr
+    assert gone.output("drift", "exitcode") == "0"
+
 
 # --- the github-script steps under node ----------------------------------------------------
 
