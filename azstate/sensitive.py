@@ -82,8 +82,10 @@ class Sealer:
         out = dict(plan)
         if not self.active:
             return out
-        out["changes"] = [self._seal_change(c) for c in plan.get("changes", [])]
-        out["drift"] = [self._seal_drift(d) for d in plan.get("drift", [])]
+        if "changes" in plan:
+            out["changes"] = [self._seal_change(c) for c in plan["changes"]]
+        if "drift" in plan:  # plans of format 1 only
+            out["drift"] = [self._seal_drift(d) for d in plan["drift"]]
         out["sensitive_salt"] = self.salt
         return out
 

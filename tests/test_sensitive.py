@@ -41,6 +41,13 @@ def test_no_secret_leaves_the_plan_as_it_was() -> None:
     assert Sealer.of([]).seal_plan_json(original) == original
 
 
+def test_only_the_parts_a_plan_has_are_written() -> None:
+    """A plan without a drift list (format 2) gets none."""
+    without = {k: v for k, v in plan(change(OLD, SECRET)).items() if k != "drift"}
+    sealed = Sealer.of([SECRET]).seal_plan_json(without)
+    assert "drift" not in sealed and SECRET not in json.dumps(sealed)
+
+
 def test_both_sides_and_the_calls_are_sealed_and_the_rest_is_not() -> None:
     sealer = Sealer.of([SECRET])
     sealed = sealer.seal_plan_json(plan(change(OLD, SECRET)))
