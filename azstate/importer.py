@@ -4,6 +4,11 @@ The import command reads the server (refresh) and wires this in; this module own
 on disk: DIR/projects/NAME/ afresh from the project's current upload, remarks about what the
 directory cannot give back exactly, the configuration's JSON Schema beside the file, and the
 TOML that export() writes. The plan right after an import is empty except for those remarks.
+
+Import never overwrites a configuration silently: a DIR that already holds one is refused,
+unless --force (the file is written anew, and each imported project's directory replaced
+wholesale) or --merge (the imported projects' tables are appended to DIR/azstate.toml, whose
+text is left as it is, and a project it already declares is refused).
 """
 
 from __future__ import annotations
@@ -15,14 +20,62 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from azstate.archive import collect_files, read_zip_safely
-from azstate.errors import SourceError
+from azstate.errors import AzstateError, SourceError
 from azstate.export import Exported, export
 from azstate.flows import FlowInfo, discover
+from azstate.load import load_config
 from azstate.state import ProjectState
 from azstate.wire.client import AzkabanClient
 
 CONFIG_FILE = "azstate.toml"
 SCHEMA_FILE = "azstate.schema.json"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where import writes, and how: anew, or appended to the configuration already there."""
+
+    out_dir: Path
+    merge: bool = False
+    declared: frozenset[str] = frozenset()  # lower-cased project names DIR already declares
+
+    @property
+    def config(self) -> Path:
+        return self.out_dir / CONFIG_FILE
+
+    def check_new(self, names: Sequence[str]) -> None:
+        """Refuse, before anything is written, to append a project the file already has."""
+        taken = sorted(n for n in names if n.lower() in self.declared)
+        if taken:
+            raise AzstateError(
+                f"{self.out_dir}: the configuration already declares "
+                + ", ".join(taken)
+                + "; --merge only adds projects it does not declare"
+            )
+
+
+def destination(out_dir: Path, *, force: bool = False, merge: bool = False) -> Destination:
+    """Where import may write; refuses a DIR holding a configuration unless told what to do.
+
+    Checked before the server is read: a refused import has read and written nothing.
+    """
+    held = sorted(out_dir.glob("*.toml")) if out_dir.is_dir() else []
+    if merge:
+        if not (out_dir / CONFIG_FILE).is_file():
+            raise AzstateError(
+                f"{out_dir / CONFIG_FILE}: no configuration to merge into "
+                "(import without --merge writes it)"
+            )
+        # A broken file is refused, naming its file and line; a variable with no value does not
+        # matter here: project names are table keys, never interpolated.
+        loaded = load_config(out_dir, require_values=False)
+        return Destination(out_dir, True, frozenset(n.lower() for n in loaded.config.projects))
+    if held and not force:
+        raise AzstateError(
+            f"{out_dir} already holds a configuration ({held[0].name}): import would overwrite "
+            "it; --merge adds the imported projects to it, --force replaces it"
+        )
+    return Destination(out_dir)
 
 
 @dataclass
@@ -77,7 +130,7 @@ def unpack(client: AzkabanClient, name: str, out_dir: Path) -> Unpacked:
 
 
 def write_config(
-    out_dir: Path,
+    where: Destination,
     projects: Sequence[ProjectState],
     unpacked: Sequence[Unpacked],
     *,
@@ -85,7 +138,8 @@ def write_config(
     timezone: str,
     schema_text: str,
 ) -> Exported:
-    """Write out_dir/azstate.toml and its schema; the notes say what the TOML cannot hold."""
+    """Write out_dir/azstate.toml and its schema, or append the projects' tables to the file
+    (merge); the notes say what the TOML cannot hold."""
     remarks: dict[tuple[str, str | None], tuple[str, ...]] = {}
     cron_notes: dict[tuple[str, str], str] = {}
     sources: dict[str, str] = {}
@@ -109,10 +163,32 @@ def write_config(
         remarks=remarks,
         cron_notes=cron_notes,
     )
+    if where.merge:
+        _append(where.config, _project_tables(result.text))
+        return result
     # The schema goes beside the file, so editors find it wherever the directory is checked out.
-    (out_dir / SCHEMA_FILE).write_text(schema_text, encoding="utf-8")
-    (out_dir / CONFIG_FILE).write_text(result.text, encoding="utf-8")
+    (where.out_dir / SCHEMA_FILE).write_text(schema_text, encoding="utf-8")
+    where.config.write_text(result.text, encoding="utf-8")
     return result
+
+
+def _project_tables(text: str) -> str:
+    """The exported text from the first project table on: the file merged into keeps its own
+    schema line, header and [server] table. export() starts each project at its own header."""
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.startswith("[projects.")), len(lines))
+    return "\n".join(lines[first:])
+
+
+def _append(config: Path, tables: str) -> None:
+    """Add the tables after the file's last byte; nothing before it is rewritten."""
+    if not tables.strip():
+        return
+    held = config.read_bytes()
+    gap = "\n" if held.endswith(b"\n") or not held else "\n\n"
+    with config.open("ab") as file:
+        file.write((gap + tables).encode("utf-8"))
+
 
 
 def _unmanaged(project: ProjectState) -> dict[tuple[str, str | None], list[str]]:

@@ -291,6 +291,9 @@ class Plan(_Frozen):
     config: str | None = None  # the -c path the plan was made from, for `apply PLANFILE`
     config_digest: str | None = None
     azstate_version: str = ""
+    # The salt of the digests that stand for sensitive values (azstate/sensitive.py); only
+    # in a plan that has one.
+    sensitive_salt: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -49,6 +49,17 @@ def check_server(saved: Plan, url: str) -> None:
         )
 
 
+def check_user(saved: Plan, username: str) -> None:
+    """Refuse a plan made for another user: ownership (the applying user's own permission
+    entry, which Azkaban grants whoever creates a project) was computed for that user."""
+    if saved.user and saved.user != username:
+        raise AzstateError(
+            f"the plan was made for {saved.user}, and this apply is logged in as {username}: "
+            f"apply it as {saved.user}, or make a new plan as {username} "
+            f"(or with --plan-for {username})"
+        )
+
+
 def _server_key(url: str) -> str:
     return url.strip().rstrip("/").lower()
 

@@ -1,5 +1,8 @@
 """examples/gitops is a repository users copy: its CI workflow and pre-commit hooks must work.
 
+The jobs of the workflow (pull-request plan, merge plan and apply, recorded revision, drift
+check), its pin and the example's pre-commit hooks are tested in test_gitops_workflow.py.
+
 The workflow's shell steps are run as GitHub would run them (bash -eo pipefail, GITHUB_OUTPUT,
 GITHUB_STEP_SUMMARY) in a copy of the example, against sandboxes over HTTP; the comment script is
 run by node against an in-memory stand-in for GitHub's issue-comment API. Only the steps that
@@ -15,15 +18,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-import azstate
 from azstate.cli import build_parser
 from azstate.load import load_config
 from azstate.sandbox.server import SandboxServer
@@ -87,16 +87,6 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def second_sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
-    """Production gets its own server: both environments declare the same project names."""
-    server = SandboxServer(data_dir=tmp_path / "production-data", port=0).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def ci_env(root: Path, env: str, server: SandboxServer) -> dict[str, str]:
     """What a runner gives the steps: the workflow's env, the job's, and GitHub's files."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
@@ -133,99 +123,6 @@ def run_steps(job: str, root: Path, env: dict[str, str]) -> dict[str, str]:
 
 def is_install(script: str) -> bool:
     return script.strip().startswith("pip install")
-
-
-def test_every_azstate_command_in_the_workflow_is_a_valid_invocation() -> None:
-    commands = [
-        argv
-        for job in workflow()["jobs"].values()
-        for step in job["steps"]
-        if "run" in step
-        for argv in azstate_commands(step["run"])
-    ]
-    bad = [argv for argv in commands if not parses(argv)]
-    assert not bad, f"flags azstate does not have: {bad}"
-    seen = {" ".join(argv) for argv in commands}
-    assert {
-        'validate -c $AZSTATE_ENV',
-        'plan -c $AZSTATE_ENV --format markdown --out plan --detailed-exitcode',
-        'plan -c $AZSTATE_ENV --out plan --detailed-exitcode',
-        'apply plan',
-        'show plan',
-    } <= seen
-
-
-def test_plans_on_pull_requests_and_applies_on_merge_one_environment_at_a_time() -> None:
-    flow = workflow()
-    assert flow["on"]["push"]["branches"] == ["main"]
-    assert "pull_request" in flow["on"]
-    jobs = flow["jobs"]
-    assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
-    assert jobs["plan"]["strategy"]["matrix"]["env"] == list(ENVIRONMENTS)
-    assert jobs["apply-production"]["needs"] == "apply-staging"
-    for env in ENVIRONMENTS:
-        apply = jobs[f"apply-{env}"]
-        assert apply["if"] == "github.event_name == 'push'"
-        assert apply["environment"] == env
-        assert apply["concurrency"] == {
-            "group": f"azstate-apply-{env}", "cancel-in-progress": False
-        }
-        runs = [s["run"].strip() for s in apply["steps"] if "run" in s]
-        assert runs[-1] == "azstate apply plan"
-        assert any("--out plan" in r for r in runs[:-1])
-
-
-def test_steps_take_no_expression_into_the_shell_and_pin_azstate() -> None:
-    """`${{ }}` in a run script is pasted into bash unquoted: values go through env instead."""
-    flow = workflow()
-    assert flow["env"]["AZSTATE_VERSION"] == azstate.__version__
-    for job in flow["jobs"].values():
-        for step in job["steps"]:
-            if "run" in step:
-                assert "${{" not in step["run"], step
-                if is_install(step["run"]):
-                    assert step["run"].strip() == 'pip install "azstate==$AZSTATE_VERSION"'
-            else:
-                assert re.fullmatch(r"actions/[a-z-]+@v\d+", step["uses"]), step
-
-
-def pull_request_then_merge(repo: Path, env: str, server: SandboxServer) -> None:
-    """One environment's plan job on a pull request, its apply job on the merge, and the next
-    pull request's plan job, in one checkout (a runner's)."""
-    ci = ci_env(repo, env, server) | {"AZSTATE_CACHE_DIR": str(repo.parent / f"cache-{env}")}
-    outputs = run_steps("plan", repo, ci)
-    assert outputs["exitcode"] == "2", "a first plan against an empty server has changes"
-    md = (repo / "plan.md").read_text()
-    assert md.startswith("## azstate plan\n") and "| Create |" in md
-    assert "project.etl.schedule.nightly" in (repo / "plan.txt").read_text()
-    assert json.loads((repo / "plan").read_text())["format_version"] == "1"
-
-    run_steps(f"apply-{env}", repo, ci)
-    assert "## azstate plan" in (repo / "step-summary.md").read_text()
-
-    # the next pull request's plan job finds nothing to do
-    (repo / "github-output").write_text("")
-    assert run_steps("plan", repo, ci)["exitcode"] == "0"
-    assert "No changes." in (repo / "plan.txt").read_text()
-
-
-def test_pull_request_plan_posts_one_comment_and_apply_on_merge_converges(
-    repo: Path, sandbox: SandboxServer, second_sandbox: SandboxServer, tmp_path: Path
-) -> None:
-    """The environments' jobs run at once, as the workflow's matrix runs them, each on a runner
-    (a checkout) of its own."""
-    production = tmp_path / "production-runner" / "repo"
-    shutil.copytree(repo, production)
-    checkouts = (repo, production)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = [
-            pool.submit(pull_request_then_merge, checkout, env, server)
-            for checkout, env, server in zip(
-                checkouts, ENVIRONMENTS, (sandbox, second_sandbox), strict=True
-            )
-        ]
-        for run in runs:
-            run.result()
 
 
 def test_an_unreachable_server_fails_the_plan_step_with_its_message(
@@ -335,31 +232,6 @@ def pre_commit_hooks(path: Path, key: str | None) -> list[dict[str, Any]]:
         hooks: list[dict[str, Any]] = data
         return hooks
     return [hook for repo in data[key] for hook in repo["hooks"]]
-
-
-def test_example_pre_commit_hooks_validate_each_environment(repo: Path) -> None:
-    hooks = pre_commit_hooks(GITOPS / ".pre-commit-config.yaml", "repos")
-    assert {h["id"] for h in hooks} == {f"azstate-validate-{e}" for e in ENVIRONMENTS}
-    env = {"PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    for hook in hooks:
-        name = hook["id"].removeprefix("azstate-validate-")
-        assert re.search(hook["files"], f"{name}/azstate.toml")
-        assert re.search(hook["files"], "flows/etl/nightly.flow")
-        assert not hook.get("pass_filenames", True)
-        argv = shlex.split(hook["entry"])
-        assert argv[0] == "azstate" and parses(argv[1:])
-        ok = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
-        assert ok.returncode == 0, ok.stderr
-        assert "The configuration is valid." in ok.stdout
-
-    nightly = repo / "staging" / "azstate.toml"
-    nightly.write_text(nightly.read_text().replace('"0 0 */6 ? * *"', '"0 */6 * * *"'))
-    staging = next(h for h in hooks if h["id"].endswith("staging"))
-    bad = subprocess.run(
-        shlex.split(staging["entry"]), cwd=repo, env=env, capture_output=True, text=True
-    )
-    assert bad.returncode == 1
-    assert "projects.etl.schedules.nightly.cron" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_published_pre_commit_hook_runs_validate(repo: Path) -> None:

@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
             options, err, config_path=saved.config or options.config, targets=saved.targets
         )
         planfile.check_server(saved, ws.url)
-        fresh = ws.plan(targets=saved.targets, refresh_only=saved.refresh_only)
+        planfile.check_user(saved, ws.client.username)
+        fresh = ws.plan(
+            targets=saved.targets, refresh_only=saved.refresh_only, salt=saved.sensitive_salt
+        )
         planfile.check_fresh(saved, fresh)
         plan = saved
     else:
@@ -156,9 +159,10 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
         progress_for(err, "Applying", client=ws.client) as progress,
         _first_interrupt_stops(stop, err, ws.client.timeout),
     ):
+        # The plan shown and saved holds digests for sensitive values; the calls carry them.
         outcomes = apply_plan(
             ws.client,
-            plan,
+            ws.unsealed(plan),
             ws.loaded.artifacts,
             parallelism=ws.parallelism,
             progress=progress,

@@ -29,9 +29,26 @@ from azstate.views.theme import THEME
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--project", nargs="+", metavar="NAME", help="projects to import")
+    which.add_argument(
+        "--project",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="projects to import (repeatable)",
+    )
     which.add_argument("--all", action="store_true", help="import every project")
     parser.add_argument("--out", default=".", metavar="DIR", help="where to write (default: .)")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--merge",
+        action="store_true",
+        help="add the projects to the configuration already in DIR, leaving its text as it is",
+    )
+    existing.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the configuration already in DIR, and each imported project's directory",
+    )
     parser.add_argument(
         "--timezone",
         default=DEFAULT_TIMEZONE,
@@ -49,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise AzstateError(f"--timezone: {exc}") from None
     server = ServerConfig()
     out_dir = Path(args.out)
+    where = importer.destination(out_dir, force=args.force, merge=args.merge)
     with connect(options, server, err, where="the environment") as client:
         parallelism = parallelism_of(options, server)
         listing = {p.name.lower(): p for p in client.fetch_all_projects()}
@@ -59,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             if missing:
                 raise AzstateError("no such project on the server: " + ", ".join(missing))
             chosen = sorted({n.lower() for n in args.project})
+        where.check_new([listing[k].name for k in chosen])
         declared = {k: ProjectState(name=listing[k].name, permissions={}) for k in chosen}
         with progress_for(err, "Reading the server", client=client) as progress:
             live = refresh(
@@ -68,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         unpacked = importer.unpack_all(client, projects, out_dir, parallelism=parallelism)
 
     result = importer.write_config(
-        out_dir,
+        where,
         projects,
         unpacked,
         url=client.url,
@@ -78,11 +97,12 @@ def run(args: argparse.Namespace) -> int:
     with err.use_theme(THEME):
         for note in result.notes:
             err.print(Text.assemble(("Note:", "note"), " ", for_text(note)), soft_wrap=True)
-    config = for_text(str(out_dir / importer.CONFIG_FILE))
+    config = for_text(str(where.config))
+    plan = f"azstate plan -c {for_text(str(out_dir))}" + (" --sandbox" if options.sandbox else "")
     out_console.print(
         Text(
             f"Imported {count(len(projects), 'project')} into {config}; "
-            f"run `azstate plan -c {for_text(str(out_dir))}` to check that nothing would change."
+            f"run `{plan}` to check that nothing would change."
         ),
         soft_wrap=True,
     )

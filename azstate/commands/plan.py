@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="show only what changed on the server outside azstate (drift); change nothing",
     )
+    parser.add_argument(
+        "--plan-for",
+        metavar="USER",
+        help="plan for USER, who will apply it (its own permission entry is kept), though "
+        "logged in as another user; only USER may apply the saved plan",
+    )
     add_target_arg(parser)
     add_server_args(parser)
     add_refresh_arg(parser)
@@ -61,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     options = Options.from_args(args)
     out, err = consoles(options)
     ws = open_workspace(options, err)
-    plan = ws.plan(targets=options.targets, refresh_only=args.refresh_only)
+    plan = ws.plan(
+        targets=options.targets, refresh_only=args.refresh_only, user=args.plan_for or None
+    )
     render_plan(plan, options.format, out)
     if args.out:
         planfile.save(plan, Path(args.out))

@@ -28,6 +28,7 @@ from azstate.plan import Plan
 from azstate.refresh import DigestCache, RefreshScope, Uploaded, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
+from azstate.sensitive import Sealer, new_salt, seal_plan, secrets_of, unseal_plan
 from azstate.state import ServerState
 from azstate.tokencache import TokenCache
 from azstate.views.theme import THEME
@@ -61,13 +62,18 @@ class Workspace:
             if source.zip_sha256 == zip_sha256:
                 self.uploads[(project_id, version)] = (source.content_digest, source.file_digests)
                 return
+    # Sensitive values (sensitive.py): every plan made here is sealed; the sealers, by salt,
+    # give apply back the values behind their markers.
+    secrets: frozenset[str] = frozenset()
+    salt: str = field(default_factory=new_salt)
+    _sealers: dict[str, Sealer] = field(default_factory=dict)
 
     @property
     def config(self) -> Config:
         return self.loaded.config
 
-    def desired(self) -> ServerState:
-        return desired_state(self.config, self.loaded.sources, self.client.username)
+    def desired(self, user: str | None = None) -> ServerState:
+        return desired_state(self.config, self.loaded.sources, user or self.client.username)
 
     def refresh(self, desired: ServerState, *, only: frozenset[str] | None = None) -> ServerState:
         scope = RefreshScope(declared=desired.projects, prune=self.config.azstate.prune, only=only)
@@ -93,11 +99,18 @@ class Workspace:
         targets: tuple[Address, ...] = (),
         refresh_only: bool = False,
         only: frozenset[str] | None = None,
+        user: str | None = None,
+        salt: str | None = None,
     ) -> Plan:
-        desired = self.desired()
+        """The plan for ``user`` (default: the logged-in user), who will apply it: ownership
+        (the applying user's own permission entry) is computed for that user, and the plan
+        records it."""
+        desired = self.desired(user)
         if only is None and targets:
             only = frozenset(t.project.lower() for t in targets)
         live = self.refresh(desired, only=only)
+        if user:
+            live = live.model_copy(update={"user": user})
         options = DiffOptions(
             server=self.url,
             timezone=self.config.server.timezone,
@@ -108,7 +121,19 @@ class Workspace:
             config_digest=self.loaded.digest,
         )
         plan = diff(desired, live, options)
-        return plan.model_copy(update={"config": self.config_path})
+        return self.seal(plan.model_copy(update={"config": self.config_path}), salt)
+
+    def seal(self, plan: Plan, salt: str | None = None) -> Plan:
+        """The plan as it may be shown and saved: sensitive values as salted digests."""
+        if not self.secrets:
+            return plan
+        key = salt or self.salt
+        sealer = self._sealers.setdefault(key, Sealer.of(self.secrets, key))
+        return seal_plan(plan, sealer)
+
+    def unsealed(self, plan: Plan) -> Plan:
+        """What apply sends: the values behind the markers this workspace made."""
+        return unseal_plan(plan, self._sealers.values()) if self._sealers else plan
 
 
 def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
@@ -186,6 +211,8 @@ def open_workspace(
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(options, server, err, where=where)
+    secrets = secrets_of(loaded)
+    client.also_redact(secrets)
     return Workspace(
         loaded=loaded,
         client=client,
@@ -194,6 +221,7 @@ def open_workspace(
         err=err,
         config_path=path,
         full_refresh=options.full_refresh,
+        secrets=secrets,
     )
 
 

@@ -36,6 +36,8 @@ import logging
 import re
 from collections.abc import Iterable
 
+from azstate.sensitive import shown
+
 # C0 and C1 controls, DEL, soft hyphen, Arabic letter mark, Mongolian vowel separator,
 # zero-width and directional marks, bidi embeddings/overrides/isolates, line and paragraph
 # separators, invisible operators, BOM, interlinear annotations and tag characters; and lone
@@ -70,7 +72,10 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def for_text(value: str) -> str:
     """A value for a terminal or a CI log: one line, nothing invisible or able to act, wherever
-    on the line it is put. Idempotent: an already neutral value is returned unchanged."""
+    on the line it is put. Idempotent: an already neutral value is returned unchanged. The
+    digest standing for a sensitive value (azstate/sensitive.py) is shown as ``(sensitive)``."""
+    if "(sensitive:" in value:
+        value = shown(value)
     if (
         value.isascii()
         and value.isprintable()  # for ASCII: no C0 control and no DEL

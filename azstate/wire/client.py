@@ -248,6 +248,12 @@ class AzkabanClient:
     def close(self) -> None:
         self._http.close()
 
+    def also_redact(self, values: Iterable[str]) -> None:
+        """More values never to log or show, as the password: the configuration's sensitive
+        values, which calls carry as parameters."""
+        with self._secrets_lock:
+            self._secrets.update(v for v in values if v)
+
     def redact(self, text: str) -> str:
         """The redactor for this client's secrets: the password and every session id."""
         with self._secrets_lock:

@@ -338,7 +338,7 @@ def test_import_is_rerunnable_over_its_own_output(ws: Workspace) -> None:
     first = (out / "azstate.toml").read_text()
     stale = out / "projects" / "etl" / "removed.flow"
     stale.write_text("nodes: []\n")
-    out, _ = import_(ws, "--all")
+    out, _ = import_(ws, "--all", "--force")  # without it, the file there is refused
     assert not stale.exists()  # a project's directory is written afresh
     assert (out / "azstate.toml").read_text() == first  # and the file is the same text
     assert_plans_empty(ws, out)

@@ -10,7 +10,16 @@ function marker(env) {
   return `<!-- azstate-plan: ${env} -->`;
 }
 
-function body({ env, exitcode, planMarkdown, planError, runUrl, sha }) {
+function compared(baseline) {
+  // PLAN_BASELINE is "TAG SHORTSHA" when the last applied revision was found, else empty.
+  if (!baseline) {
+    return 'No applied revision is recorded yet, so the plan cannot tell this change from drift.';
+  }
+  const [tag, sha] = baseline.split(' ');
+  return `Compared with the last applied revision \`${tag}\` (${sha}).`;
+}
+
+function body({ env, exitcode, planMarkdown, planError, runUrl, sha, baseline }) {
   let text;
   if (exitcode === '1') {
     const tail = (planError || '').slice(-4000).replace(/```/g, "'''");
@@ -19,7 +28,8 @@ function body({ env, exitcode, planMarkdown, planError, runUrl, sha }) {
   } else {
     text = planMarkdown.trim();
   }
-  const footer = `<sub>Environment \`${env}\`, commit ${sha.slice(0, 7)}. The whole plan ` +
+  const footer = `<sub>Environment \`${env}\`, commit ${sha.slice(0, 7)}. ` +
+    `${compared(baseline)} The whole plan ` +
     `(\`plan\`, \`plan.txt\`) is in the artifact \`azstate-plan-${env}\` of ` +
     `[this run](${runUrl}).</sub>`;
   const out = `${marker(env)}\n${text}\n\n${footer}\n`;
@@ -39,6 +49,7 @@ module.exports = async function planComment({ github, context, env, dir = '.' })
     planError: read('plan.err'),
     runUrl: `${context.serverUrl}/${owner}/${repo}/actions/runs/${context.runId}`,
     sha: (context.payload.pull_request && context.payload.pull_request.head.sha) || context.sha,
+    baseline: env.PLAN_BASELINE,
   });
   const comments = await github.paginate(github.rest.issues.listComments, {
     owner, repo, issue_number, per_page: 100,
