@@ -12,6 +12,7 @@ from azstate import planfile
 from azstate.apply import apply_plan, left_over, ordered_calls
 from azstate.commands.options import (
     Options,
+    add_baseline_arg,
     add_config_arg,
     add_format_arg,
     add_server_args,
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auto-approve", action="store_true", help="apply without asking")
     add_format_arg(parser, "the plan and the report")
     add_target_arg(parser)
+    add_baseline_arg(parser)
     add_server_args(parser)
 
 
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         plan = saved
     else:
         ws = open_workspace(options, err)
-        plan = ws.plan(targets=options.targets)
+        plan = ws.plan(targets=options.targets, baseline=args.baseline)
 
     as_json = options.format is Format.JSON
     if args.dry_run:

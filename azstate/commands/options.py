@@ -62,6 +62,16 @@ def add_target_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_baseline_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default=None,
+        help="a git revision holding the configuration last applied: each change then says "
+        "whether it is this change, drift on the server, or a conflict",
+    )
+
+
 @dataclass(frozen=True)
 class Options:
     """What every command may have been given; a command without the flag gets the default."""

@@ -10,6 +10,7 @@ from rich.text import Text
 from azstate import planfile
 from azstate.commands.options import (
     Options,
+    add_baseline_arg,
     add_config_arg,
     add_format_arg,
     add_server_args,
@@ -31,7 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 0 with no changes, 2 with changes, 1 on error",
     )
-    parser.add_argument("--refresh-only", action="store_true", help="show drift only")
+    parser.add_argument(
+        "--refresh-only",
+        action="store_true",
+        help="report how the server differs and change nothing (with --baseline: only what "
+        "changed on the server since REV)",
+    )
+    add_baseline_arg(parser)
     add_target_arg(parser)
     add_server_args(parser)
 
@@ -40,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     options = Options.from_args(args)
     out, err = consoles(options)
     ws = open_workspace(options, err)
-    plan = ws.plan(targets=options.targets, refresh_only=args.refresh_only)
+    plan = ws.plan(
+        targets=options.targets, refresh_only=args.refresh_only, baseline=args.baseline
+    )
     render_plan(plan, options.format, out)
     if args.out:
         planfile.save(plan, Path(args.out))
@@ -52,5 +61,4 @@ def run(args: argparse.Namespace) -> int:
             ),
             soft_wrap=True,
         )
-    changed = plan.has_changes or (args.refresh_only and bool(plan.drift))
-    return 2 if args.detailed_exitcode and changed else 0
+    return 2 if args.detailed_exitcode and plan.has_differences else 0

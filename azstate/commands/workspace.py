@@ -21,12 +21,13 @@ from rich.progress import Progress as RichProgress
 from rich.text import Text
 
 from azstate.address import Address
+from azstate.baseline import baseline_tree
 from azstate.commands.options import Options
 from azstate.config import Config, ServerConfig
 from azstate.diff import DiffOptions, diff
-from azstate.errors import AzstateError
+from azstate.errors import AzstateError, BaselineError
 from azstate.load import LoadedConfig, load_config
-from azstate.plan import Plan
+from azstate.plan import Baseline, Plan
 from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
@@ -106,8 +107,10 @@ class Workspace:
         targets: tuple[Address, ...] = (),
         refresh_only: bool = False,
         only: frozenset[str] | None = None,
+        baseline: str | None = None,
     ) -> Plan:
         desired = self.desired()
+        base = self.baseline(baseline) if baseline is not None else None
         if only is None and targets:
             only = frozenset(t.project.lower() for t in targets)
         live = self.refresh(desired, only=only)
@@ -119,9 +122,24 @@ class Workspace:
             targets=targets,
             refresh_only=refresh_only,
             config_digest=self.loaded.digest,
+            baseline=base[0] if base else None,
         )
-        plan = diff(desired, live, options)
+        plan = diff(desired, live, options, base[1] if base else None)
         return plan.model_copy(update={"config": self.config_path})
+
+    def baseline(self, revision: str) -> tuple[Baseline, ServerState]:
+        """The desired state of the configuration at ``revision`` (the last applied one),
+        read from git as a checkout would write it and loaded like the work tree's."""
+        with baseline_tree(Path(self.config_path), revision) as tree:
+            try:
+                loaded = load_config(tree.config)
+            except AzstateError as exc:
+                # The loader names files inside the temporary tree: name the revision instead.
+                where = str(tree.config.parent)
+                message = str(exc).replace(where, f"{revision}:{Path(self.config_path).parent}")
+                raise BaselineError(f"the configuration at {revision}: {message}") from None
+            state = desired_state(loaded.config, loaded.sources, self.client.username)
+        return Baseline(revision=revision, commit=tree.commit), state
 
 
 def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
