@@ -32,6 +32,7 @@ class BaselineTree:
     revision: str  # as the user wrote it
     commit: str  # the full commit id it named
     config: Path  # the -c path inside the temporary tree
+    root: Path  # the temporary tree: the repository's top at the revision
 
 
 def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -113,6 +114,6 @@ def baseline_tree(config_path: Path, revision: str) -> Iterator[BaselineTree]:
         tree = workdir / "tree"
         tree.mkdir()
         _extract(root, commit, tree)
-        yield BaselineTree(revision=revision, commit=commit, config=tree / relative)
+        yield BaselineTree(revision=revision, commit=commit, config=tree / relative, root=tree)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -134,9 +134,8 @@ class Workspace:
             try:
                 loaded = load_config(tree.config)
             except AzstateError as exc:
-                # The loader names files inside the temporary tree: name the revision instead.
-                where = str(tree.config.parent)
-                message = str(exc).replace(where, f"{revision}:{Path(self.config_path).parent}")
+                # The loader names files inside the temporary tree: name them as git does.
+                message = str(exc).replace(f"{tree.root}/", f"{revision}:")
                 raise BaselineError(f"the configuration at {revision}: {message}") from None
             state = desired_state(loaded.config, loaded.sources, self.client.username)
         return Baseline(revision=revision, commit=tree.commit), state

@@ -227,5 +227,5 @@ def test_a_broken_configuration_at_the_baseline_names_the_revision(repo: Workspa
     commit(repo, "fixed")
     result = plan(repo, "--baseline", "HEAD~1")
     assert result.code == 1 and "Traceback" not in result.err
-    assert "the configuration at HEAD~1" in result.err
+    assert "the configuration at HEAD~1: HEAD~1:azstate.toml:" in result.err
     assert "azstate-baseline-" not in result.err  # the temporary tree is not shown
