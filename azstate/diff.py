@@ -131,7 +131,7 @@ def _shown_fields(change: Change) -> list[str] | None:
     what a re-post changes by itself."""
     if change.before is None or change.after is None:
         return None
-    names = unit_for(change.address.kind).drift_fields(change)
+    names = unit_for(change.address.kind).origin_fields(change)
     return [f for f in names if f not in DISPLAY_ONLY]
 
 

@@ -198,7 +198,7 @@ def pull_request_then_merge(repo: Path, env: str, server: SandboxServer) -> None
     md = (repo / "plan.md").read_text()
     assert md.startswith("## azstate plan\n") and "| Create |" in md
     assert "project.etl.schedule.nightly" in (repo / "plan.txt").read_text()
-    assert json.loads((repo / "plan").read_text())["format_version"] == "1"
+    assert json.loads((repo / "plan").read_text())["format_version"] == "2"
 
     run_steps(f"apply-{env}", repo, ci)
     assert "## azstate plan" in (repo / "step-summary.md").read_text()

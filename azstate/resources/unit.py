@@ -165,8 +165,9 @@ class Unit:
         False sends it again."""
         return False
 
-    def drift_fields(self, change: Change) -> list[str]:
-        """The fields a drift report shows for a change to an existing resource."""
+    def origin_fields(self, change: Change) -> list[str]:
+        """The fields a change to an existing resource stands for: the ones whose origin
+        (edit, drift, conflict) a plan gives."""
         return (
             change.changed_fields()
             if change.after is not None
