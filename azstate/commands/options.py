@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from azstate.address import Address
+from azstate.errors import AzstateError
+from azstate.variables import parse_assignment
 from azstate.views import Format
 
 
@@ -24,6 +26,13 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
         default="azstate.toml",
         metavar="PATH",
         help="a TOML file or a directory of them (default: ./azstate.toml)",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a [variables] value (also AZSTATE_VAR_NAME); repeatable",
     )
 
 
@@ -83,6 +92,7 @@ class Options:
     parallelism: int | None = None
     targets: tuple[Address, ...] = ()
     format: Format = Format.TEXT
+    variables: Mapping[str, str] = field(default_factory=dict)  # --var NAME=VALUE
 
     @classmethod
     def from_args(
@@ -99,4 +109,17 @@ class Options:
             parallelism=given.get("parallelism"),
             targets=tuple(Address.parse(t) for t in given.get("target") or ()),
             format=Format(given.get("format") or Format.TEXT),
+            variables=_variables(given.get("var") or ()),
         )
+
+
+def _variables(assignments: Iterable[str]) -> dict[str, str]:
+    """--var NAME=VALUE flags; the last one wins, as in Terraform."""
+    values: dict[str, str] = {}
+    for text in assignments:
+        try:
+            name, value = parse_assignment(text)
+        except ValueError as exc:
+            raise AzstateError(str(exc)) from None
+        values[name] = value
+    return values

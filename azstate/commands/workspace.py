@@ -199,7 +199,7 @@ def parallelism_of(options: Options, server: ServerConfig) -> int:
 
 def open_workspace(options: Options, err: Console, *, config_path: str | None = None) -> Workspace:
     path = config_path or options.config
-    loaded = load_config(Path(path))
+    loaded = load_config(Path(path), variables=options.variables)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     client = connect(options, server, err, where=where)

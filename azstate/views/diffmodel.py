@@ -358,13 +358,25 @@ def _field_order(*values: Mapping[str, Any]) -> list[str]:
     return list(seen)
 
 
+# Options that almost every schedule leaves at Azkaban's default: a whole value (a create or a
+# delete) lists them only when they hold something else, so the options that matter stay visible.
+QUIET_DEFAULTS: Mapping[str, Any] = {
+    "failure_action_override": False,
+    "failure_emails_override": False,
+    "success_emails_override": False,
+    "mail_creator": "default",
+    "back_execute_once": False,
+    "no_options": False,
+}
+
+
 def _whole(
     data: Mapping[str, Any], timezone: str, now: datetime | None, *, side: str, with_times: bool
 ) -> list[FieldDiff]:
     out = []
     for name in _field_order(data):
         value = data[name]
-        if value is None:
+        if value is None or (name in QUIET_DEFAULTS and QUIET_DEFAULTS[name] == value):
             continue
         shown = _side(name, value, timezone, now, with_times=with_times)
         if shown.is_empty:
