@@ -455,22 +455,27 @@ def load_config(
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     require_values: bool = True,
+    undeclared_ok: bool = False,
 ) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
     ``now`` is when schedules must still fire after (tests pin it). ``variables`` are the
     ``--var`` values; ``environ`` (default: the process environment) holds AZSTATE_VAR_NAME.
     Without ``require_values`` (validate, offline) a variable with no value is unknown, not an
-    error. Raises ConfigError or SourceError, never anything from pydantic or tomllib.
+    error. With ``undeclared_ok`` (a --baseline configuration, evaluated with today's --var
+    values) a --var the configuration does not declare is left out instead of refused.
+    Raises ConfigError or SourceError, never anything from pydantic or tomllib.
     """
     reader = _Reader()
     parts = reader.parts(Path(path))
     laid = {id(t): t for part in parts for t in part.files}  # in the order laid: bases first
     files = tuple(laid.values())
     document, origins = _combine(parts)
-    declared = _declared_variables(
-        document, variables or {}, os.environ if environ is None else environ
-    )
+    given = dict(variables or {})
+    if undeclared_ok:
+        table = document.get("variables")
+        given = {k: v for k, v in given.items() if isinstance(table, Mapping) and k in table}
+    declared = _declared_variables(document, given, os.environ if environ is None else environ)
     resolution, secrets = _interpolate(document, declared, require_values=require_values)
     _fill_defaults(document, origins, resolution)
     ctx = _Context(origins, files, resolution, secrets)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -85,6 +85,7 @@ class Workspace:
     parallelism: int
     err: Console
     config_path: str
+    variables: Mapping[str, str] = field(default_factory=dict)  # --var, for the baseline too
 
     @property
     def config(self) -> Config:
@@ -132,7 +133,7 @@ class Workspace:
         read from git as a checkout would write it and loaded like the work tree's."""
         with baseline_tree(Path(self.config_path), revision) as tree:
             try:
-                loaded = load_config(tree.config)
+                loaded = load_config(tree.config, variables=self.variables, undeclared_ok=True)
             except AzstateError as exc:
                 # The loader names files inside the temporary tree: name them as git does.
                 message = str(exc).replace(f"{tree.root}/", f"{revision}:")
@@ -210,6 +211,7 @@ def open_workspace(options: Options, err: Console, *, config_path: str | None = 
         parallelism=parallelism_of(options, server),
         err=err,
         config_path=path,
+        variables=options.variables,
     )
 
 

@@ -229,3 +229,29 @@ def test_a_broken_configuration_at_the_baseline_names_the_revision(repo: Workspa
     assert result.code == 1 and "Traceback" not in result.err
     assert "the configuration at HEAD~1: HEAD~1:azstate.toml:" in result.err
     assert "azstate-baseline-" not in result.err  # the temporary tree is not shown
+
+
+def test_the_baseline_is_evaluated_with_the_same_variables(ws: Workspace) -> None:
+    """--var values apply to the baseline too (else its description would read as the default
+    and the server's edit as a conflict); one the baseline does not declare yet is left out."""
+    git(ws.root, "init", "-q", "-b", "main")
+    (ws.root / ".gitignore").write_text(".azstate/\n")
+    variables = '[variables]\ndesc = "plain"\n'
+    described = ETL.replace('"Nightly ETL"', '"${var.desc}"')
+    ws.write(variables + described + DAILY)
+    commit(ws, "applied")
+    ws.apply("--var", "desc=Nightly")
+    ws.client().send(calls.change_description("etl", "edited in the UI"))
+    ws.write(
+        variables
+        + "owner = {}\n"
+        + described
+        + DAILY
+        + 'parameters = { owner = "${var.owner}" }\n'
+    )
+    commit(ws, "under review")
+    data = plan_json(ws, "--baseline", "HEAD~1", "--var", "desc=Nightly", "--var", "owner=me")
+    changes = by_address(data)
+    assert changes["project.etl"]["origin"] == "drift"
+    assert changes["project.etl"]["before"] == {"description": "edited in the UI"}
+    assert changes["project.etl.schedule.daily"]["field_origins"] == {"parameters": "edit"}
