@@ -26,6 +26,7 @@ from azstate import cron
 from azstate.errors import CronError
 from azstate.origins import Origin
 from azstate.plan import Action, Change, Plan
+from azstate.state import duration
 
 NEXT_FIRES = 3
 NONE = "(none)"
@@ -221,16 +222,6 @@ def _base_sides(
 
 
 # What a field's values look like ------------------------------------------------------------
-
-
-def duration(minutes: int) -> str:
-    """SLA minutes as the TOML spells durations: 90 -> 1h30m, 120 -> 2h, 45 -> 45m."""
-    hours, mins = divmod(int(minutes), 60)
-    if hours and mins:
-        return f"{hours}h{mins}m"
-    if hours:
-        return f"{hours}h"
-    return f"{mins}m"
 
 
 def human_size(size: int) -> str:
