@@ -302,8 +302,9 @@ class Plan(_Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def summary(self) -> Summary:
+        """What apply would do: nothing for a refresh-only plan, whatever it found."""
         counts = {a: 0 for a in ("create", "update", "replace", "delete")}
-        for change in self.changes:
+        for change in () if self.refresh_only else self.changes:
             if change.action.value in counts:
                 counts[change.action.value] += 1
         return Summary(**counts)

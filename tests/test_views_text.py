@@ -50,6 +50,7 @@ def test_legend_lists_only_the_symbols_used() -> None:
     out = render(one_change_plan())
     assert "~ update in place" in out
     assert "+ create" not in out and "-/+" not in out
+    assert "a → b the value on the server → the one in the configuration" in out
 
 
 def test_changes_are_sorted_by_address_projects_then_kinds() -> None:

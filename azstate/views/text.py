@@ -179,6 +179,13 @@ def _legend(changes: list[Change]) -> list[Text]:
                 (f"{action_symbol(action):>5} ", action_style(action)), legend_phrase(action)
             )
         )
+    if Action.UPDATE in used or Action.REPLACE in used:
+        out.append(
+            Text.assemble(
+                ("  a → b ", "plan.legend"),
+                "the value on the server → the one in the configuration",
+            )
+        )
     return out
 
 

@@ -261,6 +261,7 @@ def test_refresh_only_reports_differences_and_changes_nothing(ws: Workspace) -> 
     assert data["refresh_only"] is True
     assert [c["address"] for c in data["changes"]] == ["project.etl.schedule.daily"]
     assert all(c["calls"] == [] for c in data["changes"])
+    assert data["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
     assert mutations(ws) == []
 
 
