@@ -255,3 +255,21 @@ def test_the_baseline_is_evaluated_with_the_same_variables(ws: Workspace) -> Non
     assert changes["project.etl"]["origin"] == "drift"
     assert changes["project.etl"]["before"] == {"description": "edited in the UI"}
     assert changes["project.etl.schedule.daily"]["field_origins"] == {"parameters": "edit"}
+
+
+def test_a_version_1_plan_file_is_refused_in_one_line(ws: Workspace) -> None:
+    ws.write(ETL + DAILY)
+    saved = ws.root / "plan.json"
+    assert plan(ws, "--out", str(saved)).code == 0
+    data = json.loads(saved.read_text())
+    assert data["format_version"] == "2"
+    data["format_version"] = "1"
+    data["drift"] = []
+    saved.write_text(json.dumps(data))
+    ws.sandbox.log.clear()
+    for command in ("apply", "show"):
+        result = ws.run(command, str(saved))
+        assert result.code == 1 and "Traceback" not in result.err
+        assert len(result.err.strip().splitlines()) == 1, result.err
+        assert "a plan of format version 1" in result.err and "make a new plan" in result.err
+    assert [e for e in ws.sandbox.log.snapshot() if e.mutating] == []
