@@ -50,24 +50,29 @@ def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.Compl
         raise BaselineError(f"git did not answer within {_GIT_TIMEOUT:.0f} s") from exc
 
 
-def repository_root(path: Path) -> Path:
+def repository_root(path: Path, revision: str = "") -> Path:
     """The work tree holding ``path``; an error when it is not inside one."""
     start = path if path.is_dir() else path.parent
     done = _git(start.resolve(), "rev-parse", "--show-toplevel")
     if done.returncode != 0:
-        raise BaselineError(f"--baseline needs a git repository, and {path} is not inside one")
+        raise BaselineError(
+            f"--baseline {revision} needs a git repository, and {path} is not inside one"
+            if revision
+            else f"--baseline needs a git repository, and {path} is not inside one"
+        )
     return Path(done.stdout.decode().strip())
 
 
-def resolve_revision(root: Path, revision: str) -> str:
+def resolve_revision(root: Path, revision: str, path: Path | None = None) -> str:
     """The commit a revision names; refuses options and anything that is not a commit."""
+    of = f" (for {path})" if path is not None else ""
     if not revision or revision.startswith("-"):
-        raise BaselineError(f"--baseline {revision!r} is not a git revision")
+        raise BaselineError(f"--baseline {revision!r} is not a git revision{of}")
     done = _git(
         root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
     )
     if done.returncode != 0:
-        raise BaselineError(f"--baseline {revision}: unknown revision in {root}")
+        raise BaselineError(f"--baseline {revision}: unknown revision in {root}{of}")
     return done.stdout.decode().strip()
 
 
@@ -95,8 +100,8 @@ def baseline_tree(config_path: Path, revision: str) -> Iterator[BaselineTree]:
     The whole tree is extracted, because sources and ``extends`` files may lie anywhere in the
     repository (``../flows``); the directory is 0700 and removed afterwards.
     """
-    root = repository_root(config_path)
-    commit = resolve_revision(root, revision)
+    root = repository_root(config_path, revision)
+    commit = resolve_revision(root, revision, config_path)
     absolute = config_path.resolve() if config_path.exists() else config_path.absolute()
     try:
         relative = absolute.relative_to(root.resolve())
