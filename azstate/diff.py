@@ -15,8 +15,10 @@ baseline, as if the baseline were the server: where that plan has no change, the
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from azstate import __version__
@@ -52,6 +54,7 @@ def diff(
     changes = _changes(desired, live, options.prune)
     _check_protect(changes, desired, options.protect)
     if options.targets:
+        _check_targets(options.targets, desired, live)
         changes = _targeted(changes, options.targets)
     changes.sort(key=lambda c: c.address)
     converged: list[Address] = []
@@ -91,7 +94,13 @@ def _changes(desired: ServerState, live: ServerState, prune: tuple[str, ...]) ->
     for key in _project_keys(desired, live, prune):
         want, have = desired.projects.get(key), live.projects.get(key)
         name = want.name if want else have.name if have else key
-        ctx = ProjectContext(name=name, desired=want, live=have, user=user)
+        ctx = ProjectContext(
+            name=name,
+            desired=want,
+            live=have,
+            user=user,
+            prune_glob=None if want else _prune_glob(name, prune),
+        )
         changes.extend(plan_project(ctx))
     return changes
 
@@ -100,6 +109,44 @@ def _project_keys(desired: ServerState, live: ServerState, prune: tuple[str, ...
     keys = set(desired.projects)
     keys.update(k for k, p in live.projects.items() if k not in keys and matches(p.name, prune))
     return sorted(keys)
+
+
+def _prune_glob(name: str, globs: tuple[str, ...]) -> str | None:
+    """The first prune glob that selects a project (globs.matches' rule), for the plan to
+    name."""
+    return next((g for g in globs if fnmatchcase(name.lower(), g.lower())), None)
+
+
+def _addresses(state: ServerState) -> list[Address]:
+    """Every address a state holds: its projects and what is inside them."""
+    out: list[Address] = []
+    for project in state.projects.values():
+        name = project.name
+        out.append(Address.project_(name))
+        if project.files is not None:
+            out.append(Address.files(name))
+        out += [Address.schedule(name, flow) for flow in project.schedules]
+        out += [Address.sla(name, flow) for flow in project.slas]
+        for key in project.permissions or {}:
+            principal, _, who = key.partition(".")
+            out.append(Address.permission(name, "group" if principal == "group" else "user", who))
+    return out
+
+
+def _check_targets(targets: tuple[Address, ...], desired: ServerState, live: ServerState) -> None:
+    """A target that names nothing in the configuration or on the server (the projects
+    azstate manages there: declared or pruned, all a refresh reads) is a typo: planning "no
+    changes" for it would read as "all is well". The error names the nearest addresses."""
+    known = _addresses(desired) + _addresses(live)
+    for target in targets:
+        if any(target.contains(a) for a in known):
+            continue
+        names = sorted({str(a) for a in known})
+        near = difflib.get_close_matches(str(target), names, n=3, cutoff=0.5)
+        hint = f"; nearest: {', '.join(near)}" if near else ""
+        raise PlanError(
+            f"--target {target} matches nothing in the configuration or on the server{hint}"
+        )
 
 
 def _check_protect(changes: list[Change], desired: ServerState, globs: tuple[str, ...]) -> None:

@@ -35,7 +35,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from azstate import cron
-from azstate.archive import collect_files, content_digest, read_zip_safely, zip_files
+from azstate.archive import (
+    collect_files,
+    digest_of,
+    file_digests,
+    read_zip_safely,
+    short_digests,
+    upload_name,
+    zip_files,
+)
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -46,10 +54,12 @@ from azstate.config import (
 )
 from azstate.defaults import apply_defaults
 from azstate.errors import ConfigError, CronError, SourceError
+from azstate.export import quote as toml_quote
 from azstate.flows import FlowInfo, discover
 from azstate.layers import KeyPath, Origin, Origins, copy_tree, lay_over
 from azstate.state import SourceFiles
 from azstate.variables import ENV_PREFIX, Resolution, Variable, interpolate_tree
+from azstate.wire.replies import description_as_shown
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
@@ -66,7 +76,9 @@ def render_key_path(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        text = part if _BARE_KEY.fullmatch(part) else quoted(part)
+        # export.quote escapes every control character, so parse_key_path reads any key back
+        # (a key with a newline or DEL made tomllib fail there, a traceback in --resolved).
+        text = part if _BARE_KEY.fullmatch(part) else toml_quote(part)
         out += f".{text}" if out else text
     return out
 
@@ -936,7 +948,7 @@ def _validate(document: dict[str, Any], ctx: _Context) -> Config:
         try:
             return Config.model_validate(document)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False)
+            errors = _one_per_typo(exc.errors(include_url=False))
         problems: list[_Problem] = []
         unknown: list[KeyPath] = []
         for err in errors:
@@ -1050,6 +1062,12 @@ def _with_sources(
     built: dict[Path, tuple[SourceFiles, bytes, FlowInfo]] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(ctx, name, project, warnings)
+        if project.description != description_as_shown(project.description):
+            where = ctx.problem(("projects", name, "description"), "")
+            warnings.append(
+                f"{where.file}:{where.line}: {where.key}: the project page shows <br>, <br/> and "
+                "!NEWLINE! all as <br>, so a change between them cannot be seen or planned"
+            )
         key: KeyPath = ("projects", name, "source")
         if project.source is None or ctx.is_unknown(key):
             continue
@@ -1064,7 +1082,7 @@ def _with_sources(
                 continue
             built[project.source] = result
         files, zip_bytes, info = built[project.source]
-        sources[name] = files
+        sources[name] = files.model_copy(update={"zip_name": upload_name(name, project.source)})
         artifacts[files.zip_sha256] = zip_bytes
         flows[name] = info
         warnings.extend(f"project {name} ({shown}): {w}" for w in info.warnings)
@@ -1095,7 +1113,7 @@ def _read_source(
     if source.is_dir():
         files = collect_files(source, origin=shown)
         data = zip_files(files)
-        zip_name = f"{project}.zip"
+        zip_name = upload_name(project, source)
     elif source.is_file() and source.suffix.lower() == ".zip":
         try:
             data = source.read_bytes()
@@ -1106,15 +1124,17 @@ def _read_source(
         except SourceError as exc:
             file = f"{shown}/{exc.file}" if exc.file else shown
             raise SourceError(exc.message, file=file) from exc
-        zip_name = source.name
+        zip_name = upload_name(project, source)
     elif source.exists():
         return f"{shown} is neither a directory nor a .zip file"
     else:
         return f"{shown} does not exist (a source is relative to the file that names it)"
     info = discover(files, origin=shown)
     sha = hashlib.sha256(data).hexdigest()
+    digests = file_digests(files)
     value = SourceFiles(
-        content_digest=content_digest(files),
+        content_digest=digest_of(digests),
+        file_digests=short_digests(digests),
         flows=info.flows,
         jobs=info.jobs,
         zip_name=zip_name,
@@ -1249,6 +1269,24 @@ _MISSING = {
     "rule": 'missing: rule = "SUCCESS" or rule = "FINISH"',
     "duration": 'missing: duration = "2h" (or "90m", "1h30m", "2:00", or minutes)',
 }
+
+
+def _one_per_typo(errors: list[Any]) -> list[Any]:
+    """A misspelt required key (``crons =`` in a schedule) is one mistake, not two: the unknown
+    key's "did you mean" names the fix, so the "missing" of the key it meant is left out."""
+    meant: set[KeyPath] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc: KeyPath = tuple(p for p in err["loc"] if p != "[key]")
+            model = _model_at(loc[:-1])
+            close = suggestion(str(loc[-1]), list(model.model_fields) if model else [])
+            if close:
+                meant.add((*loc[:-1], close))
+    return [
+        err
+        for err in errors
+        if err["type"] != "missing" or tuple(p for p in err["loc"] if p != "[key]") not in meant
+    ]
 
 
 def _message(err: Any, loc: KeyPath) -> str:

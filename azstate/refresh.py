@@ -6,9 +6,9 @@ that into a ServerState through the resource units (resources.live_state, pure).
 Calls for a no-change plan: one fetchallprojects (ids, permissions), one fetchSchedules (which
 flows have schedules), then per declared project a HEAD of the download endpoint (the version)
 and its page (the description), per schedule one fetchSchedule, and per schedule with an SLA
-one slaInfo (fetchSchedule omits the SLA actions). Zip content is downloaded only when the
-digest cache has no entry for the project's (id, created time, version): a version's content
-never changes.
+one slaInfo (fetchSchedule omits the SLA actions); a project to be pruned is read the same way
+but for its version. Zip content is downloaded only when the digest cache has no entry for the
+project's (id, created time, version): a version's content never changes.
 """
 
 from __future__ import annotations
@@ -59,22 +59,25 @@ def default_cache_dir() -> Path:
 
 
 class DigestCache:
-    """Content digests of uploaded versions, by (server, project id, created time, version).
+    """Content digests of uploaded versions, by (server, project id, created time, version),
+    with the version's files (path -> sha256 prefix) when known, so a plan can list what an
+    upload changes without downloading the live zip again.
 
     The created time guards against a server whose database was reset and hands out the same
-    ids again.
+    ids again. An entry is the digest alone (as older azstate wrote it) or
+    ``{"digest": ..., "files": {...}}``.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._data: dict[str, str] = {}
+        self._data: dict[str, str | dict[str, Any]] = {}
         self._dirty = False
         if path is not None and path.exists():
             try:
                 loaded = json.loads(path.read_text())
                 if isinstance(loaded, dict):
-                    self._data = {str(k): str(v) for k, v in loaded.items()}
+                    self._data = {str(k): _entry(v) for k, v in loaded.items()}
             except (OSError, ValueError):
                 self._data = {}
 
@@ -84,11 +87,17 @@ class DigestCache:
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            return self._data.get(key)
+            entry = self._data.get(key)
+        return entry if isinstance(entry, str) or entry is None else str(entry["digest"])
 
-    def put(self, key: str, digest: str) -> None:
+    def get_files(self, key: str) -> dict[str, str] | None:
         with self._lock:
-            self._data[key] = digest
+            entry = self._data.get(key)
+        return dict(entry["files"]) if isinstance(entry, dict) else None
+
+    def put(self, key: str, digest: str, files: Mapping[str, str] | None = None) -> None:
+        with self._lock:
+            self._data[key] = digest if files is None else {"digest": digest, "files": dict(files)}
             self._dirty = True
 
     def save(self) -> None:
@@ -100,6 +109,14 @@ class DigestCache:
             tmp.write_text(json.dumps(self._data, sort_keys=True))
             tmp.replace(self.path)
             self._dirty = False
+
+
+def _entry(value: Any) -> str | dict[str, Any]:
+    """A cache entry as read back; anything unexpected reads as a digest string."""
+    if isinstance(value, dict) and isinstance(value.get("files"), dict):
+        files = {str(k): str(v) for k, v in value["files"].items()}
+        return {"digest": str(value.get("digest")), "files": files}
+    return str(value)
 
 
 @dataclass
@@ -135,7 +152,8 @@ def read(
     cache: DigestCache | None = None,
     progress: Progress | None = None,
 ) -> ServerSnapshot:
-    """Every declared project in scope in full, and every prune candidate from the listings.
+    """Every declared project in scope in full, and every prune candidate too: a deletion's
+    plan shows what goes (its description, schedules with their options, SLAs, permissions).
 
     What is read of a project is its units' business (Unit.read); this function lists,
     schedules the reads on one pool and collects them.
@@ -217,9 +235,18 @@ class _Reader:
     def cached_digest(self, item: ProjectListing, version: int) -> str | None:
         return self.cache.get(self._key(item, version)) if self.cache else None
 
-    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None:
+    def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None:
+        return self.cache.get_files(self._key(item, version)) if self.cache else None
+
+    def remember_digest(
+        self,
+        item: ProjectListing,
+        version: int,
+        digest: str,
+        files: Mapping[str, str] | None = None,
+    ) -> None:
         if self.cache is not None:
-            self.cache.put(self._key(item, version), digest)
+            self.cache.put(self._key(item, version), digest, files)
 
 
 def project_keys(names: Iterable[str]) -> frozenset[str]:

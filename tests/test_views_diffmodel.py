@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from azstate.origins import Origin
-from azstate.plan import Action, Baseline, Change, Plan
+from azstate.plan import Action, Change
 from azstate.views import diffmodel
 from azstate.views.diffmodel import Item, Shape, Sign
 from tests.test_views_fixtures import NOW, TZ, rule, schedule, sla
@@ -163,8 +163,8 @@ def test_files_fold_the_zip_into_one_upload_and_shorten_digests() -> None:
         TZ,
         NOW,
     )
-    assert [f.name for f in view.fields] == ["digest", "upload"]
-    digest = field(view, "digest")
+    assert [f.name for f in view.fields] == ["content digest", "upload"]
+    digest = field(view, "content digest")
     assert digest.before is not None and digest.before.text == "cdcdcdcdcdcd…"
     upload = field(view, "upload")
     assert upload.before is None and upload.after is not None
@@ -213,16 +213,15 @@ def test_origin_groups_put_conflicts_first_and_plain_plans_in_one_group() -> Non
         made("project.b", Origin.EDIT),
         made("project.c", Origin.CONFLICT),
     ]
-    plan = Plan(server="s", baseline=Baseline(revision="v1", commit="0" * 40))
-    groups = diffmodel.origin_groups(plan, changes)
+    groups = diffmodel.origin_groups(changes)
     assert [(g.title, [str(c.address) for c in g.changes]) for g in groups] == [
         ("Conflicts", ["project.c"]),
         ("This change", ["project.b"]),
         ("Drift on the server", ["project.a"]),
     ]
-    assert "since v1" in groups[0].note
+    assert "since `v1`" in groups[0].described("`v1`")
     plain = [made("project.a", Origin.UNKNOWN)]
-    assert [g.title for g in diffmodel.origin_groups(Plan(server="s"), plain)] == ["Changes"]
+    assert [g.title for g in diffmodel.origin_groups(plain)] == ["Changes"]
 
 
 def test_cron_note_takes_a_naive_now_as_utc() -> None:

@@ -57,13 +57,22 @@ class Reader(Protocol):
 
     def cached_digest(self, item: ProjectListing, version: int) -> str | None: ...
 
-    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None: ...
+    def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None: ...
+
+    def remember_digest(
+        self,
+        item: ProjectListing,
+        version: int,
+        digest: str,
+        files: Mapping[str, str] | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
 class Listed:
     """One project as the two listings (fetchallprojects, fetchSchedules) show it, and what the
-    configuration wants of it (None: a prune candidate, read from the listings alone)."""
+    configuration wants of it (None: a prune candidate, read as fully as a declared project
+    but for its files, so that its deletion shows what goes)."""
 
     item: ProjectListing
     schedules: Mapping[str, ScheduleListing]

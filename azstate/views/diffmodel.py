@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from azstate import cron
 from azstate.errors import CronError
 from azstate.origins import Origin
-from azstate.plan import Action, Change, Plan
+from azstate.plan import Action, Change
 from azstate.state import duration
 
 NEXT_FIRES = 3
@@ -33,6 +33,10 @@ NONE = "(none)"
 ARROW = " → "
 _DIGEST_SHOWN = 12
 _RULE_VERBS = {"SUCCESS": "succeed", "FINISH": "finish"}
+# A files change's digest is of the content (the files' paths and bytes), not of the zip: the
+# dry run's zip_sha256 is another hash of the same upload, so the plan names which this is.
+CONTENT_DIGEST = "content digest"
+_LABELS = {"digest": CONTENT_DIGEST}
 
 
 class Sign(StrEnum):
@@ -137,8 +141,12 @@ class OriginGroup:
 
     origin: Origin
     title: str
-    note: str
+    note: str  # what the group means; ``{rev}`` stands for the baseline's revision
     changes: tuple[Change, ...]
+
+    def described(self, revision: str) -> str:
+        """The note with the revision as the view writes it (a code span in markdown)."""
+        return self.note.replace("{rev}", revision)
 
 
 # Titles and what each group means, for the text and markdown views alike.
@@ -150,15 +158,14 @@ _GROUPS = (
 )
 
 
-def origin_groups(plan: Plan, changes: Sequence[Change]) -> list[OriginGroup]:
+def origin_groups(changes: Sequence[Change]) -> list[OriginGroup]:
     """A three-way plan's changes by origin; a plain plan's all in one group of unknown
     origin (without a baseline nobody knows who moved a value)."""
-    rev = plan.baseline.revision if plan.baseline else ""
     out = []
     for origin, title, note in _GROUPS:
         chosen = tuple(c for c in changes if c.origin is origin)
         if chosen:
-            out.append(OriginGroup(origin, title, note.format(rev=rev), chosen))
+            out.append(OriginGroup(origin, title, note, chosen))
     return out
 
 
@@ -204,6 +211,7 @@ def build(change: Change, timezone: str, now: datetime | None = None) -> ChangeV
 def _base_sides(
     change: Change, timezone: str, now: datetime | None
 ) -> tuple[tuple[str, Side], ...]:
+    """A conflict's baseline values, named as the view names its fields."""
     conflicts = change.fields_of(Origin.CONFLICT)
     if not conflicts:
         return ()
@@ -216,8 +224,10 @@ def _base_sides(
             for name in _field_order(base)
             if base[name] is not None
         )
+    labels = [_LABELS.get(name, name) for name in conflicts]
     return tuple(
-        (name, _side(name, base.get(name), timezone, now, with_times=False)) for name in conflicts
+        (label, _side(label, base.get(label), timezone, now, with_times=False))
+        for label in labels
     )
 
 
@@ -309,7 +319,7 @@ def _shape(value: Any) -> Shape:
 
 
 def _side(name: str, value: Any, timezone: str, now: datetime | None, *, with_times: bool) -> Side:
-    if name == "digest" and isinstance(value, str) and len(value) > _DIGEST_SHOWN + 4:
+    if name == CONTENT_DIGEST and isinstance(value, str) and len(value) > _DIGEST_SHOWN + 4:
         return Side(value[:_DIGEST_SHOWN] + "…")
     if name == "upload" and isinstance(value, str):
         return Side(value)
@@ -331,7 +341,7 @@ def _display(data: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if data is None:
         return {}
-    out = {k: v for k, v in data.items() if k not in ("zip", "size")}
+    out = {_LABELS.get(k, k): v for k, v in data.items() if k not in ("zip", "size")}
     if data.get("zip"):
         size = data.get("size")
         out["upload"] = (
@@ -360,6 +370,20 @@ QUIET_DEFAULTS: Mapping[str, Any] = {
     "no_options": False,
 }
 
+# A schedule whose options the server lost (live only): shown in words, never as a flag.
+_OPTIONS_FLAG = "no_options"
+_OPTIONS_FIELD = "options"
+_OPTIONS_LOST = "lost on the server (executionOptions null)"
+_OPTIONS_KEPT = "set again by the re-post"
+
+
+def _options_field(before: Any, after: Any) -> FieldDiff:
+    """``no_options`` as a reviewer reads it: the options were lost, and the re-post (whose
+    option fields are listed beside) sets them again."""
+    old = Side(_OPTIONS_LOST if before else _OPTIONS_KEPT) if before is not None else None
+    new = Side(_OPTIONS_LOST if after else _OPTIONS_KEPT) if after is not None else None
+    return FieldDiff(_OPTIONS_FIELD, Shape.SCALAR, old, new)
+
 
 def _whole(
     data: Mapping[str, Any], timezone: str, now: datetime | None, *, side: str, with_times: bool
@@ -368,6 +392,10 @@ def _whole(
     for name in _field_order(data):
         value = data[name]
         if value is None or (name in QUIET_DEFAULTS and QUIET_DEFAULTS[name] == value):
+            continue
+        if name == _OPTIONS_FLAG:
+            lost = (value, None) if side == "before" else (None, value)
+            out.append(_options_field(*lost))
             continue
         shown = _side(name, value, timezone, now, with_times=with_times)
         if shown.is_empty:
@@ -392,6 +420,8 @@ def _field_diff(
 ) -> FieldDiff:
     old = before.get(name)
     new = after.get(name)
+    if name == _OPTIONS_FLAG:
+        return _options_field(old if name in before else None, new if name in after else None)
     old_side = _side(name, old, timezone, now, with_times=with_times) if name in before else None
     new_side = _side(name, new, timezone, now, with_times=with_times) if name in after else None
     shape = _shape(new if name in after and new not in (None, [], {}) else old)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from azstate.plan import Call, Plan
 from azstate.views.formats import Format, as_format
-from azstate.views.neutral import for_text
+from azstate.views.neutral import for_json, for_text
 from azstate.views.theme import THEME
 
 
@@ -28,7 +28,8 @@ def call_line(call: Call) -> str:
     """'POST /schedule ajax=scheduleCronFlow projectName=etl ...', values shell-quoted.
 
     Quoting keeps a value with spaces (a description) unambiguous on one line; an upload names
-    the exact bytes by file name, size and SHA-256.
+    the exact bytes by file name, size and the SHA-256 of the zip (``zip_sha256``: a hash of
+    the zip's bytes, unlike the plan's content digest, a hash of the files in it).
     """
     parts = [call.method, call.path]
     parts += [f"{key}={shlex.quote(value)}" for key, value in call.params]
@@ -36,7 +37,7 @@ def call_line(call: Call) -> str:
         parts += [
             f"file={shlex.quote(call.upload.name)}",
             f"size={call.upload.size}",
-            f"sha256={call.upload.sha256}",
+            f"zip_sha256={call.upload.sha256}",
         ]
     return " ".join(parts)
 
@@ -46,7 +47,7 @@ def render_calls(calls: Sequence[Call], fmt: Format | str, console: Console) -> 
     match as_format(fmt, "calls"):
         case Format.JSON:
             console.out(
-                json.dumps([c.to_json() for c in calls], indent=2, ensure_ascii=False),
+                for_json(json.dumps([c.to_json() for c in calls], indent=2, ensure_ascii=True)),
                 highlight=False,
             )
         case Format.TEXT:

@@ -8,7 +8,7 @@ quote elsewhere), and their sections are open, because they are what a reviewer 
 A plan over several projects gets a table of counts per project, so 500 changes read as "which
 teams, how much" before any detail. What each change shows comes from views/diffmodel.py; every
 value goes out through views/neutral.py (code spans and fences it cannot close, HTML-escaped in
-summaries, markdown-escaped in reasons).
+summaries); a change's reason, which quotes names, is a comment line inside its fence.
 
 A three-way plan (``--baseline``) groups its changes by origin: conflicts first, announced in
 a caution box and showing all three values, then "This change", then "Drift on the server".
@@ -28,7 +28,7 @@ from azstate.plan import Action, Change, Plan
 from azstate.views import diffmodel
 from azstate.views.counts import count
 from azstate.views.diffmodel import CronNote, FieldDiff, Side, Sign, unchanged_note
-from azstate.views.neutral import fenced, md_cell, md_html, md_prose
+from azstate.views.neutral import fenced, md_cell, md_html
 from azstate.views.neutral import md_code as code
 from azstate.views.theme import action_phrase, action_symbol
 
@@ -66,10 +66,11 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
             c.address.project,
             partial(_change_text, c, tz, now, few, plan.refresh_only),
         )
-        for group in diffmodel.origin_groups(plan, changes)
+        for group in diffmodel.origin_groups(changes)
         for c in group.changes
     ]
-    titles = {g.origin: (g.title, g.note) for g in diffmodel.origin_groups(plan, changes)}
+    revision = code(plan.baseline.revision) if plan.baseline else ""
+    titles = {g.origin: (g.title, g.described(revision)) for g in diffmodel.origin_groups(changes)}
     if not sections:
         return head.rstrip("\n") + "\n"
 
@@ -149,9 +150,9 @@ def _head(plan: Plan, changes: list[Change], limit: int) -> str:
         s = plan.summary
         server_cell = md_cell(plan.server)
         out += [
-            "| Create | Update | Replace | Delete | Server |",
-            "|---:|---:|---:|---:|:---|",
-            f"| {s.create:,} | {s.update:,} | {s.replace:,} | {s.delete:,} | {server_cell} |",
+            "| Create | Update | Delete | Server |",
+            "|---:|---:|---:|:---|",
+            f"| {s.create:,} | {s.update:,} | {s.delete:,} | {server_cell} |",
             "",
             scope[0].upper() + scope[1:] + ".",
             "",
@@ -264,7 +265,7 @@ def _group_heading(
             name = "Differences"
         out += f"### {name}\n\n"
         if section.origin is not Origin.UNKNOWN:
-            out += f"_{md_prose(note[0].upper() + note[1:])}._ "
+            out += f"{note[0].upper() + note[1:]}. "  # fixed words, the revision a code span
         out += "`-` is the value on the server, `+` the one in the configuration"
         if section.origin is Origin.CONFLICT:
             out += ", `#` the one at the baseline"
@@ -309,6 +310,10 @@ def _change_text(
         lines.append(f"# {name}: {side.text}" if name else f"# {side.text}")
     if view.unchanged:
         lines.append("  " + unchanged_note(view.unchanged))
+    if view.reason:
+        # Inside the fence, like the unchanged note: a reason quotes names (a flow's), and in
+        # prose a name could still be a link, a mention or an emoji.
+        lines.append(f"  # ({view.reason})")
     phrase = _FOUND_PHRASE.get(view.action, "") if refresh_only else action_phrase(view.action)
     text = _summary(
         action_symbol(view.action),
@@ -319,8 +324,6 @@ def _change_text(
     )
     if lines:
         text += fenced(lines) + "\n\n"
-    if view.reason:
-        text += f"_{md_prose(view.reason)}_\n\n"
     return text + "</details>\n\n"
 
 

@@ -72,8 +72,7 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
     out += [
         Text(),
         Text(
-            f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
-            f"{s.delete} to delete.",
+            f"Plan: {s.create} to create, {s.update} to update, {s.delete} to delete.",
             style="plan.summary",
         ),
     ]
@@ -95,13 +94,14 @@ def _grouped(
     """A three-way plan's changes under their origins (conflicts first); a plain plan's as
     one list: without a baseline nobody knows who moved a value."""
     out: list[Text] = []
-    for group in diffmodel.origin_groups(plan, changes):
+    revision = plan.baseline.revision if plan.baseline else ""
+    for group in diffmodel.origin_groups(changes):
         if group.origin is not Origin.UNKNOWN:
             out += [
                 Text(),
                 Text.assemble(
                     (f"{group.title} ({len(group.changes)})", "plan.header"),
-                    (f": {for_text(group.note)}", "plan.legend"),
+                    (f": {for_text(group.described(revision))}", "plan.legend"),
                 ),
             ]
         for change in group.changes:
