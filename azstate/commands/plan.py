@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 0 with no changes, 2 with changes, 1 on error",
+        help="exit 0 with no changes, 2 with changes (with --refresh-only: with differences "
+        "found), 1 on error",
     )
     parser.add_argument(
         "--refresh-only",
