@@ -30,6 +30,18 @@ _DEFAULTS = "defaults."  # its tables repeat other tables' keys: a list of table
 # Marks the examples for the README's command test: tests/test_reference.py loads them instead.
 EXAMPLE_MARK = "<!-- readme-test: not run (reference example) -->"
 
+_ETL = """\
+[projects.etl]
+description = "Nightly ETL"
+"""
+_DAILY = (
+    _ETL
+    + """
+[projects.etl.schedules.daily_load]
+cron = "0 0 2 ? * *"
+"""
+)
+
 # One complete file per table, showing that table in use: the inline-table syntax of
 # permissions and SLA rules is what newcomers trip on. Each loads as it is (tests/test_reference).
 EXAMPLES: dict[str, str] = {
@@ -104,24 +116,14 @@ disabled_jobs = ["backfill", "sub:inner"]   # sub:inner is job inner of embedded
 parameters = { env = "prod" }
 runtime_properties = { "sub:inner" = { depth = "5" } }
 """,
-    "projects.NAME.schedules.FLOW.sla": """\
-[projects.etl]
-description = "Nightly ETL"
-
-[projects.etl.schedules.daily_load]
-cron = "0 0 2 ? * *"
-
+    "projects.NAME.schedules.FLOW.sla": _DAILY
+    + """
 [projects.etl.schedules.daily_load.sla]
 emails = ["oncall@example.com"]
 rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
 """,
-    "projects.NAME.schedules.FLOW.sla.rules[]": """\
-[projects.etl]
-description = "Nightly ETL"
-
-[projects.etl.schedules.daily_load]
-cron = "0 0 2 ? * *"
-
+    "projects.NAME.schedules.FLOW.sla.rules[]": _DAILY
+    + """
 [projects.etl.schedules.daily_load.sla]
 emails = ["oncall@example.com"]
 rules = [
