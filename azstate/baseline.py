@@ -31,6 +31,7 @@ class BaselineTree:
     revision: str  # as the user wrote it
     commit: str  # the full commit id it named
     config: Path  # the -c path inside the temporary tree
+    root: Path  # the temporary tree: the repository's top at the revision
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -40,26 +41,31 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise BaselineError(f"--baseline needs git: {exc}") from exc
 
 
-def repository_root(path: Path) -> Path:
+def repository_root(path: Path, revision: str = "") -> Path:
     """The work tree holding ``path``; an error when it is not inside one."""
     try:
         root = toplevel(path.resolve())
     except GitUnavailable as exc:
         raise BaselineError(f"--baseline needs git: {exc}") from exc
     if root is None:
-        raise BaselineError(f"--baseline needs a git repository, and {path} is not inside one")
+        raise BaselineError(
+            f"--baseline {revision} needs a git repository, and {path} is not inside one"
+            if revision
+            else f"--baseline needs a git repository, and {path} is not inside one"
+        )
     return root
 
 
-def resolve_revision(root: Path, revision: str) -> str:
+def resolve_revision(root: Path, revision: str, path: Path | None = None) -> str:
     """The commit a revision names; refuses options and anything that is not a commit."""
+    of = f" (for {path})" if path is not None else ""
     if not revision or revision.startswith("-"):
-        raise BaselineError(f"--baseline {revision!r} is not a git revision")
+        raise BaselineError(f"--baseline {revision!r} is not a git revision{of}")
     done = _git(
         root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
     )
     if done.returncode != 0:
-        raise BaselineError(f"--baseline {revision}: unknown revision in {root}")
+        raise BaselineError(f"--baseline {revision}: unknown revision in {root}{of}")
     return done.stdout.decode().strip()
 
 
@@ -87,8 +93,8 @@ def baseline_tree(config_path: Path, revision: str) -> Iterator[BaselineTree]:
     The whole tree is extracted, because sources and ``extends`` files may lie anywhere in the
     repository (``../flows``); the directory is 0700 and removed afterwards.
     """
-    root = repository_root(config_path)
-    commit = resolve_revision(root, revision)
+    root = repository_root(config_path, revision)
+    commit = resolve_revision(root, revision, config_path)
     absolute = config_path.resolve() if config_path.exists() else config_path.absolute()
     try:
         relative = absolute.relative_to(root.resolve())
@@ -106,6 +112,6 @@ def baseline_tree(config_path: Path, revision: str) -> Iterator[BaselineTree]:
         tree = workdir / "tree"
         tree.mkdir()
         _extract(root, commit, tree)
-        yield BaselineTree(revision=revision, commit=commit, config=tree / relative)
+        yield BaselineTree(revision=revision, commit=commit, config=tree / relative, root=tree)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

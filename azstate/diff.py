@@ -4,20 +4,29 @@ Ownership (design.md §2): a declared project is owned whole; an undeclared proj
 alone unless its name matches a prune glob, and then it is deleted. The resource units in
 resources/ compare values and build calls; this module decides which projects they look at
 and which of their changes make it into the plan.
+
+Origins: without a baseline a plan only knows that the server differs from the configuration
+(every origin ``unknown``). With the configuration of the last apply (``baseline``, the
+desired state of ``--baseline REV``) every differing field gets its origin from origins.py, and
+the resources the configuration moved that the server already holds are listed as converged.
+The baseline's value of an address is found by planning the configuration against the
+baseline, as if the baseline were the server: where that plan has no change, the two agree.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
 
 from azstate import __version__
 from azstate.address import Address, Kind
 from azstate.errors import PlanError
 from azstate.globs import matches
-from azstate.plan import Action, Change, Drift, Plan
+from azstate.origins import Origin, field_origins, strongest
+from azstate.plan import Action, Baseline, Change, Plan
 from azstate.resources import ProjectContext, plan_project, unit_for, with_needs
 from azstate.state import DISPLAY_ONLY, ProjectState, ServerState
 
@@ -31,29 +40,38 @@ class DiffOptions:
     targets: tuple[Address, ...] = ()
     refresh_only: bool = False
     config_digest: str | None = None
+    baseline: Baseline | None = None  # the revision ``diff``'s baseline state was read from
 
 
-def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
-    changes: list[Change] = []
-    for key in _project_keys(desired, live, options.prune):
-        want, have = desired.projects.get(key), live.projects.get(key)
-        name = want.name if want else have.name if have else key
-        ctx = ProjectContext(
-            name=name,
-            desired=want,
-            live=have,
-            user=live.user or desired.user,
-            prune_glob=None if want else _prune_glob(name, options.prune),
-        )
-        changes.extend(plan_project(ctx))
+def diff(
+    desired: ServerState,
+    live: ServerState,
+    options: DiffOptions,
+    baseline: ServerState | None = None,
+) -> Plan:
+    """The plan that makes ``live`` the ``desired`` state; with ``baseline`` (the desired state
+    of the last applied configuration) a three-way plan."""
+    changes = _changes(desired, live, options.prune)
     _check_protect(changes, desired, options.protect)
     if options.targets:
         _check_targets(options.targets, desired, live)
         changes = _targeted(changes, options.targets)
     changes.sort(key=lambda c: c.address)
-    drift = tuple(_drift(changes))
+    converged: list[Address] = []
+    if baseline is None:
+        changes = [_unknown(c) for c in changes]
+    else:
+        moved = {c.address: c for c in _changes(desired, baseline, options.prune)}
+        changes = [_three_way(c, moved.get(c.address)) for c in changes]
+        planned = {c.address for c in changes}
+        converged = [
+            a
+            for a in sorted(moved)
+            if a not in planned
+            and (not options.targets or any(t.contains(a) for t in options.targets))
+        ]
     if options.refresh_only:
-        changes = []
+        changes = _findings(changes, three_way=baseline is not None)
     return Plan(
         server=options.server,
         timezone=options.timezone,
@@ -61,10 +79,30 @@ def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
         refresh_only=options.refresh_only,
         targets=options.targets,
         changes=tuple(changes),
-        drift=drift,
+        baseline=options.baseline if baseline is not None else None,
+        converged=tuple(converged),
         config_digest=options.config_digest,
         azstate_version=__version__,
     )
+
+
+def _changes(desired: ServerState, live: ServerState, prune: tuple[str, ...]) -> list[Change]:
+    """The changes that make ``live`` the desired state, project by project. Planning the
+    configuration against the ``baseline`` (as ``live``) takes the projects either owns."""
+    user = live.user or desired.user
+    changes: list[Change] = []
+    for key in _project_keys(desired, live, prune):
+        want, have = desired.projects.get(key), live.projects.get(key)
+        name = want.name if want else have.name if have else key
+        ctx = ProjectContext(
+            name=name,
+            desired=want,
+            live=have,
+            user=user,
+            prune_glob=None if want else _prune_glob(name, prune),
+        )
+        changes.extend(plan_project(ctx))
+    return changes
 
 
 def _project_keys(desired: ServerState, live: ServerState, prune: tuple[str, ...]) -> list[str]:
@@ -134,23 +172,63 @@ def _targeted(changes: list[Change], targets: tuple[Address, ...]) -> list[Chang
     return with_needs(chosen, changes)
 
 
-def _drift(changes: list[Change]) -> Iterable[Drift]:
-    """Live values that differ from the configuration on resources that exist on the server."""
-    for change in changes:
-        if change.before is None or change.action is Action.CREATE:
-            continue
-        if change.action is Action.DELETE and not change.calls:
-            continue  # the server's consequence of another change (an upload, a project delete)
-        if change.after is None:
-            # Not in the configuration at all: the change itself shows every value that goes,
-            # and a field-by-field "configuration: nothing" would only repeat it.
-            yield Drift(address=change.address, fields={})
-            continue
-        before, after = change.before_json or {}, change.after_json or {}
-        names = unit_for(change.address.kind).drift_fields(change)
-        fields = {
-            f: {"live": before.get(f), "desired": after.get(f)}
-            for f in names
-            if f not in DISPLAY_ONLY
+def _shown_fields(change: Change) -> list[str] | None:
+    """The fields whose difference a change stands for (None: the resource as a whole):
+    the unit's choice (a files value differs by its digest, not by the zip's name), without
+    what a re-post changes by itself."""
+    if change.before is None or change.after is None:
+        return None
+    names = unit_for(change.address.kind).origin_fields(change)
+    return [f for f in names if f not in DISPLAY_ONLY]
+
+
+def _unknown(change: Change) -> Change:
+    """A plain plan: the server differs from the configuration, nobody knows who moved it."""
+    fields = _shown_fields(change)
+    origins = dict.fromkeys([""] if fields is None else fields, Origin.UNKNOWN)
+    return change.model_copy(update={"origin": Origin.UNKNOWN, "field_origins": origins})
+
+
+def _three_way(change: Change, moved: Change | None) -> Change:
+    """The change's origins from B, C and S. ``moved`` is the configuration's change against
+    the baseline at the same address: its ``before`` is the baseline's value; without one the
+    baseline holds the configured value."""
+    config = _compared(change.after_json)
+    base = _compared(moved.before_json) if moved is not None else config
+    server = _compared(change.before_json)
+    origins = field_origins(base, config, server, _shown_fields(change))
+    if not origins:
+        # Only fields the plan does not show differ (a files value's flows): the whole value.
+        whole = field_origins(base, config, server, None)
+        origins = {"": strongest(whole.values())}
+    origin = strongest(origins.values())
+    shown_base = moved.before if moved is not None else change.after
+    return change.model_copy(
+        update={
+            "origin": origin,
+            "field_origins": origins,
+            "base": shown_base if origin is Origin.CONFLICT else None,
         }
-        yield Drift(address=change.address, fields=fields)
+    )
+
+
+def _compared(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A value as the three-way rule compares it: without what a re-post sets by itself."""
+    if value is None:
+        return None
+    return {k: v for k, v in value.items() if k not in DISPLAY_ONLY}
+
+
+def _findings(changes: list[Change], *, three_way: bool) -> list[Change]:
+    """What a refresh-only plan reports, without calls (it changes nothing): with a baseline
+    the drift and the conflicts; without one every difference, a resource missing on the
+    server included. Consequences of another difference (a schedule the server drops with the
+    files or the project) are not findings of their own."""
+    out = []
+    for change in changes:
+        if change.action is Action.DELETE and not change.calls:
+            continue
+        if three_way and change.origin not in (Origin.DRIFT, Origin.CONFLICT):
+            continue
+        out.append(change.model_copy(update={"calls": ()}))
+    return out

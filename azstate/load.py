@@ -470,6 +470,7 @@ def load_config(
     require_values: bool = True,
     only: frozenset[str] | None = None,
     builds: BuildCache | None = None,
+    undeclared_ok: bool = False,
 ) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
@@ -478,16 +479,20 @@ def load_config(
     Without ``require_values`` (validate, offline) a variable with no value is unknown, not an
     error. Every source's file list and flows are checked; only the projects in ``only``
     (lower-cased names; None: all) are zipped and hashed, reusing ``builds`` where a tree is
-    unchanged. Raises ConfigError or SourceError, never anything from pydantic or tomllib.
+    unchanged. With ``undeclared_ok`` (a --baseline configuration, evaluated with today's --var
+    values) a --var the configuration does not declare is left out instead of refused.
+    Raises ConfigError or SourceError, never anything from pydantic or tomllib.
     """
     reader = _Reader()
     parts = reader.parts(Path(path))
     laid = {id(t): t for part in parts for t in part.files}  # in the order laid: bases first
     files = tuple(laid.values())
     document, origins = _combine(parts)
-    declared = _declared_variables(
-        document, variables or {}, os.environ if environ is None else environ
-    )
+    given = dict(variables or {})
+    if undeclared_ok:
+        table = document.get("variables")
+        given = {k: v for k, v in given.items() if isinstance(table, Mapping) and k in table}
+    declared = _declared_variables(document, given, os.environ if environ is None else environ)
     resolution, secrets = _interpolate(document, declared, require_values=require_values)
     _fill_defaults(document, origins, resolution)
     ctx = _Context(origins, files, resolution, secrets)

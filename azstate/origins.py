@@ -21,6 +21,9 @@ from typing import Any
 
 
 class Origin(StrEnum):
+    """Who moved a value: the configuration (edit), the server (drift), both (conflict), or
+    not known (a plan without a baseline cannot tell)."""
+
     EDIT = "edit"
     DRIFT = "drift"
     CONFLICT = "conflict"

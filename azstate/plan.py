@@ -2,7 +2,7 @@
 
 A Plan is built by diff.py, rendered by views/, saved by planfile.py and executed by apply.py.
 Apply acts on ``Change.calls`` alone; ``reason`` and the before/after values are for people.
-The JSON form (format_version "1") is the contract of design.md section 3; it is the models'
+The JSON form (format_version "2") is the contract of design.md section 3; it is the models'
 own serialisation (``Plan.to_json`` is ``model_dump(mode="json")``), so the JSON Schema that
 ``azstate schema plan`` prints comes from these models alone.
 """
@@ -26,9 +26,12 @@ from pydantic import (
 )
 
 from azstate.address import Address
+from azstate.origins import Origin
 from azstate.state import Value, plan_json
 
-FORMAT_VERSION: Literal["1"] = "1"
+# "2": every change has an origin, the plan its converged addresses, and no "drift" list (a
+# plain plan cannot know who changed a value; design.md section 3).
+FORMAT_VERSION: Literal["2"] = "2"
 
 
 class Action(StrEnum):
@@ -37,16 +40,6 @@ class Action(StrEnum):
     REPLACE = "replace"
     DELETE = "delete"
     NO_OP = "no-op"
-
-
-class Origin(StrEnum):
-    """Where a difference comes from: the configuration was edited, the server drifted, both
-    (a conflict), or not known (all plans so far: nothing records the last applied value)."""
-
-    EDIT = "edit"
-    DRIFT = "drift"
-    CONFLICT = "conflict"
-    UNKNOWN = "unknown"
 
 
 class ApplyStatus(StrEnum):
@@ -185,8 +178,10 @@ class Change(_Frozen):
     """One resource's difference and the calls that settle it.
 
     ``before``/``after`` hold the value type of the address's kind (its unit in resources/
-    declares it). ``origin``/``field_origins`` are written to JSON only when known (a plan of
-    format version "1" never has them).
+    declares it). ``origin`` and ``field_origins`` say who moved each differing field (the
+    three-way rule of origins.py; ``unknown`` without a baseline; field ``""`` is the resource
+    as a whole, created or deleted). ``base`` is the value at the baseline revision, kept only
+    where it is shown (a conflict's third value).
     """
 
     address: Address
@@ -196,8 +191,9 @@ class Change(_Frozen):
     reason: str | None = None  # display only: why, or what the server does by itself
     fingerprint: str | None = None  # digest of the live value this change was planned against
     calls: tuple[Call, ...] = ()
-    origin: Origin = Field(default=Origin.UNKNOWN, exclude_if=lambda v: v is Origin.UNKNOWN)
-    field_origins: Mapping[str, Origin] = Field(default={}, exclude_if=lambda v: not v)
+    origin: Origin = Origin.UNKNOWN
+    field_origins: Mapping[str, Origin] = {}
+    base: PlanValue = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="before")
     @classmethod
@@ -205,7 +201,7 @@ class Change(_Frozen):
         """Plan JSON holds values as objects: the address's unit says which type they are."""
         if not isinstance(data, Mapping):
             return data
-        if not any(isinstance(data.get(k), Mapping) for k in ("before", "after")):
+        if not any(isinstance(data.get(k), Mapping) for k in ("before", "after", "base")):
             return data
         from azstate.resources import unit_for  # resources build Changes: imported late
 
@@ -213,7 +209,7 @@ class Change(_Frozen):
         address = address if isinstance(address, Address) else Address.parse(str(address))
         unit = unit_for(address.kind)
         out = dict(data)
-        for key in ("before", "after"):
+        for key in ("before", "after", "base"):
             if isinstance(out.get(key), Mapping):
                 out[key] = unit.value_from_json(out[key])
         return out
@@ -224,7 +220,7 @@ class Change(_Frozen):
         from azstate.resources import unit_for  # resources build Changes: imported late
 
         value_type = unit_for(self.address.kind).value_type
-        for value in (self.before, self.after):
+        for value in (self.before, self.after, self.base):
             if value is not None and not isinstance(value, value_type):
                 raise ValueError(
                     f"{self.address}: a {type(value).__name__} where a {value_type.__name__} "
@@ -245,6 +241,14 @@ class Change(_Frozen):
     def after_json(self) -> dict[str, Any] | None:
         return plan_json(self.after)
 
+    @property
+    def base_json(self) -> dict[str, Any] | None:
+        return plan_json(self.base)
+
+    def fields_of(self, origin: Origin) -> list[str]:
+        """The fields (``""``: the whole resource) whose difference has this origin."""
+        return sorted(f for f, o in self.field_origins.items() if o is origin)
+
     def changed_fields(self) -> list[str]:
         """The fields (as plan JSON names them) whose values differ; a field on one side only
         counts. Plain comparison suffices: sets are sets (emails, jobs, SLA rules are unordered
@@ -255,11 +259,11 @@ class Change(_Frozen):
         return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-class Drift(_Frozen):
-    """A live value that differs from the configuration on a resource that exists."""
+class Baseline(_Frozen):
+    """The git revision a three-way plan compared with: as written, and the commit it named."""
 
-    address: Address
-    fields: dict[str, dict[str, Any]]  # field -> {"live": ..., "desired": ...}
+    revision: str
+    commit: str
 
 
 class Summary(_Frozen):
@@ -280,14 +284,17 @@ def _plan_schema(schema: dict[str, Any]) -> None:
 class Plan(_Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_plan_schema)
 
-    format_version: Literal["1"] = FORMAT_VERSION
+    format_version: Literal["2"] = FORMAT_VERSION
     server: str
     timezone: str = "UTC"
     user: str = ""
     refresh_only: bool = False
     targets: tuple[Address, ...] = ()
+    # A refresh-only plan holds the differences it reports, without calls: it changes nothing.
     changes: tuple[Change, ...] = ()
-    drift: tuple[Drift, ...] = ()
+    baseline: Baseline | None = None  # None: a plain plan, every origin "unknown"
+    # Configuration moved since the baseline, and the server already holds it: no change.
+    converged: tuple[Address, ...] = ()
     config: str | None = None  # the -c path the plan was made from, for `apply PLANFILE`
     config_digest: str | None = None
     azstate_version: str = ""
@@ -298,14 +305,22 @@ class Plan(_Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def summary(self) -> Summary:
+        """What apply would do: nothing for a refresh-only plan, whatever it found."""
         counts = {a: 0 for a in ("create", "update", "replace", "delete")}
-        for change in self.changes:
+        for change in () if self.refresh_only else self.changes:
             if change.action.value in counts:
                 counts[change.action.value] += 1
         return Summary(**counts)
 
     @property
     def has_changes(self) -> bool:
+        """Whether applying it would change the server (a refresh-only plan never does)."""
+        return not self.refresh_only and any(c.action is not Action.NO_OP for c in self.changes)
+
+    @property
+    def has_differences(self) -> bool:
+        """Whether it reports anything: the changes of a plan, the findings of a refresh-only
+        plan (what ``--detailed-exitcode`` exits 2 for)."""
         return any(c.action is not Action.NO_OP for c in self.changes)
 
     @property

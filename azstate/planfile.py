@@ -1,9 +1,10 @@
 """Saved plans: written by `plan --out`, checked and executed by `apply PLANFILE`.
 
-A saved plan is the plan JSON itself (format_version "1"). It carries the configuration digest
-and, per change, a fingerprint of the live value it was planned against. Applying it re-plans
-the same targets against the live server and refuses when anything differs: the server, the
-configuration or sources, or any planned resource.
+A saved plan is the plan JSON itself (format_version "2"; a version 1 plan, made before plans
+had origins, is refused in one line). It carries the configuration digest and, per change, a
+fingerprint of the live value it was planned against. Applying it re-plans the same targets
+against the live server and refuses when anything differs: the server, the configuration or
+sources, or any planned resource.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ def load(path: Path) -> Plan:
         raise AzstateError(f"{path}: no such plan file") from exc
     except (OSError, ValueError) as exc:
         raise AzstateError(f"{path}: not a saved plan ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        raise AzstateError(f"{path}: not a saved plan of format version {FORMAT_VERSION}")
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise AzstateError(f"{path}: not a saved plan (no format_version)")
+    if data["format_version"] != FORMAT_VERSION:
+        raise AzstateError(
+            f"{path}: a plan of format version {data['format_version']}, and this azstate "
+            f"applies version {FORMAT_VERSION} only: make a new plan with azstate plan --out"
+        )
     try:
         return Plan.from_json(data)
     except ValueError as exc:

@@ -1,7 +1,10 @@
 """Table-driven scenarios of the pure diff: (desired, live, options) -> changes and calls.
 
 Each file in tests/scenarios/diff/ is one case. States are written in a short form: a project
-gets ids, versions and schedule ids filled in, and a desired source gets zip fields.
+gets ids, versions and schedule ids filled in, and a desired source gets zip fields. A case
+may give a ``baseline`` (the configuration last applied, in the desired form) and expect each
+change's ``origins`` ([origin, field_origins]) and the ``converged`` addresses; ``findings``
+are the addresses a refresh-only plan of the same case reports.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import pytest
 from azstate.address import Address
 from azstate.diff import DiffOptions, diff
 from azstate.errors import PlanError
-from azstate.plan import Action, Plan
+from azstate.origins import Origin
+from azstate.plan import Action, Baseline, Plan
 from azstate.state import LiveIds, ProjectState, ServerState
 
 CASES = sorted((Path(__file__).parent / "scenarios" / "diff").glob("*.json"))
@@ -52,19 +56,26 @@ def _state(projects: dict[str, Any], *, live: bool) -> ServerState:
     )
 
 
-def run_case(path: Path) -> tuple[dict[str, Any], Plan | PlanError]:
+def run_case(
+    path: Path, *, refresh_only: bool | None = None
+) -> tuple[dict[str, Any], Plan | PlanError]:
     case = json.loads(path.read_text())
     opts = case.get("options", {})
+    baseline = case.get("baseline")
     options = DiffOptions(
         server="http://azkaban.test",
         prune=tuple(opts.get("prune", ())),
         protect=tuple(opts.get("protect", ())),
         targets=tuple(Address.parse(t) for t in opts.get("targets", ())),
-        refresh_only=opts.get("refresh_only", False),
+        refresh_only=opts.get("refresh_only", False) if refresh_only is None else refresh_only,
+        baseline=Baseline(revision="HEAD~1", commit="0" * 40) if baseline is not None else None,
     )
     try:
         return case, diff(
-            _state(case["desired"], live=False), _state(case["live"], live=True), options
+            _state(case["desired"], live=False),
+            _state(case["live"], live=True),
+            options,
+            _state(baseline, live=False) if baseline is not None else None,
         )
     except PlanError as exc:
         return case, exc
@@ -89,8 +100,17 @@ def test_diff_scenario(path: Path) -> None:
         return
     assert isinstance(result, Plan), str(result)
     assert summarize(result) == case["expect"]
-    if "drift" in case:
-        assert [str(d.address) for d in result.drift] == case["drift"]
+    if "origins" in case:
+        got = {str(c.address): [c.origin.value, dict(c.field_origins)] for c in result.changes}
+        assert got == case["origins"]
+    else:
+        assert {c.origin for c in result.changes} <= {Origin.UNKNOWN}
+    assert [str(a) for a in result.converged] == case.get("converged", [])
+    if "findings" in case:
+        _, found = run_case(path, refresh_only=True)
+        assert isinstance(found, Plan) and not found.has_changes
+        assert [str(c.address) for c in found.changes] == case["findings"]
+        assert not found.calls
 
 
 def test_at_least_forty_scenarios() -> None:

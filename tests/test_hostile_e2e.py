@@ -110,7 +110,7 @@ RAW = re.compile(
 )
 HEADINGS = {
     "h2": {"azstate plan"},
-    "h3": {"Changes", "Changed outside azstate", "Apply results", "Conflicts", "This change",
+    "h3": {"Changes", "Differences", "Apply results", "Conflicts", "This change",
            "Drift on the server"},
 }  # fmt: skip
 ALLOWED_TAGS = {
@@ -365,7 +365,7 @@ def hostile(
 
 def changed_sections(plan_json: str) -> int:
     document = json.loads(plan_json)
-    return len([c for c in document["changes"] if c["action"] != "no-op"]) + len(document["drift"])
+    return len([c for c in document["changes"] if c["action"] != "no-op"])
 
 
 # Tests ---------------------------------------------------------------------------------------
@@ -387,7 +387,7 @@ def test_text_plan_shows_every_planted_value_escaped_on_its_own_line(hostile: Ho
     names = {Address.parse(c["address"]).name for c in json.loads(targeted)["changes"]}
     assert names == set(SERVER_ONLY)
     # never folded: the long name and the value after a space stay on their line
-    assert any(LONG in line and line.startswith("    ~ ") for line in lines)
+    assert any(LONG in line and line.startswith("    - ") for line in lines)
     assert not any(line.lstrip().startswith("::error::wrapped") for line in lines)
 
 
@@ -518,9 +518,7 @@ def test_every_hostile_name_can_be_targeted_in_the_form_plans_print(hostile: Hos
     scope = next(line for line in text.split("\n") if line.startswith("Only the targeted"))
     assert_shown(scope, targets, "the targets line")
     md = hostile.run("plan", "-c", hostile.config, "--format", "markdown", *flags).out
-    assert_markdown_inert(
-        md, GROUPS, changes=len(changes) + md.count("changed outside azstate</summary>")
-    )
+    assert_markdown_inert(md, GROUPS, changes=len(changes))
     # apply one: the group whose name opens an HTML comment goes, and nothing else changes
     hidden = group_address("ops\n\n<!--")
     hostile.run("apply", "--auto-approve", "-c", hostile.config, "--target", hidden)

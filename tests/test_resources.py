@@ -222,11 +222,12 @@ def test_each_state_field_has_one_unit_and_each_unit_fills_its_own() -> None:
         assert set(unit.desired(config, None)) == set(unit.state_fields)
 
 
-def test_origins_are_written_only_when_known_and_read_back() -> None:
+def test_origins_are_always_written_and_read_back() -> None:
     from azstate.plan import Origin
 
     plain = _change("project.etl")
-    assert "origin" not in json.loads(Plan(server="s", changes=(plain,)).dumps())["changes"][0]
+    written = json.loads(Plan(server="s", changes=(plain,)).dumps())["changes"][0]
+    assert written["origin"] == "unknown" and "base" not in written
     known = plain.model_copy(
         update={"origin": Origin.DRIFT, "field_origins": {"description": Origin.CONFLICT}}
     )

@@ -138,9 +138,14 @@ def test_plan_schema_is_the_models_own_and_accepts_every_scenario_plan() -> None
         if isinstance(plan, Plan):
             validator.validate(plan.to_json())
             checked.append(plan)
-            for change in plan.changes:  # origins, when a later format writes them
-                known = change.model_copy(update={"origin": Origin.EDIT})
+            for change in plan.changes:  # every origin, and a conflict's baseline value
+                known = change.model_copy(
+                    update={"origin": Origin.CONFLICT, "base": change.before or change.after}
+                )
                 validator.validate(plan.model_copy(update={"changes": (known,)}).to_json())
     assert len(checked) > 40
+    assert any(p.baseline is not None and p.converged for p in checked)
     with pytest.raises(jsonschema.ValidationError):
-        validator.validate({**checked[0].to_json(), "format_version": "2"})
+        validator.validate({**checked[0].to_json(), "format_version": "1"})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**checked[0].to_json(), "drift": []})

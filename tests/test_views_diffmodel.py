@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from azstate.plan import Action, Change, Drift
+from azstate.origins import Origin
+from azstate.plan import Action, Change
 from azstate.views import diffmodel
 from azstate.views.diffmodel import Item, Shape, Sign
 from tests.test_views_fixtures import NOW, TZ, rule, schedule, sla
@@ -171,18 +172,56 @@ def test_files_fold_the_zip_into_one_upload_and_shorten_digests() -> None:
     assert view.unchanged == 1
 
 
-def test_drift_is_the_same_fields_server_before_configuration() -> None:
-    drift = Drift(
+def test_a_conflict_carries_the_baselines_value_of_its_conflicting_fields() -> None:
+    change = Change(
         address="project.a.schedule.f",
-        fields={
-            "cron": {"live": "0 0 4 ? * *", "desired": "0 0 5 ? * *"},
-            "parameters": {"live": {"env": "a"}, "desired": {"env": "b"}},
-        },
+        action=Action.UPDATE,
+        before={"cron": "0 0 4 ? * *", "concurrent": "skip"},
+        after={"cron": "0 0 5 ? * *", "concurrent": "ignore"},
+        base={"cron": "0 0 3 ? * *", "concurrent": "skip"},
+        origin=Origin.CONFLICT,
+        field_origins={"cron": Origin.CONFLICT, "concurrent": Origin.EDIT},
     )
-    view = diffmodel.build_drift(drift, TZ, NOW)
-    cron, params = view.fields
-    assert cron.before is not None and cron.before.text == '"0 0 4 ? * *"'
-    assert params.items == (Item(Sign.CHANGED, "a", "b", "env"),)
+    view = diffmodel.build(change, TZ, NOW)
+    assert view.origin is Origin.CONFLICT
+    assert [(name, side.text) for name, side in view.base] == [("cron", '"0 0 3 ? * *"')]
+
+
+def test_a_whole_resource_conflict_without_a_baseline_value_says_none() -> None:
+    change = Change(
+        address="project.a.permission.user.bob",
+        action=Action.CREATE,
+        after={"perms": ["read"]},
+        origin=Origin.CONFLICT,
+        field_origins={"": Origin.CONFLICT},
+    )
+    assert diffmodel.build(change, TZ, NOW).base == (("", diffmodel.Side("(none)")),)
+
+
+def test_origin_groups_put_conflicts_first_and_plain_plans_in_one_group() -> None:
+    def made(address: str, origin: Origin) -> Change:
+        return Change(
+            address=address,
+            action=Action.UPDATE,
+            before={"description": "a"},
+            after={"description": "b"},
+            origin=origin,
+        )
+
+    changes = [
+        made("project.a", Origin.DRIFT),
+        made("project.b", Origin.EDIT),
+        made("project.c", Origin.CONFLICT),
+    ]
+    groups = diffmodel.origin_groups(changes)
+    assert [(g.title, [str(c.address) for c in g.changes]) for g in groups] == [
+        ("Conflicts", ["project.c"]),
+        ("This change", ["project.b"]),
+        ("Drift on the server", ["project.a"]),
+    ]
+    assert "since `v1`" in groups[0].described("`v1`")
+    plain = [made("project.a", Origin.UNKNOWN)]
+    assert [g.title for g in diffmodel.origin_groups(plain)] == ["Changes"]
 
 
 def test_cron_note_takes_a_naive_now_as_utc() -> None:

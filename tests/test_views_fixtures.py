@@ -13,7 +13,8 @@ from typing import Any
 from rich.console import Console
 
 from azstate.address import Kind
-from azstate.plan import Action, Call, Change, Drift, Plan, UploadFile
+from azstate.origins import Origin
+from azstate.plan import Action, Baseline, Call, Change, Plan, UploadFile
 from azstate.wire.calls import restore
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)  # 05:00 in Los Angeles (PDT)
@@ -209,16 +210,48 @@ def full_changes() -> list[Change]:
     ]
 
 
-DRIFT = Drift(
-    address="project.billing.schedule.hourly",
-    fields={
-        "cron": {"live": "0 0 4 ? * *", "desired": "0 30 3 ? * *"},
-        "failure_emails": {
-            "live": ["old@x.com", "oncall@example.com"],
-            "desired": ["new@x.com", "oncall@example.com"],
-        },
-    },
-)
+BASELINE = Baseline(revision="release-41", commit="0123456789abcdef" * 2 + "01234567")
+
+# Who moved each change of full_changes() in the three-way fixture; the rest are edits.
+ORIGINS: dict[str, tuple[Origin, dict[str, Origin]]] = {
+    "project.billing.schedule.hourly": (
+        Origin.CONFLICT,
+        {"cron": Origin.CONFLICT, "failure_emails": Origin.EDIT},
+    ),
+    "project.billing.sla.hourly": (Origin.DRIFT, {"rules": Origin.DRIFT}),
+    "project.billing.permission.group.contractors": (Origin.DRIFT, {"": Origin.DRIFT}),
+}
+
+
+def three_way_changes() -> list[Change]:
+    """full_changes() as a --baseline plan sees them: a conflict on the hourly cron (the
+    baseline held 0 0 1), drift on an SLA and a permission added on the server, edits else."""
+    out = []
+    for change in full_changes():
+        origin, fields = ORIGINS.get(
+            str(change.address),
+            (Origin.EDIT, {f: Origin.EDIT for f in change.changed_fields()}),
+        )
+        update: dict[str, Any] = {"origin": origin, "field_origins": fields}
+        if origin is Origin.CONFLICT:
+            update["base"] = change.before.model_copy(  # type: ignore[union-attr]
+                update={"cron": "0 0 1 ? * *"}
+            )
+        out.append(change.model_copy(update=update))
+    return out
+
+
+def three_way_plan(**overrides: Any) -> Plan:
+    data: dict[str, Any] = {
+        "server": SERVER,
+        "timezone": TZ,
+        "user": "azkaban",
+        "changes": tuple(three_way_changes()),
+        "baseline": BASELINE,
+        "converged": ("project.etl.schedule.weekly",),
+    }
+    data.update(overrides)
+    return Plan(**data)
 
 
 def full_plan(**overrides: Any) -> Plan:
@@ -227,7 +260,6 @@ def full_plan(**overrides: Any) -> Plan:
         "timezone": TZ,
         "user": "azkaban",
         "changes": tuple(full_changes()),
-        "drift": (DRIFT,),
     }
     data.update(overrides)
     return Plan(**data)

@@ -23,6 +23,7 @@ from tests.test_views_fixtures import (
     empty_plan,
     full_plan,
     output,
+    three_way_plan,
 )
 
 
@@ -38,11 +39,26 @@ def test_plan_json_round_trips(plan: Plan) -> None:
 
 def test_plan_json_has_the_documented_shape() -> None:
     data = json.loads(json_view.render(full_plan()))
-    assert data["format_version"] == "1"
+    assert data["format_version"] == "2"
     assert data["summary"] == {"create": 5, "update": 4, "replace": 1, "delete": 3}
     first = data["changes"][0]
     assert set(first) >= {"address", "action", "before", "after", "calls"}
-    assert data["drift"][0]["address"] == "project.billing.schedule.hourly"
+    assert "drift" not in data and data["baseline"] is None and data["converged"] == []
+    assert {c["origin"] for c in data["changes"]} == {"unknown"}
+
+
+def test_three_way_plan_json_has_origins_baseline_and_converged() -> None:
+    plan = three_way_plan()
+    data = json.loads(json_view.render(plan))
+    assert data["baseline"] == {"revision": "release-41", "commit": plan.baseline.commit}
+    assert data["converged"] == ["project.etl.schedule.weekly"]
+    hourly = next(c for c in data["changes"] if c["address"] == "project.billing.schedule.hourly")
+    assert hourly["origin"] == "conflict"
+    assert hourly["field_origins"] == {"cron": "conflict", "failure_emails": "edit"}
+    assert hourly["base"]["cron"] == "0 0 1 ? * *"
+    edit = next(c for c in data["changes"] if c["address"] == "project.billing")
+    assert edit["origin"] == "edit" and "base" not in edit
+    assert Plan.from_json(data) == plan
 
 
 UPLOAD_CALL = Call(

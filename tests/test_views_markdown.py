@@ -26,6 +26,7 @@ from tests.test_views_fixtures import (
     full_plan,
     one_change_plan,
     schedule,
+    three_way_plan,
 )
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -55,7 +56,7 @@ def opened(text: str) -> int:
 def section(md: str, address: str) -> str:
     head = (
         rf"<details(?: open)?><summary><code>[^<]*</code> <code>{re.escape(address)}</code> "
-        r"(?:<strong>)?will"
+        r"(?:<strong>)?(?:will|is|differs)"
     )
     match = re.search(head + r".*?</details>", md, re.S)
     assert match, f"no section for {address}"
@@ -125,10 +126,10 @@ def test_no_warning_without_deletions() -> None:
     assert "⚠️" not in markdown.render(one_change_plan(), now=NOW)
 
 
-def test_one_collapsible_section_per_resource_and_drift() -> None:
+def test_one_collapsible_section_per_resource() -> None:
     plan = full_plan()
     md = markdown.render(plan, now=NOW)
-    sections = len(plan.changes) + len(plan.drift)
+    sections = len(plan.changes)
     assert len(re.findall(r"<details(?: open)?><summary><code>", md)) == sections
     assert md.count("</details>") == opened(md) == sections + 1  # and the project table
     assert opened(to_html(md)) == sections + 1
@@ -162,19 +163,55 @@ def test_create_and_delete_sections_show_whole_values() -> None:
     assert "  # (deleting a project also removes its schedules and SLAs)\n```" in deleted
 
 
-def test_drift_section_marks_server_and_configuration() -> None:
+def test_a_plain_plan_lists_changes_without_claiming_who_made_them() -> None:
     md = markdown.render(full_plan(), now=NOW)
-    assert "### Changed outside azstate" in md
-    assert md.index("### Changed outside azstate") < md.index("### Changes")
+    assert "### Changes" in md
+    assert "outside azstate" not in md and "### Drift" not in md and "### Conflicts" not in md
     assert "`-` is the value on the server, `+` the one in the configuration." in md
+    assert md.count("<code>project.billing.schedule.hourly</code>") == 1
 
 
-def test_refresh_only_shows_drift_only() -> None:
+def test_a_three_way_plan_has_conflicts_first_in_a_caution_box() -> None:
+    md = markdown.render(three_way_plan(), now=NOW)
+    assert "compared with the last applied configuration at `release-41` (`0123456789ab`)" in md
+    box = warning(md, "has conflicts on")
+    assert box[0] == "⚠️ **This plan has conflicts on 1 resource:**"
+    assert "- `project.billing.schedule.hourly`" in box
+    assert box[-1].startswith("Each was changed both in the configuration and on the server")
+    order = [md.index(h) for h in ("### Conflicts", "### This change", "### Drift on the server")]
+    assert order == sorted(order)
+    assert "### Changes" not in md and "outside azstate" not in md
+
+
+def test_a_conflict_section_shows_baseline_configuration_and_server() -> None:
+    md = markdown.render(three_way_plan(), now=NOW)
+    assert "`#` the one at the baseline" in md
+    hourly = section(md, "project.billing.schedule.hourly")
+    assert "<details open>" in hourly
+    assert '\n- cron: "0 0 4 ? * *"\n' in hourly and '\n+ cron: "0 30 3 ? * *"\n' in hourly
+    assert '\n# cron: "0 0 1 ? * *"\n' in hourly
+    assert "# failure_emails" not in hourly  # an edit: the baseline adds nothing
+    assert "project.etl.schedule.weekly" in md.split("</details>")[-1]  # converged, at the end
+
+
+def test_refresh_only_without_baseline_reports_every_difference() -> None:
     md = markdown.render(full_plan(refresh_only=True), now=NOW)
     assert md.startswith("## azstate plan (refresh only)")
-    assert "1 resource has changed outside azstate" in md
-    assert "### Changes" not in md and "| Create |" not in md and "⚠️" not in md
-    assert opened(md) == 1
+    assert "🔍 **13 resources differ from the configuration.**" in md
+    assert "### Differences" in md and "| Create |" not in md
+    assert "is missing on the server" in section(md, "project.etl.schedule.daily_load")
+    assert "will be updated" not in md and "outside azstate" not in md
+
+
+def test_refresh_only_with_baseline_reports_drift_and_conflicts() -> None:
+    findings = tuple(c for c in three_way_plan().changes if c.origin.value != "edit")
+    md = markdown.render(three_way_plan(refresh_only=True, changes=findings), now=NOW)
+    assert "🔍 **3 resources differ on the server since the baseline.**" in md
+    assert "### Conflicts" in md and "### Drift on the server" in md
+    assert "### This change" not in md
+    assert warning(md, "has conflicts on")
+    md = markdown.render(three_way_plan(refresh_only=True, changes=(), converged=()), now=NOW)
+    assert "**No drift.** The server holds what the baseline applied." in md
 
 
 def test_no_changes() -> None:
@@ -267,6 +304,7 @@ SNAPSHOT_PLANS: dict[str, Callable[[], Plan]] = {
     "markdown-one.html": one_change_plan,
     "markdown-small.html": full_plan,
     "markdown-large.html": five_hundred_changes,
+    "markdown-three-way.html": three_way_plan,
 }
 
 

@@ -12,7 +12,8 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from azstate.plan import Action, Change, Drift, Plan
+from azstate.origins import Origin
+from azstate.plan import Action, Baseline, Change, Plan
 from azstate.views import markdown, neutral, text
 from tests.test_views_fixtures import NOW, SERVER, TZ, console, output, schedule
 
@@ -66,11 +67,20 @@ def hostile_plan() -> Plan:
         ),
         Change(address="project.etl", action=Action.CREATE, after={"description": everything}),
     )
-    drift = Drift(
-        address="project.etl",
-        fields={"description": {"live": everything, "desired": "ok"}},
+    conflict = Change(
+        address="project.other",
+        action=Action.UPDATE,
+        before={"description": "server"},
+        after={"description": "ok"},
+        base={"description": everything},
+        origin=Origin.CONFLICT,
+        field_origins={"description": Origin.CONFLICT},
     )
-    return Plan(server=SERVER, timezone=TZ, changes=changes, drift=(drift,))
+    # A three-way plan: the baseline's value of a conflict and the revision are shown too.
+    baseline = Baseline(revision=everything, commit="0" * 40)
+    return Plan(
+        server=SERVER, timezone=TZ, changes=(*changes, conflict), baseline=baseline
+    )
 
 
 def test_text_view_neutralises_every_value() -> None:

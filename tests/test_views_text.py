@@ -1,4 +1,4 @@
-"""The terminal plan, as a user reads it: symbols, only what changes, crons in words, drift."""
+"""The terminal plan, as a user reads it: symbols, only what changes, crons in words, origins."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import re
 from rich.console import Console
 
 from azstate import cron
-from azstate.plan import Action, Change, Drift, Plan
+from azstate.plan import Action, Change, Plan
 from azstate.views import text
 from tests.test_views_fixtures import (
-    DRIFT,
+    BASELINE,
     NOW,
     SERVER,
     TZ,
@@ -21,6 +21,7 @@ from tests.test_views_fixtures import (
     one_change_plan,
     output,
     schedule,
+    three_way_plan,
 )
 
 
@@ -49,6 +50,7 @@ def test_legend_lists_only_the_symbols_used() -> None:
     out = render(one_change_plan())
     assert "~ update in place" in out
     assert "+ create" not in out and "-/+" not in out
+    assert "a → b the value on the server → the one in the configuration" in out
 
 
 def test_changes_are_sorted_by_address_projects_then_kinds() -> None:
@@ -197,30 +199,68 @@ def test_no_changes() -> None:
     assert "Plan:" not in out and "will be" not in out
 
 
-def test_drift_section_comes_first_with_live_and_desired() -> None:
+def test_a_plain_plan_says_only_that_the_server_differs() -> None:
+    """Without a baseline nobody knows who moved a value: each resource is said once, as the
+    action, with the server's value and the configured one."""
     out = render(full_plan())
-    assert "Objects have changed outside of azstate" in out
-    assert out.index("Objects have changed outside of azstate") < out.index("will be")
-    assert "~ project.billing.schedule.hourly changed outside azstate" in out
-    assert 'cron: server "0 0 4 ? * *", configuration "0 30 3 ? * *"' in out
-    assert (
-        "failure_emails: only on the server: old@x.com; only in the configuration: new@x.com" in out
-    )
+    assert "outside" not in out and "Drift" not in out and "Conflicts" not in out
+    assert out.count("project.billing.schedule.hourly") == 1
+    hourly = block(out, "project.billing.schedule.hourly")
+    assert "will be updated in place" in hourly
+    assert 'cron: "0 0 4 ? * *" → "0 30 3 ? * *"' in hourly
 
 
-def test_refresh_only_shows_drift_and_no_actions() -> None:
+def test_a_three_way_plan_groups_changes_by_origin_conflicts_first() -> None:
+    out = render(three_way_plan())
+    assert f"Compared with the configuration at {BASELINE.revision} (commit 0123456789ab)" in out
+    conflicts = out.index("Conflicts (1): changed in the configuration and on the server since")
+    edits = out.index("This change (10): the configuration changed since release-41")
+    drift = out.index("Drift on the server (2): changed on the server since release-41")
+    assert conflicts < edits < drift
+    assert conflicts < out.index("project.billing.schedule.hourly") < edits
+    assert edits < out.index("project.billing.permission.group.contractors") > drift
+    assert drift < out.index("project.billing.sla.hourly")
+    assert "outside" not in out
+
+
+def test_a_conflict_shows_baseline_configuration_and_server() -> None:
+    hourly = block(render(three_way_plan()), "project.billing.schedule.hourly")
+    assert 'cron: "0 0 4 ? * *" → "0 30 3 ? * *"' in hourly  # server → configuration
+    baseline = '\n        at the baseline: "0 0 1 ? * *"\n'
+    assert hourly.index("cron:") < hourly.index(baseline) < hourly.index("failure_emails")
+    assert hourly.count("at the baseline") == 1  # an edit: two values suffice
+
+
+def test_converged_resources_are_listed_once() -> None:
+    out = render(three_way_plan())
+    assert out.count("project.etl.schedule.weekly") == 1
+    assert "Already on the server" in out
+
+
+def test_refresh_only_without_baseline_reports_every_difference() -> None:
     out = render(full_plan(refresh_only=True))
     assert out.startswith("Refresh-only plan for")
-    assert "Objects have changed outside of azstate" in out
-    assert "will be" not in out and "Plan:" not in out
-    assert "Drift: 1 resource has changed outside azstate." in out
-    out = render(empty_plan(refresh_only=True, changes=full_plan().changes))
+    assert "project.etl.schedule.daily_load is missing on the server" in out
+    assert "project.billing.schedule.hourly differs on the server" in out
+    assert "will be" not in out and "Plan:" not in out and "outside" not in out
+    assert "Found: 13 resources differ from the configuration." in out
+    out = render(empty_plan(refresh_only=True))
     assert "No changes. The server matches the configuration." in out
-    assert "will be" not in out
 
 
-def test_no_drift_section_without_drift() -> None:
-    assert "outside of azstate" not in render(one_change_plan())
+def test_refresh_only_with_baseline_lists_drift_and_conflicts() -> None:
+    findings = tuple(c for c in three_way_plan().changes if c.origin.value != "edit")
+    out = render(three_way_plan(refresh_only=True, changes=findings))
+    assert out.index("Conflicts (1)") < out.index("Drift on the server (2)")
+    assert "This change" not in out
+    assert "Found: 3 resources differ from the baseline on the server." in out
+    out = render(three_way_plan(refresh_only=True, changes=(), converged=()))
+    assert "No drift. The server holds what the baseline applied." in out
+
+
+def test_no_origin_wording_without_a_baseline() -> None:
+    out = render(one_change_plan())
+    assert "outside of azstate" not in out and "baseline" not in out
 
 
 def test_targets_are_named_in_the_header() -> None:
@@ -236,12 +276,14 @@ def test_user_text_is_never_read_as_markup() -> None:
         after={"cron": "[red]boom[/red] :warning:"},
         reason="flow [link=http://evil]x[/link] is gone",
     )
-    drift = Drift(
+    described = Change(
         address="project.etl",
-        fields={"description": {"live": "[blink]a", "desired": "b[/]"}},
+        action=Action.UPDATE,
+        before={"description": "[blink]a"},
+        after={"description": "b[/]"},
     )
     con = Console(file=io.StringIO(), width=100, force_terminal=True, color_system="truecolor")
-    plan = Plan(server="https://[i]az[/i]", timezone=TZ, changes=(change,), drift=(drift,))
+    plan = Plan(server="https://[i]az[/i]", timezone=TZ, changes=(change, described))
     text.render(plan, con, now=NOW)
     raw = output(con)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", raw)
@@ -265,7 +307,7 @@ def test_no_op_changes_are_not_listed() -> None:
 
 
 def test_lines_is_pure_and_matches_render() -> None:
-    plan = full_plan(drift=(DRIFT,))
+    plan = three_way_plan()
     plain = "\n".join(line.plain for line in text.lines(plan, now=NOW))
     assert "Plan: 5 to create" in plain
     assert text.lines(plan, now=NOW) == text.lines(plan, now=NOW)

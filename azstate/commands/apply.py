@@ -26,6 +26,7 @@ from azstate.apply import ChangeOutcome, apply_plan, left_over, ordered_calls
 from azstate.cli import INTERRUPTED
 from azstate.commands.options import (
     Options,
+    add_baseline_arg,
     add_config_arg,
     add_format_arg,
     add_refresh_arg,
@@ -73,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_format_arg(parser, "the report on stdout (the plan shown before it goes to stderr)")
     add_target_arg(parser)
+    add_baseline_arg(parser)
     add_server_args(parser)
     add_refresh_arg(parser)
 
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         plan = saved
     else:
         ws = open_workspace(options, err)
-        plan = ws.plan(targets=options.targets)
+        plan = ws.plan(targets=options.targets, baseline=args.baseline)
 
     if args.dry_run:
         fmt = Format.JSON if options.format is Format.JSON else Format.TEXT

@@ -96,6 +96,16 @@ def add_target_arg(parser: argparse.ArgumentParser) -> None:
     parser.epilog = f"{parser.epilog}\n\n{ADDRESSES}" if parser.epilog else ADDRESSES
 
 
+def add_baseline_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default=None,
+        help="a git revision holding the configuration last applied: each change then says "
+        "whether it is this change, drift on the server, or a conflict",
+    )
+
+
 @dataclass(frozen=True)
 class Options:
     """What every command may have been given; a command without the flag gets the default."""

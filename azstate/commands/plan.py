@@ -11,6 +11,7 @@ from rich.text import Text
 from azstate import planfile
 from azstate.commands.options import (
     Options,
+    add_baseline_arg,
     add_config_arg,
     add_format_arg,
     add_refresh_arg,
@@ -33,12 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 0 with no changes, 2 with changes, 1 on error",
+        help="exit 0 with no changes, 2 with changes (with --refresh-only: with differences "
+        "found), 1 on error",
     )
     parser.add_argument(
         "--refresh-only",
         action="store_true",
-        help="show only what changed on the server outside azstate (drift); change nothing",
+        help="report how the server differs from the configuration and change nothing (with "
+        "--baseline: only what changed on the server since REV)",
     )
     parser.add_argument(
         "--plan-for",
@@ -46,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="plan for USER, who will apply it (its own permission entry is kept), though "
         "logged in as another user; only USER may apply the saved plan",
     )
+    add_baseline_arg(parser)
     add_target_arg(parser)
     add_server_args(parser)
     add_refresh_arg(parser)
@@ -68,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     out, err = consoles(options)
     ws = open_workspace(options, err)
     plan = ws.plan(
-        targets=options.targets, refresh_only=args.refresh_only, user=args.plan_for or None
+        targets=options.targets,
+        refresh_only=args.refresh_only,
+        user=args.plan_for or None,
+        baseline=args.baseline,
     )
     render_plan(plan, options.format, out)
     if args.out:
@@ -83,5 +90,4 @@ def run(args: argparse.Namespace) -> int:
         )
     elif plan.has_changes and options.format is Format.TEXT:
         err.print(Text(save_hint(options.sandbox, args.config)), soft_wrap=True)
-    changed = plan.has_changes or (args.refresh_only and bool(plan.drift))
-    return 2 if args.detailed_exitcode and changed else 0
+    return 2 if args.detailed_exitcode and plan.has_differences else 0

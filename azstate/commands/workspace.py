@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,14 +18,15 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
+from azstate.baseline import baseline_tree
 from azstate.buildcache import BuildCache
 from azstate.commands.options import Options
 from azstate.commands.progress import progress_for, watch_waits
 from azstate.config import Config, ServerConfig
 from azstate.diff import DiffOptions, diff
-from azstate.errors import AzstateError
+from azstate.errors import AzstateError, BaselineError
 from azstate.load import LoadedConfig, load_config
-from azstate.plan import Plan
+from azstate.plan import Baseline, Plan
 from azstate.refresh import DigestCache, RefreshScope, Uploaded, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
@@ -67,6 +69,7 @@ class Workspace:
     secrets: frozenset[str] = frozenset()
     salt: str = field(default_factory=new_salt)
     _sealers: dict[str, Sealer] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)  # --var, for the baseline too
 
     @property
     def config(self) -> Config:
@@ -101,11 +104,13 @@ class Workspace:
         only: frozenset[str] | None = None,
         user: str | None = None,
         salt: str | None = None,
+        baseline: str | None = None,
     ) -> Plan:
         """The plan for ``user`` (default: the logged-in user), who will apply it: ownership
         (the applying user's own permission entry) is computed for that user, and the plan
-        records it."""
+        records it. ``baseline``: a git revision of the last applied configuration."""
         desired = self.desired(user)
+        base = self.baseline(baseline, user) if baseline is not None else None
         if only is None and targets:
             only = frozenset(t.project.lower() for t in targets)
         live = self.refresh(desired, only=only)
@@ -119,8 +124,9 @@ class Workspace:
             targets=targets,
             refresh_only=refresh_only,
             config_digest=self.loaded.digest,
+            baseline=base[0] if base else None,
         )
-        plan = diff(desired, live, options)
+        plan = diff(desired, live, options, base[1] if base else None)
         return self.seal(plan.model_copy(update={"config": self.config_path}), salt)
 
     def seal(self, plan: Plan, salt: str | None = None) -> Plan:
@@ -134,6 +140,19 @@ class Workspace:
     def unsealed(self, plan: Plan) -> Plan:
         """What apply sends: the values behind the markers this workspace made."""
         return unseal_plan(plan, self._sealers.values()) if self._sealers else plan
+
+    def baseline(self, revision: str, user: str | None = None) -> tuple[Baseline, ServerState]:
+        """The desired state of the configuration at ``revision`` (the last applied one),
+        read from git as a checkout would write it and loaded like the work tree's."""
+        with baseline_tree(Path(self.config_path), revision) as tree:
+            try:
+                loaded = load_config(tree.config, variables=self.variables, undeclared_ok=True)
+            except AzstateError as exc:
+                # The loader names files inside the temporary tree: name them as git does.
+                message = str(exc).replace(f"{tree.root}/", f"{revision}:")
+                raise BaselineError(f"the configuration at {revision}: {message}") from None
+            state = desired_state(loaded.config, loaded.sources, user or self.client.username)
+        return Baseline(revision=revision, commit=tree.commit), state
 
 
 def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
@@ -222,6 +241,7 @@ def open_workspace(
         config_path=path,
         full_refresh=options.full_refresh,
         secrets=secrets,
+        variables=options.variables,
     )
 
 

@@ -140,8 +140,8 @@ class FilesUnit(Unit):
     def value_from_json(self, data: Mapping[str, Any]) -> FilesValue:
         return FilesValue.from_plan_json(data)
 
-    def drift_fields(self, change: Change) -> list[str]:
-        """The content is what drifts; flows and the zip's name are the desired side's only."""
+    def origin_fields(self, change: Change) -> list[str]:
+        """The content is what differs; flows and the zip's name are the desired side's only."""
         return ["digest"]
 
     def happened(

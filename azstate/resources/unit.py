@@ -167,8 +167,9 @@ class Unit:
         the call again (its outcome is then unknown)."""
         return False
 
-    def drift_fields(self, change: Change) -> list[str]:
-        """The fields a drift report shows for a change to an existing resource."""
+    def origin_fields(self, change: Change) -> list[str]:
+        """The fields a change to an existing resource stands for: the ones whose origin
+        (edit, drift, conflict) a plan gives."""
         return (
             change.changed_fields()
             if change.after is not None

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from azstate import cron
 from azstate.errors import CronError
-from azstate.plan import Action, Change, Drift
+from azstate.origins import Origin
+from azstate.plan import Action, Change
 from azstate.state import duration
 
 NEXT_FIRES = 3
@@ -128,15 +129,44 @@ class ChangeView:
     fields: tuple[FieldDiff, ...]
     unchanged: int = 0
     reason: str | None = None
+    origin: Origin = Origin.UNKNOWN
+    # A conflict's third value: the baseline's, per conflicting field (whole: every field of
+    # the baseline's value, or none when the resource did not exist at the baseline).
+    base: tuple[tuple[str, Side], ...] = ()
 
 
 @dataclass(frozen=True)
-class DriftView:
-    """Drift as the same fields: ``before`` is the server's value, ``after`` the
-    configuration's."""
+class OriginGroup:
+    """The changes of one origin, in the order a reviewer reads them: conflicts first."""
 
-    address: str
-    fields: tuple[FieldDiff, ...]
+    origin: Origin
+    title: str
+    note: str  # what the group means; ``{rev}`` stands for the baseline's revision
+    changes: tuple[Change, ...]
+
+    def described(self, revision: str) -> str:
+        """The note with the revision as the view writes it (a code span in markdown)."""
+        return self.note.replace("{rev}", revision)
+
+
+# Titles and what each group means, for the text and markdown views alike.
+_GROUPS = (
+    (Origin.CONFLICT, "Conflicts", "changed in the configuration and on the server since {rev}"),
+    (Origin.EDIT, "This change", "the configuration changed since {rev}"),
+    (Origin.DRIFT, "Drift on the server", "changed on the server since {rev}: apply reverts it"),
+    (Origin.UNKNOWN, "Changes", "the server differs from the configuration"),
+)
+
+
+def origin_groups(changes: Sequence[Change]) -> list[OriginGroup]:
+    """A three-way plan's changes by origin; a plain plan's all in one group of unknown
+    origin (without a baseline nobody knows who moved a value)."""
+    out = []
+    for origin, title, note in _GROUPS:
+        chosen = tuple(c for c in changes if c.origin is origin)
+        if chosen:
+            out.append(OriginGroup(origin, title, note, chosen))
+    return out
 
 
 def _json_of(change: Change) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -167,16 +197,38 @@ def build(change: Change, timezone: str, now: datetime | None = None) -> ChangeV
                 fields.append(field)
         case Action.NO_OP:
             pass
-    return ChangeView(str(change.address), change.action, tuple(fields), unchanged, change.reason)
+    return ChangeView(
+        str(change.address),
+        change.action,
+        tuple(fields),
+        unchanged,
+        change.reason,
+        change.origin,
+        _base_sides(change, timezone, now),
+    )
 
 
-def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> DriftView:
-    fields = []
-    for key, sides in drift.fields.items():
-        name = _LABELS.get(key, key)
-        live, desired = {name: sides.get("live")}, {name: sides.get("desired")}
-        fields.append(_field_diff(name, live, desired, timezone, now, with_times=False))
-    return DriftView(str(drift.address), tuple(fields))
+def _base_sides(
+    change: Change, timezone: str, now: datetime | None
+) -> tuple[tuple[str, Side], ...]:
+    """A conflict's baseline values, named as the view names its fields."""
+    conflicts = change.fields_of(Origin.CONFLICT)
+    if not conflicts:
+        return ()
+    base = _display(change.base_json)
+    if "" in conflicts and not base:
+        return (("", Side(NONE)),)  # the resource did not exist at the baseline
+    if "" in conflicts:
+        return tuple(
+            (name, _side(name, base[name], timezone, now, with_times=False))
+            for name in _field_order(base)
+            if base[name] is not None
+        )
+    labels = [_LABELS.get(name, name) for name in conflicts]
+    return tuple(
+        (label, _side(label, base.get(label), timezone, now, with_times=False))
+        for label in labels
+    )
 
 
 # What a field's values look like ------------------------------------------------------------

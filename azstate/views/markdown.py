@@ -9,6 +9,10 @@ A plan over several projects gets a table of counts per project, so 500 changes 
 teams, how much" before any detail. What each change shows comes from views/diffmodel.py; every
 value goes out through views/neutral.py (code spans and fences it cannot close, HTML-escaped in
 summaries); a change's reason, which quotes names, is a comment line inside its fence.
+
+A three-way plan (``--baseline``) groups its changes by origin: conflicts first, announced in
+a caution box and showing all three values, then "This change", then "Drift on the server".
+A plain plan cannot know who moved a value and lists its changes as changes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from datetime import datetime
 from functools import partial
 
 from azstate.address import Address
-from azstate.plan import Action, Change, Drift, Plan
+from azstate.origins import Origin
+from azstate.plan import Action, Change, Plan
 from azstate.views import diffmodel
 from azstate.views.counts import count
 from azstate.views.diffmodel import CronNote, FieldDiff, Side, Sign, unchanged_note
@@ -39,7 +44,8 @@ class _Section:
     """One resource's collapsible section, rendered only if it fits (cron previews cost)."""
 
     address: str
-    action: Action | None  # None: a drift section
+    action: Action
+    origin: Origin
     project: str
     make: Callable[[], str]
 
@@ -49,22 +55,22 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
         (c for c in plan.changes if c.action is not Action.NO_OP),
         key=lambda c: c.address,
     )
-    drift = sorted(plan.drift, key=lambda d: d.address)
-    if plan.refresh_only:
-        changes = []
-    head = _head(plan, changes, drift, limit)
+    head = _head(plan, changes, limit)
     tz = plan.timezone
-    few = len(drift) + len(changes) <= OPEN_SECTIONS_UP_TO
+    few = len(changes) <= OPEN_SECTIONS_UP_TO
     sections = [
-        _Section(str(d.address), None, d.address.project, partial(_drift_text, d, tz, now, few))
-        for d in drift
-    ]
-    sections += [
         _Section(
-            str(c.address), c.action, c.address.project, partial(_change_text, c, tz, now, few)
+            str(c.address),
+            c.action,
+            group.origin,
+            c.address.project,
+            partial(_change_text, c, tz, now, few, plan.refresh_only),
         )
-        for c in changes
+        for group in diffmodel.origin_groups(changes)
+        for c in group.changes
     ]
+    revision = code(plan.baseline.revision) if plan.baseline else ""
+    titles = {g.origin: (g.title, g.described(revision)) for g in diffmodel.origin_groups(changes)}
     if not sections:
         return head.rstrip("\n") + "\n"
 
@@ -73,13 +79,17 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
     parts: list[str] = []
     used = 0
     shown = 0
-    heading: tuple[bool, str] | None = None
+    heading: tuple[Origin, str] | None = None
     for section in sections:
         extra = ""
-        key = (section.action is None, section.project.lower())
+        key = (section.origin, section.project.lower())
         if key != heading:
             extra = _group_heading(
-                section, multi_project, first=heading is None or heading[0] != key[0]
+                section,
+                titles[section.origin],
+                multi_project,
+                first=heading is None or heading[0] != key[0],
+                refresh_only=plan.refresh_only,
             )
         piece = extra + section.make()
         if used + len(piece) > budget:
@@ -91,27 +101,47 @@ def render(plan: Plan, *, limit: int = LIMIT, now: datetime | None = None) -> st
     body = head + "".join(parts)
     if shown < len(sections):
         body += _cut_note(sections[shown:], len(sections), limit)
+    body += _converged(plan)
     return body.rstrip("\n") + "\n"
 
 
-def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> str:
+def _converged(plan: Plan) -> str:
+    if not plan.converged:
+        return ""
+    listed = ", ".join(code(str(a)) for a in plan.converged)
+    return (
+        f"_Already on the server (the configuration changed since the baseline, and the server "
+        f"holds the new value):_ {listed}\n"
+    )
+
+
+def _head(plan: Plan, changes: list[Change], limit: int) -> str:
     title = "## azstate plan" + (" (refresh only)" if plan.refresh_only else "")
     out = [title, ""]
     scope = f"cron times in {code(plan.timezone)}"
+    if plan.baseline is not None:
+        scope += (
+            f"; compared with the last applied configuration at {code(plan.baseline.revision)} "
+            f"({code(plan.baseline.commit[:12])})"
+        )
     if plan.targets:
         scope += "; only the targeted resources: " + ", ".join(code(str(t)) for t in plan.targets)
-    if plan.refresh_only and drift:
-        drifted = count(len(drift), "resource has", "resources have")
+    if plan.refresh_only and changes:
+        found = count(len(changes), "resource differs", "resources differ")
+        what = "on the server since the baseline" if plan.baseline else "from the configuration"
         out += [
-            f"🔍 **{drifted} changed outside azstate.** "
+            f"🔍 **{found} {what}.** "
             "This is a refresh-only plan: nothing will be changed to undo it.",
             "",
             f"Server {code(plan.server)}, {scope}.",
             "",
         ]
+        out += _conflict_box(changes, limit)
     elif not changes:
         out += [
-            "✅ **No changes.** The server matches the configuration.",
+            "✅ **No changes.** The server matches the configuration."
+            if not plan.refresh_only or plan.baseline is None
+            else "✅ **No drift.** The server holds what the baseline applied.",
             "",
             f"Server {code(plan.server)}, {scope}.",
             "",
@@ -127,6 +157,7 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
             scope[0].upper() + scope[1:] + ".",
             "",
         ]
+        out += _conflict_box(changes, limit)
         for action, alert, verb in (
             (Action.DELETE, "CAUTION", "deletes"),
             (Action.REPLACE, "WARNING", "deletes and re-creates"),
@@ -138,6 +169,22 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
         if len(projects) > 1 and len(changes) > PROJECT_TABLE_FROM:
             out += [_project_table(changes, limit // 5), ""]
     return "\n".join(out) + "\n"
+
+
+def _conflict_box(changes: list[Change], limit: int) -> list[str]:
+    """Conflicts are shown, not blocking: apply makes the server match the configuration, so
+    what someone changed on the server is lost unless the reviewer keeps it."""
+    hit = [str(c.address) for c in changes if c.origin is Origin.CONFLICT]
+    if not hit:
+        return []
+    box = _warning("CAUTION", "has conflicts on", hit, limit // 4)
+    lines = [
+        *box.split("\n"),
+        ">",
+        "> Each was changed both in the configuration and on the server since the baseline; "
+        "apply makes the server match the configuration.",
+    ]
+    return ["\n".join(lines), ""]
 
 
 def _warning(alert: str, verb: str, addresses: list[str], budget: int) -> str:
@@ -203,12 +250,26 @@ def _project_table(changes: list[Change], budget: int) -> str:
     return "\n".join(lines)
 
 
-def _group_heading(section: _Section, multi_project: bool, *, first: bool) -> str:
+def _group_heading(
+    section: _Section,
+    title: tuple[str, str],
+    multi_project: bool,
+    *,
+    first: bool,
+    refresh_only: bool,
+) -> str:
     out = ""
     if first:
-        out += "### Changed outside azstate\n\n" if section.action is None else "### Changes\n\n"
-        if section.action is None:
-            out += "`-` is the value on the server, `+` the one in the configuration.\n\n"
+        name, note = title
+        if section.origin is Origin.UNKNOWN and refresh_only:
+            name = "Differences"
+        out += f"### {name}\n\n"
+        if section.origin is not Origin.UNKNOWN:
+            out += f"{note[0].upper() + note[1:]}. "  # fixed words, the revision a code span
+        out += "`-` is the value on the server, `+` the one in the configuration"
+        if section.origin is Origin.CONFLICT:
+            out += ", `#` the one at the baseline"
+        out += ".\n\n"
     if multi_project:
         out += f"#### Project {code(section.project)}\n\n"
     return out
@@ -227,22 +288,38 @@ def _summary(
     )
 
 
-def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bool) -> str:
+_FOUND_PHRASE = {
+    Action.CREATE: "is missing on the server",
+    Action.DELETE: "is on the server and not in the configuration",
+    Action.UPDATE: "differs on the server",
+    Action.REPLACE: "differs on the server",
+}
+
+
+def _change_text(
+    change: Change, timezone: str, now: datetime | None, unfold: bool, refresh_only: bool = False
+) -> str:
     view = diffmodel.build(change, timezone, now)
     lines: list[str] = []
+    base = dict(view.base)
     for field in view.fields:
         lines += _field_lines(field)
+        if field.name in base:
+            lines.append(f"# {field.name}: {base.pop(field.name).text}")
+    for name, side in base.items():  # a whole resource in conflict: the baseline's value
+        lines.append(f"# {name}: {side.text}" if name else f"# {side.text}")
     if view.unchanged:
         lines.append("  " + unchanged_note(view.unchanged))
     if view.reason:
         # Inside the fence, like the unchanged note: a reason quotes names (a flow's), and in
         # prose a name could still be a link, a mention or an emoji.
         lines.append(f"  # ({view.reason})")
+    phrase = _FOUND_PHRASE.get(view.action, "") if refresh_only else action_phrase(view.action)
     text = _summary(
         action_symbol(view.action),
         view.address,
-        action_phrase(view.action),
-        alarming=view.action in (Action.DELETE, Action.REPLACE),
+        phrase,
+        alarming=view.action in (Action.DELETE, Action.REPLACE) or view.origin is Origin.CONFLICT,
         unfold=unfold,
     )
     if lines:
@@ -281,21 +358,10 @@ def _cron_notes(note: CronNote | None, mark: str) -> list[str]:
     return out
 
 
-def _drift_text(drift: Drift, timezone: str, now: datetime | None, unfold: bool) -> str:
-    view = diffmodel.build_drift(drift, timezone, now)
-    lines: list[str] = []
-    for field in view.fields:
-        lines += _field_lines(field)
-    text = _summary("~", view.address, "changed outside azstate", unfold=unfold)
-    if lines:
-        text += fenced(lines) + "\n\n"
-    return text + "</details>\n\n"
-
-
 def _cut_note(left_out: list[_Section], total: int, limit: int) -> str:
     counts: dict[str, int] = {}
     for section in left_out:
-        key = "changed outside azstate" if section.action is None else f"to {section.action.value}"
+        key = f"to {section.action.value}"
         counts[key] = counts.get(key, 0) + 1
     breakdown = ", ".join(f"{n:,} {key}" for key, n in counts.items())
     first = left_out[0].address

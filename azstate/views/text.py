@@ -14,7 +14,8 @@ from datetime import datetime
 from rich.console import Console
 from rich.text import Text
 
-from azstate.plan import Action, Change, Drift, Plan
+from azstate.origins import Origin
+from azstate.plan import Action, Change, Plan
 from azstate.views import diffmodel
 from azstate.views.counts import count
 from azstate.views.diffmodel import (
@@ -56,32 +57,18 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
         (c for c in plan.changes if c.action is not Action.NO_OP),
         key=lambda c: c.address,
     )
-    drift = sorted(plan.drift, key=lambda d: d.address)
-    if drift:
-        out += _drift_section(plan, drift, now)
+    if plan.baseline is not None:
+        out.append(_baseline_line(plan))
     if plan.refresh_only:
-        out.append(Text())
-        if drift:
-            out.append(
-                Text(
-                    "This is a refresh-only plan: azstate will not change anything to undo these.",
-                    style="plan.legend",
-                )
-            )
-            drifted = count(len(drift), "resource has", "resources have")
-            out.append(Text(f"Drift: {drifted} changed outside azstate.", style="plan.summary"))
-        else:
-            out.append(_no_changes())
-        return out
+        return out + _refresh_only(plan, changes, now)
     if not changes:
         out += [Text(), _no_changes()]
-        return out
+        return out + _converged(plan)
     out += _legend(changes)
     out += [Text(), Text("azstate will perform the following actions:", style="plan.header")]
-    for change in changes:
-        out.append(Text())
-        out += change_block(change, plan.timezone, now)
+    out += _grouped(plan, changes, now)
     s = plan.summary
+    out += _converged(plan)
     out += [
         Text(),
         Text(
@@ -90,6 +77,84 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
         ),
     ]
     return out
+
+
+def _baseline_line(plan: Plan) -> Text:
+    assert plan.baseline is not None
+    return Text.assemble(
+        ("Compared with the configuration at ", "plan.legend"),
+        (for_text(plan.baseline.revision), "plan.header"),
+        (f" (commit {for_text(plan.baseline.commit[:12])}), the last applied", "plan.legend"),
+    )
+
+
+def _grouped(
+    plan: Plan, changes: list[Change], now: datetime | None, *, refresh_only: bool = False
+) -> list[Text]:
+    """A three-way plan's changes under their origins (conflicts first); a plain plan's as
+    one list: without a baseline nobody knows who moved a value."""
+    out: list[Text] = []
+    revision = plan.baseline.revision if plan.baseline else ""
+    for group in diffmodel.origin_groups(changes):
+        if group.origin is not Origin.UNKNOWN:
+            out += [
+                Text(),
+                Text.assemble(
+                    (f"{group.title} ({len(group.changes)})", "plan.header"),
+                    (f": {for_text(group.described(revision))}", "plan.legend"),
+                ),
+            ]
+        for change in group.changes:
+            out.append(Text())
+            out += change_block(change, plan.timezone, now, refresh_only=refresh_only)
+    return out
+
+
+def _refresh_only(plan: Plan, changes: list[Change], now: datetime | None) -> list[Text]:
+    """The findings of a refresh-only plan: every difference without a baseline, the drift
+    and the conflicts with one; nothing is changed to undo them."""
+    out: list[Text] = []
+    if changes:
+        lead = (
+            "azstate found these changes on the server since the baseline:"
+            if plan.baseline is not None
+            else "The server differs from the configuration here:"
+        )
+        out += [Text(), Text(lead)]
+        out += _grouped(plan, changes, now, refresh_only=True)
+    out.append(Text())
+    if not changes:
+        out.append(
+            Text("No drift. The server holds what the baseline applied.", style="plan.no_changes")
+            if plan.baseline is not None
+            else _no_changes()
+        )
+        return out + _converged(plan)
+    out.append(
+        Text(
+            "This is a refresh-only plan: azstate will not change anything to undo these.",
+            style="plan.legend",
+        )
+    )
+    out += _converged(plan)
+    found = count(len(changes), "resource differs", "resources differ")
+    what = "from the baseline on the server" if plan.baseline else "from the configuration"
+    out.append(Text(f"Found: {found} {what}.", style="plan.summary"))
+    return out
+
+
+def _converged(plan: Plan) -> list[Text]:
+    if not plan.converged:
+        return []
+    return [
+        Text(),
+        Text(
+            "Already on the server (the configuration changed since the baseline, and the "
+            "server holds the new value): "
+            + ", ".join(for_text(str(a)) for a in plan.converged),
+            style="plan.legend",
+        ),
+    ]
 
 
 def _header(plan: Plan) -> Text:
@@ -114,21 +179,42 @@ def _legend(changes: list[Change]) -> list[Text]:
                 (f"{action_symbol(action):>5} ", action_style(action)), legend_phrase(action)
             )
         )
+    if Action.UPDATE in used or Action.REPLACE in used:
+        out.append(
+            Text.assemble(
+                ("  a → b ", "plan.legend"),
+                "the value on the server → the one in the configuration",
+            )
+        )
     return out
 
 
-def change_block(change: Change, timezone: str, now: datetime | None) -> list[Text]:
-    """One resource: its symbol and address, the fields that matter, and why, dimmed."""
+_FOUND_PHRASE = {
+    Action.CREATE: "is missing on the server",
+    Action.DELETE: "is on the server and not in the configuration",
+    Action.UPDATE: "differs on the server",
+    Action.REPLACE: "differs on the server",
+}
+
+
+def change_block(
+    change: Change, timezone: str, now: datetime | None, *, refresh_only: bool = False
+) -> list[Text]:
+    """One resource: its symbol and address, the fields that matter, and why, dimmed. The
+    old value is the server's, the new one the configuration's; a conflict also shows the
+    baseline's."""
     view = diffmodel.build(change, timezone, now)
     style = action_style(view.action)
+    phrase = _FOUND_PHRASE.get(view.action, "") if refresh_only else action_phrase(view.action)
     out = [
         Text.assemble(
             (f"{action_symbol(view.action):>5} ", style),
             (for_text(view.address), f"{style}.address"),
-            f" {action_phrase(view.action)}",
+            f" {phrase}",
         )
     ]
     whole = view.action in (Action.CREATE, Action.DELETE)
+    base = dict(view.base)
     for field in view.fields:
         if field.before is None and field.after is not None:
             out += _whole(field, field.after, "plan.new")
@@ -136,11 +222,27 @@ def change_block(change: Change, timezone: str, now: datetime | None) -> list[Te
             out += _whole(field, field.before, "plan.old", gone=not whole)
         else:
             out += _field_change(field)
+        if field.name in base:
+            out.append(_at_baseline(base.pop(field.name)))
+    if base:
+        out.append(Text(f"{_FIELD_INDENT}at the baseline:", style="plan.legend"))
+        for name, side in base.items():
+            line = Text(_NOTE_INDENT)
+            if name:
+                line.append(for_text(name), style="plan.field").append(": ")
+            out.append(line.append(for_text(side.text)))
     if view.unchanged:
         out.append(Text(_FIELD_INDENT + unchanged_note(view.unchanged), style="plan.legend"))
     if view.reason:
         out.append(Text(f"{_FIELD_INDENT}({for_text(view.reason)})", style="plan.reason"))
     return out
+
+
+def _at_baseline(side: Side) -> Text:
+    """A conflict's third value, under the field's server → configuration line."""
+    return Text.assemble(
+        (f"{_NOTE_INDENT}at the baseline: ", "plan.legend"), for_text(side.text)
+    )
 
 
 def _field_label(name: str) -> Text:
@@ -218,73 +320,3 @@ def _cron_notes(note: CronNote | None, label: str) -> list[Text]:
             Text(f"{_NOTE_INDENT}{lead}next: {', '.join(note.next_times)}", style="plan.legend")
         )
     return out
-
-
-def _drift_section(plan: Plan, drift: list[Drift], now: datetime | None) -> list[Text]:
-    out = [
-        Text(),
-        Text("Objects have changed outside of azstate", style="plan.header"),
-        Text(),
-        Text("azstate found these live values that differ from the configuration:"),
-    ]
-    for item in drift:
-        out.append(Text())
-        out += drift_block(item, plan.timezone, now)
-    if not plan.refresh_only:
-        out += [
-            Text(),
-            Text(
-                "Unless the configuration was changed to match, the actions below undo them.",
-                style="plan.legend",
-            ),
-        ]
-    return out
-
-
-def drift_block(drift: Drift, timezone: str, now: datetime | None) -> list[Text]:
-    view = diffmodel.build_drift(drift, timezone, now)
-    out = [
-        Text.assemble(
-            ("    ~ ", "plan.drift"),
-            (for_text(view.address), "plan.drift.address"),
-            " changed outside azstate",
-        )
-    ]
-    for field in view.fields:
-        live, desired = field.before or Side(NONE), field.after or Side(NONE)
-        line = _field_label(field.name)
-        if field.is_collection_change and not field.block:
-            on_server = [i.text for i in field.items if i.sign is Sign.REMOVED]
-            in_config = [i.text for i in field.items if i.sign is Sign.ADDED]
-            line.append("only on the server: ")
-            line.append(for_text(", ".join(on_server) or NONE), style="plan.old")
-            line.append("; only in the configuration: ")
-            line.append(for_text(", ".join(in_config) or NONE), style="plan.new")
-            out.append(line)
-            continue
-        if field.is_collection_change:
-            out.append(_block_label(field.name))
-            out += [Text(_NOTE_INDENT).append_text(_drift_item(i)) for i in field.items]
-            continue
-        line.append("server ").append(for_text(live.text), style="plan.old")
-        line.append(", configuration ").append(for_text(desired.text), style="plan.new")
-        out.append(line)
-        out += _cron_notes(live.cron, "server: ")
-        out += _cron_notes(desired.cron, "configuration: ")
-    return out
-
-
-def _drift_item(item: Item) -> Text:
-    match item.sign:
-        case Sign.REMOVED:
-            return Text("only on the server: ").append(for_text(item.text), style="plan.old")
-        case Sign.ADDED:
-            return Text("only in the configuration: ").append(for_text(item.text), "plan.new")
-        case Sign.CHANGED:
-            return Text.assemble(
-                for_text(item.key or ""),
-                ": server ",
-                (for_text(item.old or ""), "plan.old"),
-                ", configuration ",
-                (for_text(item.new or ""), "plan.new"),
-            )

@@ -182,14 +182,15 @@ def test_what_the_server_does_by_itself_is_shown_without_calls(ws: Workspace) ->
     assert by_addr["project.etl.sla.hourly"]["calls"] == []
     daily = by_addr["project.etl.schedule.daily"]["calls"][0]["params"]
     assert daily["slaSettings[0]"] == ",SUCCESS,2:00,true,false"
-    # Consequences of the upload are not drift: only the files and the edited cron differ.
-    assert [d["address"] for d in data["drift"]] == [
+    # Consequences of the upload are no findings: only the files and the edited cron differ.
+    found = plan_json(ws, "--refresh-only")
+    assert [c["address"] for c in found["changes"]] == [
         "project.etl.files",
         "project.etl.schedule.daily",
     ]
 
 
-# --- drift, refresh-only, prune, protect, ownership ---------------------------------------------
+# --- server edits, refresh-only, prune, protect, ownership --------------------------------------
 
 
 def _edit_cron_behind_our_back(ws: Workspace) -> None:
@@ -198,46 +199,48 @@ def _edit_cron_behind_our_back(ws: Workspace) -> None:
     )
 
 
-def test_schedule_edited_on_the_server_shows_as_drift_and_update(ws: Workspace) -> None:
+def test_schedule_edited_on_the_server_is_said_once_as_the_update(ws: Workspace) -> None:
+    """Without a baseline nobody knows who moved the cron: no "changed outside" claim, one
+    block with the server's value and the configured one."""
     ws.write(ETL + DAILY)
     ws.apply()
     _edit_cron_behind_our_back(ws)
     result = plan(ws, "--detailed-exitcode")
     assert result.code == 2
-    assert "Objects have changed outside of azstate" in result.out
-    assert "~ project.etl.schedule.daily changed outside azstate" in result.out
-    assert 'cron: server "0 30 5 ? * *", configuration "0 0 2 ? * *"' in result.out
+    assert "outside" not in result.out and "Drift" not in result.out
+    assert result.out.count("project.etl.schedule.daily") == 1
+    assert 'cron: "0 30 5 ? * *" → "0 0 2 ? * *"' in result.out
     assert symbol_lines(result.out) == {"project.etl.schedule.daily": "~"}
 
     data = plan_json(ws)
     validate_plan(data)
-    assert data["drift"] == [
-        {
-            "address": "project.etl.schedule.daily",
-            "fields": {"cron": {"live": "0 30 5 ? * *", "desired": "0 0 2 ? * *"}},
-        }
-    ]
+    assert data["format_version"] == "2" and "drift" not in data
     assert actions(data) == {"project.etl.schedule.daily": "update"}
+    (change,) = data["changes"]
+    assert change["origin"] == "unknown" and change["field_origins"] == {"cron": "unknown"}
+    assert data["baseline"] is None and data["converged"] == []
 
 
-def test_description_and_permission_edited_on_the_server_show_as_drift(ws: Workspace) -> None:
+def test_description_and_permission_edited_on_the_server_are_differences(ws: Workspace) -> None:
     ws.write(ETL + READER)
     ws.apply()
     client = ws.client()
     client.send(calls.change_description("etl", "edited in the UI"))
     client.send(calls.change_permission("etl", "user", "reader", frozenset({Perm.WRITE})))
     result = plan(ws, "--refresh-only")
-    assert 'description: server "edited in the UI", configuration "Nightly ETL"' in result.out
-    assert "perms: only on the server: write; only in the configuration: read" in result.out
+    assert 'description: "edited in the UI" → "Nightly ETL"' in result.out
+    assert "perms: - write, + read" in result.out
+    assert "project.etl differs on the server" in result.out
     data = plan_json(ws)
     assert actions(data) == {
         "project.etl": "update",
         "project.etl.permission.user.reader": "update",
     }
-    assert {d["address"] for d in data["drift"]} == set(actions(data))
+    found = plan_json(ws, "--refresh-only")
+    assert actions(found) == actions(data)
 
 
-def test_refresh_only_shows_drift_and_no_changes(ws: Workspace) -> None:
+def test_refresh_only_reports_differences_and_changes_nothing(ws: Workspace) -> None:
     ws.write(ETL + DAILY)
     ws.apply()
     ws.sandbox.log.clear()
@@ -250,16 +253,48 @@ def test_refresh_only_shows_drift_and_no_changes(ws: Workspace) -> None:
     result = plan(ws, "--refresh-only", "--detailed-exitcode")
     assert result.code == 2
     assert result.out.startswith("Refresh-only plan for ")
-    assert "~ project.etl.schedule.daily changed outside azstate" in result.out
+    assert "project.etl.schedule.daily differs on the server" in result.out
     assert "will be updated" not in result.out and "Plan:" not in result.out
-    assert "Drift: 1 resource has changed outside azstate." in result.out
+    assert "Found: 1 resource differs from the configuration." in result.out
 
     data = plan_json(ws, "--refresh-only")
     validate_plan(data)
-    assert data["refresh_only"] is True and data["changes"] == []
-    assert [d["address"] for d in data["drift"]] == ["project.etl.schedule.daily"]
+    assert data["refresh_only"] is True
+    assert [c["address"] for c in data["changes"]] == ["project.etl.schedule.daily"]
+    assert all(c["calls"] == [] for c in data["changes"])
     assert data["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
     assert mutations(ws) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "gone", "delete"),
+    [
+        (ETL + DAILY, "project.etl.schedule.daily", "remove_schedule"),
+        (ETL + DAILY + SLA, "project.etl.sla.daily", "remove_sla"),
+        (ETL + READER, "project.etl.permission.user.reader", "remove_permission"),
+    ],
+)
+def test_refresh_only_sees_a_declared_resource_deleted_on_the_server(
+    ws: Workspace, body: str, gone: str, delete: str
+) -> None:
+    """Issue 14: a declared schedule, SLA or permission deleted on the server was missed and
+    the drift check exited 0."""
+    ws.write(body)
+    ws.apply()
+    client = ws.client()
+    if delete == "remove_schedule":
+        (listed,) = client.fetch_schedules()
+        client.send(calls.remove_schedule(listed.schedule_id))
+    elif delete == "remove_sla":  # a re-post without the SLA drops it (as the UI's does)
+        client.send(
+            calls.schedule_cron_flow("etl", "daily", ScheduleValue(cron="0 0 2 ? * *"), None)
+        )
+    else:
+        client.send(calls.change_permission("etl", "user", "reader", frozenset()))
+    result = plan(ws, "--refresh-only", "--detailed-exitcode")
+    assert result.code == 2, result.out + result.err
+    assert f"{gone} is missing on the server" in result.out
+    assert gone in [c["address"] for c in plan_json(ws, "--refresh-only")["changes"]]
 
 
 def test_prune_deletes_matching_undeclared_projects_only(ws: Workspace) -> None:
@@ -386,7 +421,7 @@ def test_saved_plan_shows_like_the_fresh_one(ws: Workspace) -> None:
         assert shown.out == expected.out, fmt
     data = json.loads(saved.read_text())
     validate_plan(data)
-    assert data["drift"] and data["config_digest"] and data["server"] == ws.sandbox.url
+    assert data["changes"] and data["config_digest"] and data["server"] == ws.sandbox.url
     assert all(c["fingerprint"] for c in data["changes"])
     shown = json.dumps(data).replace('"user": "azkaban"', "")
     assert "azkaban" not in shown.replace('"submitted_by": "azkaban"', "")
