@@ -19,7 +19,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from azstate import cron
-from azstate.archive import collect_files, content_digest, read_zip_safely, zip_files
+from azstate.archive import (
+    SKIPPED_DIRS,
+    SKIPPED_FILES,
+    collect_files,
+    content_digest,
+    read_zip_safely,
+    zip_files,
+)
+from azstate.boundary import Confinement
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -44,6 +52,7 @@ from azstate.state import SourceFiles
 KeyPath = tuple[str | int, ...]
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
+MAX_TOML = 64 * 1024 * 1024  # a file is checked before it is read: -c /dev/zero must not hang
 _MAX_LISTED = 12
 
 
@@ -370,13 +379,21 @@ def _fail(problems: list[_Problem]) -> typing.NoReturn:
 # Loading --------------------------------------------------------------------------------------
 
 
-def load_config(path: Path | str = "azstate.toml", *, now: datetime | None = None) -> LoadedConfig:
+def load_config(
+    path: Path | str = "azstate.toml",
+    *,
+    now: datetime | None = None,
+    allow_outside: bool = False,
+) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
-    ``now`` is when schedules must still fire after (tests pin it). Raises ConfigError or
-    SourceError, never anything from pydantic or tomllib.
+    ``now`` is when schedules must still fire after (tests pin it). ``allow_outside``
+    (--allow-outside-sources) lets files and sources lie outside the repository of ``path``.
+    Raises ConfigError or SourceError, never anything from pydantic or tomllib.
     """
+    confinement = Confinement(Path(path), allow_outside=allow_outside)
     files = _toml_paths(Path(path))
+    _check_inside(files, confinement)
     tomls = tuple(_read_toml(p, str(p)) for p in files)
     _check_across_files(tomls)
     configs = [_validate(t) for t in tomls]
@@ -386,7 +403,16 @@ def load_config(path: Path | str = "azstate.toml", *, now: datetime | None = Non
     _check_schedulable(tomls, config, problems, now)
     if problems:
         _fail(problems)
-    return _with_sources(tomls, config)
+    return _with_sources(tomls, config, confinement)
+
+
+def _check_inside(files: Iterable[Path], confinement: Confinement) -> None:
+    """Every TOML file read (extended ones included) lies inside the boundary: a pull request
+    must not make CI read a file from elsewhere on the runner."""
+    for file in files:
+        refusal = confinement.refusal(file, str(file))
+        if refusal:
+            raise ConfigError(refusal, file=str(file))
 
 
 def _toml_paths(path: Path) -> list[Path]:
@@ -415,6 +441,10 @@ _TOML_HINTS = (
 
 def _read_toml(path: Path, shown: str) -> TomlFile:
     try:
+        size = path.stat().st_size
+        if not path.is_file() or size > MAX_TOML:
+            what = f"{size} bytes, over the limit of {MAX_TOML}" if path.is_file() else "special"
+            raise ConfigError(f"not a configuration file ({what})", file=shown)
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
@@ -425,9 +455,15 @@ def _read_toml(path: Path, shown: str) -> TomlFile:
         raise ConfigError("not UTF-8 text (TOML files are UTF-8)", file=shown, line=line) from exc
     try:
         raw = tomllib.loads(text)
+        locator = KeyLocator(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, shown, text) from exc
-    return TomlFile(path=path, shown=shown, raw=raw, locator=KeyLocator(text), data=data)
+    except RecursionError:
+        raise ConfigError(
+            "arrays or tables nested too deeply to read (a configuration needs a few levels)",
+            file=shown,
+        ) from None
+    return TomlFile(path=path, shown=shown, raw=raw, locator=locator, data=data)
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, shown: str, text: str) -> ConfigError:
@@ -580,7 +616,9 @@ def _check_schedulable(
 # Sources ------------------------------------------------------------------------------------
 
 
-def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
+def _with_sources(
+    tomls: tuple[TomlFile, ...], config: Config, confinement: Confinement
+) -> LoadedConfig:
     problems: list[_Problem] = []
     warnings: list[str] = []
     sources: dict[str, SourceFiles] = {}
@@ -595,6 +633,11 @@ def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
         raw_source = toml.raw["projects"][name]["source"]
         shown = _shown_path(toml, raw_source)
         key: KeyPath = ("projects", name, "source")
+        refusal = confinement.refusal(project.source, shown)
+        if refusal:
+            problems.append(_problem_at(tomls, key, refusal))
+            continue
+        warnings.extend(_unreviewed(name, shown, project.source, confinement))
         if project.source not in built:
             result = _read_source(project.source, shown, name)
             if isinstance(result, str):
@@ -619,6 +662,17 @@ def _with_sources(tomls: tuple[TomlFile, ...], config: Config) -> LoadedConfig:
         flows=flows,
         toml=tomls,
     )
+
+
+def _unreviewed(name: str, shown: str, source: Path, confinement: Confinement) -> list[str]:
+    untracked = confinement.unreviewed(source, skipped=SKIPPED_DIRS | SKIPPED_FILES)
+    if not untracked:
+        return []
+    what = "the whole directory" if untracked == ["."] else _listed(set(untracked))
+    return [
+        f"project {name} ({shown}): git does not track {what}: it would be uploaded without "
+        "review (commit it, or move it out of the source)"
+    ]
 
 
 def _read_source(

@@ -84,6 +84,16 @@ def repo(tmp_path: Path) -> Path:
     """A copy of the example as the root of a checked-out repository, with the schema beside."""
     root = tmp_path / "repo"
     shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate", "plan*"))
+    # The sandbox speaks plain HTTP: an AZKABAN_URL downgrading the example's https server.url
+    # would be refused, so the copy's server.url is http (AZKABAN_URL still names another host).
+    for toml in root.glob("*/azstate.toml"):
+        toml.write_text(toml.read_text().replace('url = "https://', 'url = "http://'))
+    # A checkout: sources in ../flows are inside its work tree, and every file is committed.
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "example"]):
+        subprocess.run(
+            ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *step],
+            cwd=root, check=True, capture_output=True,
+        )  # fmt: skip
     return root
 
 
@@ -197,6 +207,7 @@ def pull_request_then_merge(repo: Path, env: str, server: SandboxServer) -> None
     assert outputs["exitcode"] == "2", "a first plan against an empty server has changes"
     md = (repo / "plan.md").read_text()
     assert md.startswith("## azstate plan\n") and "| Create |" in md
+    assert f"`AZKABAN_URL` points at `{server.url}`, not at `server.url` `http://azkaban" in md
     assert "project.etl.schedule.nightly" in (repo / "plan.txt").read_text()
     assert json.loads((repo / "plan").read_text())["format_version"] == "1"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azstate.address import Address
+from azstate.boundary import ALLOW_ENV, ALLOW_FLAG, allowed_by_environment
 from azstate.views import Format
 
 
@@ -25,21 +26,43 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a TOML file or a directory of them (default: ./azstate.toml)",
     )
+    parser.add_argument(
+        ALLOW_FLAG,
+        action="store_true",
+        help="let sources and extends files lie outside the repository holding the "
+        f"configuration (or set {ALLOW_ENV}=1); never settable in the configuration",
+    )
 
 
 def add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parallelism",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
-        help="concurrent requests (default: server.parallelism)",
+        help="concurrent requests, at least 1 (default: server.parallelism)",
+    )
+    parser.add_argument(
+        "--allow-http-downgrade",
+        action="store_true",
+        help="accept an AZKABAN_URL that points an https server.url at plain http",
     )
     parser.add_argument(
         "--sandbox",
         action="store_true",
         help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
     )
+
+
+def _positive(text: str) -> int:
+    """argparse's type for counts: a number of at least 1, else one clear line."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_format_arg(parser: argparse.ArgumentParser, what: str = "the plan") -> None:
@@ -73,6 +96,8 @@ class Options:
     parallelism: int | None = None
     targets: tuple[Address, ...] = ()
     format: Format = Format.TEXT
+    allow_http_downgrade: bool = False
+    allow_outside_sources: bool = False  # --allow-outside-sources or its environment variable
 
     @classmethod
     def from_args(
@@ -89,4 +114,7 @@ class Options:
             parallelism=given.get("parallelism"),
             targets=tuple(Address.parse(t) for t in given.get("target") or ()),
             format=Format(given.get("format") or Format.TEXT),
+            allow_http_downgrade=bool(given.get("allow_http_downgrade", False)),
+            allow_outside_sources=bool(given.get("allow_outside_sources", False))
+            or allowed_by_environment(env),
         )

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = Options.from_args(args)
-    loaded = load_config(options.config)
+    loaded = load_config(options.config, allow_outside=options.allow_outside_sources)
     console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
     render_summary(summary_of(loaded), console, now=datetime.now(UTC))
     return 0

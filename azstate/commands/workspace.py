@@ -31,6 +31,7 @@ from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, def
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.state import ServerState
+from azstate.target import ENV_URL, ServerTarget, resolve_target
 from azstate.views.theme import THEME
 from azstate.wire.client import AzkabanClient
 
@@ -81,6 +82,7 @@ class Workspace:
     loaded: LoadedConfig
     client: AzkabanClient
     url: str
+    target: ServerTarget
     parallelism: int
     err: Console
     config_path: str
@@ -121,11 +123,30 @@ class Workspace:
             config_digest=self.loaded.digest,
         )
         plan = diff(desired, live, options)
-        return plan.model_copy(update={"config": self.config_path})
+        return plan.model_copy(
+            update={"config": self.config_path, "configured_server": self.target.configured_url}
+        )
 
 
 def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
     return tuple(Address.parse(v) for v in values)
+
+
+def server_target(
+    options: Options, server: ServerConfig, *, where: str = "the configuration"
+) -> ServerTarget:
+    """Which server to talk to (AZKABAN_URL over server.url, or the local sandbox), and the
+    warnings every run prints about that choice."""
+    if options.sandbox:
+        from azstate.sandbox.server import ensure_local_sandbox
+
+        return ServerTarget(url=ensure_local_sandbox(SANDBOX_DIR))
+    return resolve_target(
+        server.url,
+        os.environ.get(ENV_URL),
+        allow_http_downgrade=options.allow_http_downgrade,
+        where=where,
+    )
 
 
 def connect(
@@ -134,19 +155,13 @@ def connect(
     err: Console,
     *,
     where: str = "the configuration",
+    target: ServerTarget | None = None,
 ) -> AzkabanClient:
-    """A logged-in client for the configured server, AZKABAN_URL, or the local sandbox."""
+    """A logged-in client for ``target`` (by default server_target's); its warnings printed."""
     sandbox = options.sandbox
-    if sandbox:
-        from azstate.sandbox.server import ensure_local_sandbox
-
-        url = ensure_local_sandbox(SANDBOX_DIR)
-    else:
-        url = os.environ.get("AZKABAN_URL") or server.url or ""
-        if not url:
-            raise AzstateError(
-                f"no server: set server.url in {where} or AZKABAN_URL, or use --sandbox"
-            )
+    target = target or server_target(options, server, where=where)
+    for warning in target.warnings:
+        _warn(err, warning)
     username, password = _credentials(sandbox)
     if not server.verify_tls and not sandbox and server.ca_bundle:
         _warn(
@@ -161,7 +176,7 @@ def connect(
             "can read the session and change the plan.",
         )
     client = AzkabanClient(
-        url,
+        target.url,
         username,
         password,
         timeout=server.timeout,
@@ -174,7 +189,9 @@ def connect(
 
 
 def parallelism_of(options: Options, server: ServerConfig) -> int:
-    parallelism: int = options.parallelism or server.parallelism
+    parallelism: int = (
+        options.parallelism if options.parallelism is not None else server.parallelism
+    )
     if parallelism < 1:
         raise AzstateError("--parallelism must be at least 1")
     return parallelism
@@ -182,14 +199,16 @@ def parallelism_of(options: Options, server: ServerConfig) -> int:
 
 def open_workspace(options: Options, err: Console, *, config_path: str | None = None) -> Workspace:
     path = config_path or options.config
-    loaded = load_config(Path(path))
+    loaded = load_config(Path(path), allow_outside=options.allow_outside_sources)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
-    client = connect(options, server, err, where=where)
+    target = server_target(options, server, where=where)
+    client = connect(options, server, err, where=where, target=target)
     return Workspace(
         loaded=loaded,
         client=client,
         url=client.url,
+        target=target,
         parallelism=parallelism_of(options, server),
         err=err,
         config_path=path,
