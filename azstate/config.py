@@ -691,6 +691,14 @@ class PermissionsConfig(_Model):
         default={},
         description='Group name to permissions, e.g. analysts = ["read"].',
     )
+    allow_admin_removal: Annotated[bool, Strict()] = Field(
+        default=False,
+        description=(
+            "Let a plan take ADMIN from a group, from the applying user, or from every entry. "
+            "Without it such a plan is refused: Azkaban cannot tell which groups the applying "
+            "user is in, and a project nobody administers cannot be repaired through its API."
+        ),
+    )
 
 
 class ProjectConfig(_Model):
