@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from azstate import cron
 from azstate.archive import (
+    MAX_TOTAL,
     SKIPPED_DIRS,
     SKIPPED_FILES,
     collect_files,
@@ -685,6 +686,8 @@ def _read_source(
         zip_name = f"{project}.zip"
     elif source.is_file() and source.suffix.lower() == ".zip":
         try:
+            if source.stat().st_size > MAX_TOTAL:
+                return f"{shown} is {source.stat().st_size} bytes, over the limit of {MAX_TOTAL}"
             data = source.read_bytes()
         except OSError as exc:
             return f"cannot read {shown}: {exc.strerror}"

@@ -200,6 +200,8 @@ def parallelism_of(options: Options, server: ServerConfig) -> int:
 def open_workspace(options: Options, err: Console, *, config_path: str | None = None) -> Workspace:
     path = config_path or options.config
     loaded = load_config(Path(path), allow_outside=options.allow_outside_sources)
+    for warning in loaded.warnings:  # validate's warnings (untracked files): plan and apply too
+        _warn(err, warning)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
     target = server_target(options, server, where=where)
