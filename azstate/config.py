@@ -33,6 +33,7 @@ from pydantic import (
     Strict,
     ValidationInfo,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -741,9 +742,105 @@ def _source(value: object) -> object:
     return Path(value)
 
 
+def _all_optional(model: type[BaseModel], name: str, doc: str, *, leave_out: str = "") -> Any:
+    """``model`` with every field optional and no default of its own, for [defaults.*].
+
+    Derived, not written out, so that an option added to the schedule or SLA model can be
+    given a default with no second declaration; each value is checked by the option's own type.
+    """
+    fields: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        if key == leave_out:
+            continue
+        kind: Any = info.annotation
+        if info.metadata:
+            kind = Annotated[(kind, *info.metadata)]
+        fields[key] = (kind | None, Field(default=None, description=info.description))
+    return create_model(name, __base__=_Model, __doc__=doc, **fields)
+
+
+ScheduleDefaults = _all_optional(
+    ScheduleConfig,
+    "ScheduleDefaults",
+    "[defaults.schedule]: options for every schedule that does not set them (explicit value > "
+    "default > Azkaban's default). An option is filled whole: a schedule's own parameters "
+    "replace the default parameters. Required keys such as cron are checked after defaults; "
+    "sla is not allowed here ([defaults.sla] fills existing SLAs).",
+    leave_out="sla",
+)
+SlaDefaults = _all_optional(
+    SlaConfig,
+    "SlaDefaults",
+    "[defaults.sla]: keys for every existing sla table that does not set them; a default "
+    "never creates an SLA.",
+)
+
+
+class DefaultsConfig(_Model):
+    """[defaults]: values for options a schedule or SLA leaves out (explicit value > default >
+    Azkaban's default); required keys such as cron are checked after defaults are applied."""
+
+    schedule: ScheduleDefaults | None = None  # type: ignore[valid-type]
+    sla: SlaDefaults | None = None  # type: ignore[valid-type]
+
+
+def _variable_name(name: str) -> str:
+    if not VARIABLE_NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid variable name {quoted(name)}: letters, digits and '_', not starting with "
+            "a digit (it is also the end of AZSTATE_VAR_NAME)"
+        )
+    return name
+
+
+def _variable_shorthand(value: object) -> object:
+    return {"default": value} if isinstance(value, str) else value
+
+
+class VariableConfig(_Model):
+    """A variable for ${var.NAME} in string values (not in keys), set by --var NAME=VALUE, else AZSTATE_VAR_NAME, else its default; name = "value" is short for name = { default = "value" }. Only ${var.NAME} is replaced: any other ${...} is Azkaban's own and stays as written, and $${ writes a literal ${."""  # noqa: E501
+
+    default: Text | None = Field(
+        default=None,
+        description=(
+            "The value when neither --var NAME=VALUE nor AZSTATE_VAR_NAME sets it; without "
+            "one, plan and apply need it set."
+        ),
+    )
+    sensitive: Annotated[bool, Strict()] = Field(
+        default=False,
+        description=(
+            "Never show the value, nor any string that uses it (shown as (sensitive)); an "
+            "overlay cannot turn this off."
+        ),
+    )
+    description: Text | None = Field(default=None, description="What the variable is for.")
+
+
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+VariableName = Annotated[str, AfterValidator(_variable_name)]
+Variable = Annotated[VariableConfig, BeforeValidator(_variable_shorthand)]
+
+
 class Config(_Model):
     """The whole configuration: one file, or the merge of a directory of files."""
 
+    extends: tuple[NonBlank, ...] = Field(
+        default=(),
+        description=(
+            "Files to load first, relative to this file (at the top of the file); this file is "
+            "laid over them: tables merge key by key, any other value (arrays too) replaces."
+        ),
+        examples=[["../base.toml"]],
+    )
+    variables: dict[VariableName, Variable] = Field(
+        default={},
+        description=(
+            "Variables for ${var.NAME} in string values, set by --var NAME=VALUE or "
+            "AZSTATE_VAR_NAME; $${ writes a literal ${."
+        ),
+    )
+    defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     azstate: AzstateSettings = Field(default_factory=AzstateSettings)
     projects: dict[ProjectName, ProjectConfig] = Field(
@@ -770,6 +867,13 @@ def json_schema() -> dict[str, Any]:
     the value's own type, and omitting the key is how a TOML file says "none".
     """
     schema: dict[str, Any] = _without_null(Config.model_json_schema())
+    variables = schema["properties"]["variables"]
+    variables["additionalProperties"] = {
+        "anyOf": [
+            {"type": "string", "description": "The default value (short form)."},
+            variables["additionalProperties"],
+        ]
+    }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "azstate configuration"
     schema["description"] = (

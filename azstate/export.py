@@ -87,6 +87,7 @@ def export(
     schema: str | None = None,
     flows: Mapping[str, FlowInfo] | None = None,
     remarks: Remarks | None = None,
+    cron_notes: Mapping[tuple[str, str], str] | None = None,
     now: datetime | None = None,
 ) -> Exported:
     """The TOML for these projects, in name order.
@@ -94,9 +95,10 @@ def export(
     ``flows`` (by project name) is what each unpacked source holds: schedules, disabled jobs
     and SLA jobs it does not have would make the file invalid, so they are left out.
     ``remarks`` are notes the caller found, by (project, flow) or (project, None); they are
-    written in that table. ``now`` is when crons must still fire (the loader's check).
+    written in that table; ``cron_notes`` by (project, flow) say a live cron was rewritten to
+    what it means. ``now`` is when crons must still fire (the loader's check).
     """
-    writer = _Writer(timezone, flows or {}, remarks or {}, now)
+    writer = _Writer(timezone, flows or {}, remarks or {}, now, cron_notes or {})
     out: list[str] = [f"#:schema {schema}"] if schema else []
     out += [
         *HEADER,
@@ -118,10 +120,12 @@ class _Writer:
         flows: Mapping[str, FlowInfo],
         remarks: Remarks,
         now: datetime | None,
+        cron_notes: Mapping[tuple[str, str], str],
     ) -> None:
         self.timezone = timezone
         self.flows = flows
         self.remarks = remarks
+        self.cron_notes = cron_notes
         self.now = now
         self.notes: list[str] = []
 
@@ -219,7 +223,7 @@ class _Writer:
                 f"{problem}, so the TOML cannot declare this schedule: it is written as a "
                 "comment, and the plan will delete the schedule",
             )
-            quiet = _Writer(self.timezone, {}, {}, self.now)  # its notes would only repeat this
+            quiet = _Writer(self.timezone, {}, {}, self.now, {})  # its notes would only repeat this
             body = quiet.schedule_body(project, flow, s, sla, None, table)
             return lines + [f"# {line}" if line else "#" for line in body]
         return self.schedule_body(project, flow, s, sla, info, table)
@@ -263,6 +267,8 @@ class _Writer:
                 "the server holds this schedule without any options (a re-post it refused left "
                 "executionOptions null): the plan will post it again with the ones written here",
             )
+        if (project, flow) in self.cron_notes:
+            self.note(lines, where, self.cron_notes[(project, flow)])
         lines.append(f"cron = {quote(s.cron)}")
         lines += self.concurrency(where, s)
         if s.failure_action is not FailureAction.FINISH_CURRENT:

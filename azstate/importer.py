@@ -86,11 +86,14 @@ def write_config(
 ) -> Exported:
     """Write out_dir/azstate.toml and its schema; the notes say what the TOML cannot hold."""
     remarks: dict[tuple[str, str | None], tuple[str, ...]] = {}
+    cron_notes: dict[tuple[str, str], str] = {}
     sources: dict[str, str] = {}
     flows: dict[str, FlowInfo] = {}
     for project, files in zip(projects, unpacked, strict=True):
         remarks[(project.name, None)] = tuple(files.remarks)
         remarks.update((k, tuple(v)) for k, v in _unmanaged(project).items())
+        if project.ids is not None:
+            cron_notes.update(((project.name, f), n) for f, n in project.ids.cron_notes.items())
         if files.uploaded:
             sources[project.name] = f"projects/{project.name}"
         if files.flows is not None:
@@ -103,6 +106,7 @@ def write_config(
         schema=SCHEMA_FILE,
         flows=flows,
         remarks=remarks,
+        cron_notes=cron_notes,
     )
     # The schema goes beside the file, so editors find it wherever the directory is checked out.
     write_file(out_dir / SCHEMA_FILE, schema_text)

@@ -6,6 +6,12 @@ one ConfigError naming the file, the line and the dotted key path
 the next lines. tomllib gives no line numbers for keys, so KeyLocator re-reads the text for
 them. Pydantic's ValidationError never leaves this module.
 
+A configuration is layered before it is validated: the files it ``extends`` are laid under it
+(layers.py), ``${var.NAME}`` is interpolated (variables.py) and [defaults] are filled in
+(defaults.py), all on one merged document whose Origins remember the file and key that wrote
+each value, so that every message names the line where the value was written, in a base file
+or in [defaults] too, and a message about a sensitive value never shows it.
+
 Sources are read here too: a directory is zipped (deterministically, archive.py), a ``.zip``
 file is taken as it is; flows.py finds the flows in them, and schedules, disabled jobs and SLA
 jobs that name a flow or job that is not there are errors at their own key.
@@ -19,7 +25,8 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,11 +53,13 @@ from azstate.config import (
     quoted,
     suggestion,
 )
+from azstate.defaults import apply_defaults
 from azstate.errors import ConfigError, CronError, SourceError
 from azstate.flows import FlowInfo, discover
+from azstate.layers import KeyPath, Origin, Origins, copy_tree, lay_over
 from azstate.state import SourceFiles
+from azstate.variables import ENV_PREFIX, Resolution, Variable, interpolate_tree
 
-KeyPath = tuple[str | int, ...]
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
 MAX_TOML = 64 * 1024 * 1024  # a file is checked before it is read: -c /dev/zero must not hang
@@ -309,52 +318,52 @@ class TomlFile:
 
     path: Path
     shown: str
-    raw: Mapping[str, Any]
-    locator: KeyLocator
-    data: bytes
-
-    def declares(self, path: KeyPath) -> bool:
-        node: Any = self.raw
-        for part in path[:2]:
-            if not isinstance(node, Mapping):
-                return False
-            if part not in node:
-                return False
-            node = node[part]
-        return True
+    raw: Mapping[str, Any] = field(repr=False)  # may hold interpolated secrets once loaded
+    locator: KeyLocator = field(repr=False)
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
     config: Config
-    files: tuple[Path, ...]  # the TOML files read
+    files: tuple[Path, ...]  # the TOML files read, bases included
     sources: Mapping[str, SourceFiles]  # by project name as declared; projects with a source
     artifacts: Mapping[str, bytes]  # zip sha256 -> the exact zip bytes to upload
-    digest: str  # over the TOML files' bytes and every source's content digest
+    digest: str  # over the TOML files' bytes, non-sensitive variables and sources' digests
     warnings: tuple[str, ...] = ()
     flows: Mapping[str, FlowInfo] = field(default_factory=dict)  # by project, as sources
     toml: tuple[TomlFile, ...] = ()
+    # The merged document that was validated (extends laid over, variables interpolated,
+    # defaults filled), and which file wrote each of its values.
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False)  # secrets in clear
+    origins: Origins[TomlFile] | None = field(default=None, repr=False)
+    variables: Mapping[str, Variable] = field(default_factory=dict)
+    # Key paths (render_key_path) whose values must never be shown: strings that use a
+    # sensitive variable, and the sensitive variables' own values.
+    sensitive: frozenset[str] = frozenset()
+    # validate only: values that use a variable with no value (left as written, not checked).
+    unknown: frozenset[str] = frozenset()
 
     def locate(self, key_path: str) -> tuple[str, int | None]:
-        """(file, line) of a dotted key path, for errors found after loading (e.g. by plan)."""
+        """(file, line) of a dotted key path, for errors found after loading (e.g. by plan):
+        the file and line that wrote the value, a base file or [defaults] included."""
         path = parse_key_path(key_path)
+        if len(path) >= 2 and path[0] == "projects" and isinstance(path[1], str):
+            wanted = path[1].lower()
+            declared = next((n for n in self.config.projects if n.lower() == wanted), path[1])
+            path = ("projects", declared, *path[2:])
+        origin = self.origins.of(path) if self.origins is not None else None
+        if origin is not None:
+            return origin.file.shown, origin.file.locator.find(origin.path)
         fallback = self.toml[0].shown if self.toml else str(self.files[0]) if self.files else ""
-        return _locate(self.toml, path) or (fallback, None)
+        return fallback, None
 
-
-def _locate(files: tuple[TomlFile, ...], path: KeyPath) -> tuple[str, int | None] | None:
-    if len(path) >= 2 and path[0] == "projects" and isinstance(path[1], str):
-        name = path[1].lower()
-        for toml in files:
-            projects = toml.raw.get("projects")
-            if isinstance(projects, Mapping):
-                for declared in projects:
-                    if declared.lower() == name:
-                        return toml.shown, toml.locator.find(("projects", declared, *path[2:]))
-    for toml in files:
-        if path and path[0] in toml.raw:
-            return toml.shown, toml.locator.find(path)
-    return None
+    def is_sensitive(self, key_path: str) -> bool:
+        """Whether the value at ``key_path``, or a part of it, must be masked."""
+        return key_path in self.sensitive or any(
+            s.startswith(key_path) and s[len(key_path) : len(key_path) + 1] in (".", "[")
+            for s in self.sensitive
+        )
 
 
 @dataclass(frozen=True)
@@ -363,6 +372,7 @@ class _Problem:
     line: int | None
     key: str | None
     message: str
+    order: int = 0  # the file's place in reading order, to list problems file by file
 
     def __str__(self) -> str:
         return str(ConfigError(self.message, file=self.file, line=self.line, key=self.key))
@@ -377,6 +387,74 @@ def _fail(problems: list[_Problem]) -> typing.NoReturn:
     raise ConfigError(message, file=first.file, line=first.line, key=first.key)
 
 
+class _Context:
+    """Where each merged value was written, what is secret or unknown, and the problems found.
+
+    Every problem goes through ``add``: it is located at the file and line that wrote the
+    value, dropped when the value uses a variable with no value (validate), and scrubbed of
+    secrets when the value is sensitive.
+    """
+
+    def __init__(
+        self,
+        origins: Origins[TomlFile],
+        files: tuple[TomlFile, ...],
+        resolution: Resolution,
+        secrets: set[str],
+    ) -> None:
+        self.origins = origins
+        self.files = files
+        self.order = {id(t): index for index, t in enumerate(files)}
+        self.sensitive = resolution.sensitive
+        self.unknown = resolution.unknown
+        self.secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+        self.problems: list[_Problem] = []
+        self._around_secrets: set[KeyPath] | None = None
+
+    def origin(self, path: KeyPath) -> Origin[TomlFile]:
+        origin = self.origins.of(path)
+        assert origin is not None, "the root always has an origin"
+        return origin
+
+    def where(self, path: KeyPath) -> tuple[TomlFile, int | None]:
+        origin = self.origin(path)
+        return origin.file, origin.file.locator.find(origin.path)
+
+    def is_unknown(self, path: KeyPath) -> bool:
+        return any(path[:end] in self.unknown for end in range(len(path), 0, -1))
+
+    def touches_secret(self, path: KeyPath) -> bool:
+        if not self.sensitive:
+            return False
+        if self._around_secrets is None:
+            self._around_secrets = {s[:end] for s in self.sensitive for end in range(len(s) + 1)}
+        return path in self._around_secrets or any(
+            path[:end] in self.sensitive for end in range(len(path))
+        )
+
+    def scrub(self, message: str) -> str:
+        for secret in self.secrets:
+            for form in {secret, secret[:60], quoted(secret)[1:-1], quoted(secret[:60])[1:-1]}:
+                if form:
+                    message = message.replace(form, "(sensitive)")
+        return message
+
+    def problem(self, path: KeyPath, message: str) -> _Problem:
+        toml, line = self.where(path)
+        if self.touches_secret(path):
+            message = self.scrub(message)
+        order = self.order.get(id(toml), 0)
+        return _Problem(toml.shown, line, render_key_path(path) or None, message, order)
+
+    def add(self, path: KeyPath, message: str) -> None:
+        if not self.is_unknown(path):
+            self.problems.append(self.problem(path, message))
+
+    def fail_if_any(self) -> None:
+        if self.problems:
+            _fail(self.problems)
+
+
 # Loading --------------------------------------------------------------------------------------
 
 
@@ -384,36 +462,90 @@ def load_config(
     path: Path | str = "azstate.toml",
     *,
     now: datetime | None = None,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    require_values: bool = True,
     allow_outside: bool = False,
 ) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
-    ``now`` is when schedules must still fire after (tests pin it). ``allow_outside``
-    (--allow-outside-sources) lets files and sources lie outside the repository of ``path``.
-    Raises ConfigError or SourceError, never anything from pydantic or tomllib.
+    ``now`` is when schedules must still fire after (tests pin it). ``variables`` are the
+    ``--var`` values; ``environ`` (default: the process environment) holds AZSTATE_VAR_NAME.
+    Without ``require_values`` (validate, offline) a variable with no value is unknown, not an
+    error. ``allow_outside`` (--allow-outside-sources) lets extended files and sources lie
+    outside the repository of ``path`` (boundary.py). Raises ConfigError or SourceError, never
+    anything from pydantic or tomllib.
     """
     confinement = Confinement(Path(path), allow_outside=allow_outside)
-    files = _toml_paths(Path(path))
-    _check_inside(files, confinement)
-    tomls = tuple(_read_toml(p, str(p)) for p in files)
-    _check_across_files(tomls)
-    configs = [_validate(t) for t in tomls]
-    config = _merge(tomls, configs)
-    problems: list[_Problem] = []
-    config = _resolve_paths(tomls, config, problems)
-    _check_schedulable(tomls, config, problems, now)
-    if problems:
-        _fail(problems)
-    return _with_sources(tomls, config, confinement)
+    reader = _Reader(confinement)
+    parts = reader.parts(Path(path))
+    laid = {id(t): t for part in parts for t in part.files}  # in the order laid: bases first
+    files = tuple(laid.values())
+    document, origins = _combine(parts)
+    declared = _declared_variables(
+        document, variables or {}, os.environ if environ is None else environ
+    )
+    resolution, secrets = _interpolate(document, declared, require_values=require_values)
+    _fill_defaults(document, origins, resolution)
+    ctx = _Context(origins, files, resolution, secrets)
+    for at, message in resolution.problems:
+        ctx.problems.append(ctx.problem(at, message))
+    ctx.fail_if_any()
+    config = _validate(document, ctx)
+    for at in sorted(ctx.unknown, key=len):
+        config = _as_written(config, at, _value_at(document, at))
+    config = _resolve_paths(ctx, config, document)
+    _check_schedulable(ctx, config, now)
+    ctx.fail_if_any()
+    warnings = _unused_variables(ctx, declared, resolution.used)
+    warnings += _variables_without_value(ctx, declared, resolution.used)
+    return _with_sources(ctx, config, document, declared, warnings, confinement)
 
 
-def _check_inside(files: Iterable[Path], confinement: Confinement) -> None:
-    """Every TOML file read (extended ones included) lies inside the boundary: a pull request
-    must not make CI read a file from elsewhere on the runner."""
-    for file in files:
-        refusal = confinement.refusal(file, str(file))
-        if refusal:
-            raise ConfigError(refusal, file=str(file))
+def _interpolate(
+    document: dict[str, Any], declared: Mapping[str, Variable], *, require_values: bool
+) -> tuple[Resolution, set[str]]:
+    """Every string value but the variables' own, interpolated in place; and every secret
+    text (a sensitive variable's value or default, a string that uses one) to scrub."""
+    resolution = Resolution()
+    secrets: set[str] = set()
+    for name, variable in declared.items():
+        if variable.sensitive:
+            resolution.sensitive.add(("variables", name, "default"))
+            secrets.add(variable.value or "")
+            default = document["variables"][name].get("default")
+            secrets.add(default if isinstance(default, str) else "")
+    for key in list(document):
+        if key != "variables":
+            document[key] = interpolate_tree(
+                document[key],
+                declared,
+                require_values=require_values,
+                resolution=resolution,
+                at=(key,),
+            )
+    return resolution, secrets | resolution.secrets
+
+
+def _fill_defaults(
+    document: dict[str, Any], origins: Origins[TomlFile], resolution: Resolution
+) -> None:
+    """[defaults] into every schedule; a filled value keeps the origin, and the sensitive or
+    unknown mark, of the [defaults] value it copies."""
+    marked = [
+        (marks, [m for m in marks if m[:1] == ("defaults",)])
+        for marks in (resolution.sensitive, resolution.unknown)
+    ]
+
+    def filled(to: KeyPath, source: KeyPath) -> None:
+        origin = origins.of(source)
+        if origin is not None:
+            origins.set(to, origin)
+        size = len(source)
+        for marks, in_defaults in marked:
+            marks.update((*to, *m[size:]) for m in in_defaults if m[:size] == source)
+
+    apply_defaults(document, filled)
 
 
 def _toml_paths(path: Path) -> list[Path]:
@@ -485,90 +617,417 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, shown: str, text: str) -> Config
     return ConfigError(f"TOML syntax error: {message}", file=shown, line=line)
 
 
-def _check_across_files(tomls: tuple[TomlFile, ...]) -> None:
-    """What no single file can see: [server]/[azstate] once, project names unique ignoring case."""
-    problems: list[_Problem] = []
-    for section in ("server", "azstate"):
-        having = [t for t in tomls if section in t.raw]
-        for other in having[1:]:
-            first = having[0]
-            problems.append(
-                _Problem(
-                    other.shown,
-                    other.locator.find((section,)),
-                    section,
-                    f"[{section}] is already set in {first.shown} (line "
-                    f"{first.locator.find((section,))}); only one file of a directory may set it",
-                )
+# Layers: extends ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One file of the configuration with everything it extends laid under it."""
+
+    document: dict[str, Any]
+    origins: Origins[TomlFile]
+    files: tuple[TomlFile, ...]  # in the order they were laid: bases first
+
+
+class _Reader:
+    """Reads each file once (by its real path), however many files extend it."""
+
+    def __init__(self, confinement: Confinement) -> None:
+        self._read: dict[Path, TomlFile] = {}
+        self._confinement = confinement
+
+    def read(self, path: Path, shown: str) -> TomlFile:
+        key = path.resolve()
+        if key not in self._read:
+            self._read[key] = _read_toml(path, shown)
+        return self._read[key]
+
+    def parts(self, path: Path) -> list[_Part]:
+        """A file is one part; in a directory, every file that no other file there extends."""
+        files = _toml_paths(path)
+        for file in files:  # a link in a -c directory may lead out of the repository
+            refusal = self._confinement.refusal(file, str(file))
+            if refusal:
+                raise ConfigError(refusal, file=str(file))
+        tomls = [self.read(p, str(p)) for p in files]
+        bases = {target.resolve() for t in tomls for _, target, _ in _extends(t)}
+        entries = [t for t in tomls if t.path.resolve() not in bases] or tomls
+        orders = [self._order(t) for t in entries]
+        shared = Counter(id(t) for order in orders for t in order)
+        return [_lay(order, copy=shared[id(order[0])] > 1) for order in orders]
+
+    def _order(self, entry: TomlFile) -> list[TomlFile]:
+        """The files to lay, bases first, each once; a cycle is refused with its chain."""
+        order: list[TomlFile] = []
+        done: set[Path] = set()
+
+        def visit(toml: TomlFile, chain: tuple[TomlFile, ...]) -> None:
+            key = toml.path.resolve()
+            if key in done:
+                return
+            for index, target, shown in _extends(toml):
+                cycle = [t.path.resolve() for t in (*chain, toml)]
+                if target.resolve() in cycle:
+                    start = cycle.index(target.resolve())
+                    names = [t.shown for t in (*chain, toml)][start:]
+                    raise ConfigError(
+                        f"extends makes a cycle: {' -> '.join([*names, names[0]])}",
+                        file=toml.shown,
+                        line=toml.locator.find(("extends", index)),
+                        key=render_key_path(("extends", index)),
+                    )
+                refusal = self._confinement.refusal(target, shown)
+                if refusal:  # checked before it is read: a pull request names any file
+                    raise ConfigError(
+                        refusal,
+                        file=toml.shown,
+                        line=toml.locator.find(("extends", index)),
+                        key=render_key_path(("extends", index)),
+                    )
+                visit(self.read(target, shown), (*chain, toml))
+            done.add(key)
+            order.append(toml)
+
+        visit(entry, ())
+        return order
+
+
+def _lay(order: list[TomlFile], *, copy: bool) -> _Part:
+    """The files laid over each other. The bottom one's tables become the document, changed in
+    place later (variables, defaults), so they are copied only if another part lays it too."""
+    origins: Origins[TomlFile] = Origins()
+    origins.set((), Origin(order[0], ()))
+    bottom = _file_document(order[0])
+    document: dict[str, Any] = copy_tree(bottom) if copy else bottom
+    for toml in order[1:]:
+        overlay = _file_document(toml)
+        _check_sensitivity_kept(toml, document, origins, overlay)
+        lay_over(document, origins, overlay, toml)
+    return _Part(document, origins, tuple(order))
+
+
+def _extends(toml: TomlFile) -> list[tuple[int, Path, str]]:
+    """(index, path, name as shown) of each file ``toml`` extends; a bad list is an error."""
+    value = toml.raw.get("extends")
+    if value is None:
+        return []
+    where: dict[str, Any] = {"file": toml.shown, "key": "extends"}
+    if not isinstance(value, list):
+        raise ConfigError(
+            f'expected an array of paths, got {describe_value(value)} (write extends = '
+            f'["{value if isinstance(value, str) else "../base.toml"}"])',
+            line=toml.locator.find(("extends",)),
+            **where,
+        )
+    out: list[tuple[int, Path, str]] = []
+    for index, entry in enumerate(value):
+        key = render_key_path(("extends", index))
+        line = toml.locator.find(("extends", index))
+        if not isinstance(entry, str) or not entry.strip():
+            raise ConfigError(
+                f"expected a path to a TOML file, got {describe_value(entry)}",
+                file=toml.shown, line=line, key=key,
             )
-    seen: dict[str, tuple[TomlFile, str]] = {}
-    for toml in tomls:
-        projects = toml.raw.get("projects")
-        if not isinstance(projects, Mapping):
+        target = Path(os.path.normpath(toml.path.parent / entry))
+        shown = os.path.normpath(os.path.join(os.path.dirname(toml.shown), entry))
+        if not target.is_file():
+            hint = (
+                "; extends takes no variables"
+                if "${" in entry
+                else " (a path in extends is relative to the file that names it)"
+            )
+            raise ConfigError(f"no such file: {shown}{hint}", file=toml.shown, line=line, key=key)
+        out.append((index, target, shown))
+    return out
+
+
+def _file_document(toml: TomlFile) -> dict[str, Any]:
+    """The file's document as a layer: no extends, variables in their table form, so that an
+    overlay's ``name = "value"`` sets only the default of a base's ``{ sensitive = true }``."""
+    document = {k: v for k, v in toml.raw.items() if k != "extends"}
+    variables = document.get("variables")
+    if isinstance(variables, Mapping):
+        document["variables"] = {
+            name: {"default": value} if isinstance(value, str) else value
+            for name, value in variables.items()
+        }
+    return document
+
+
+def _check_sensitivity_kept(
+    toml: TomlFile,
+    document: Mapping[str, Any],
+    origins: Origins[TomlFile],
+    overlay: Mapping[str, Any],
+) -> None:
+    below, above = document.get("variables"), overlay.get("variables")
+    if not isinstance(below, Mapping) or not isinstance(above, Mapping):
+        return
+    for name, declared in above.items():
+        before = below.get(name)
+        if not isinstance(declared, Mapping) or not isinstance(before, Mapping):
             continue
-        for name in projects:
-            earlier = seen.setdefault(name.lower(), (toml, name))
-            if earlier[0] is toml and earlier[1] == name:
-                continue
-            first, first_name = earlier
-            where = "" if first is toml else f"{first.shown}, "
-            same = (
-                "is already declared"
-                if first_name == name
-                else f"is the same as {quoted(first_name)}"
+        if before.get("sensitive") is True and declared.get("sensitive") is False:
+            origin = origins.of(("variables", name, "sensitive"))
+            where = (
+                f" in {origin.file.shown} (line {origin.file.locator.find(origin.path)})"
+                if origin is not None
+                else ""
             )
-            problems.append(
-                _Problem(
-                    toml.shown,
-                    toml.locator.find(("projects", name)),
-                    render_key_path(("projects", name)),
-                    f"project {quoted(name)} {same} ({where}line "
-                    f"{first.locator.find(('projects', first_name))}); Azkaban project names are "
-                    "unique ignoring case",
+            path: KeyPath = ("variables", name, "sensitive")
+            raise ConfigError(
+                f"variable {quoted(name)} is sensitive{where}; an overlay cannot make a "
+                "variable less sensitive (remove sensitive = false)",
+                file=toml.shown,
+                line=toml.locator.find(path),
+                key=render_key_path(path),
+            )
+
+
+# Parts of a directory -------------------------------------------------------------------------
+
+_ONCE = ("server", "azstate", "defaults")
+
+
+def _combine(parts: list[_Part]) -> tuple[dict[str, Any], Origins[TomlFile]]:
+    """One document from the parts of a directory: [server], [azstate] and [defaults] once,
+    variables and projects (names unique ignoring case) from any part."""
+    document: dict[str, Any] = {}
+    origins: Origins[TomlFile] = Origins()
+    origins.set((), Origin(parts[0].files[0], ()))
+    sections: dict[str, list[_Problem]] = {key: [] for key in _ONCE}
+    named: list[_Problem] = []
+    seen: dict[str, tuple[Origin[TomlFile], str]] = {}
+    declared: dict[str, Origin[TomlFile]] = {}
+
+    def origin(part: _Part, path: KeyPath) -> Origin[TomlFile]:
+        found = part.origins.of(path)
+        assert found is not None
+        return found
+
+    for part in parts:
+        for path, where in part.origins.items():
+            if path:
+                origins.set(path, where)
+        for key, value in part.document.items():
+            here = origin(part, (key,))
+            if key in _ONCE and key in document:
+                first = origins.of((key,))
+                assert first is not None
+                sections[key].append(
+                    _Problem(
+                        here.file.shown,
+                        here.file.locator.find(here.path),
+                        key,
+                        f"[{key}] is already set in {first.file.shown} (line "
+                        f"{first.file.locator.find(first.path)}); only one file of a directory "
+                        "may set it",
+                    )
                 )
-            )
+                continue
+            if key in ("projects", "variables") and isinstance(value, Mapping):
+                if key not in document:
+                    origins.set((key,), here)
+                table = document.setdefault(key, {})
+                if not isinstance(table, dict):
+                    continue
+                for name, item in value.items():
+                    at = origin(part, (key, name))
+                    if key == "projects":
+                        problem = _same_project(seen, name, at)
+                    else:
+                        problem = _same_variable(declared, name, at)
+                    if problem is not None:
+                        named.append(problem)
+                        continue
+                    table[name] = item
+                    origins.set((key, name), at)
+                continue
+            document[key] = value
+            origins.set((key,), here)
+    problems = [p for key in _ONCE for p in sections[key]] + named
     if problems:
         _fail(problems)
+    return document, origins
 
 
-def _validate(toml: TomlFile) -> Config:
-    try:
-        return Config.model_validate(dict(toml.raw))
-    except ValidationError as exc:
-        problems = [_translate(err, toml) for err in exc.errors(include_url=False)]
-    problems.sort(key=lambda p: (p.line or 0, p.key or ""))
-    _fail(problems)
-
-
-def _merge(tomls: tuple[TomlFile, ...], configs: list[Config]) -> Config:
-    if len(configs) == 1:
-        return configs[0]
-    server = next(
-        (c.server for t, c in zip(tomls, configs, strict=True) if "server" in t.raw), None
-    )
-    settings = next(
-        (c.azstate for t, c in zip(tomls, configs, strict=True) if "azstate" in t.raw), None
-    )
-    projects: dict[str, ProjectConfig] = {}
-    for config in configs:
-        projects.update(config.projects)
-    return Config(
-        server=server or ServerConfig(),
-        azstate=settings or configs[0].azstate,
-        projects=projects,
+def _same_project(
+    seen: dict[str, tuple[Origin[TomlFile], str]], name: str, here: Origin[TomlFile]
+) -> _Problem | None:
+    earlier = seen.setdefault(name.lower(), (here, name))
+    if earlier[0] is here:
+        return None
+    first, first_name = earlier
+    where = "" if first.file is here.file else f"{first.file.shown}, "
+    same = "is already declared" if first_name == name else f"is the same as {quoted(first_name)}"
+    return _Problem(
+        here.file.shown,
+        here.file.locator.find(here.path),
+        render_key_path(("projects", name)),
+        f"project {quoted(name)} {same} ({where}line {first.file.locator.find(first.path)}); "
+        "Azkaban project names are unique ignoring case",
     )
 
 
-def _owner(tomls: tuple[TomlFile, ...], path: KeyPath) -> TomlFile:
-    for toml in tomls:
-        if toml.declares(path):
-            return toml
-    return tomls[0]
+def _same_variable(
+    declared: dict[str, Origin[TomlFile]], name: str, here: Origin[TomlFile]
+) -> _Problem | None:
+    first = declared.setdefault(name, here)
+    if first is here:
+        return None
+    return _Problem(
+        here.file.shown,
+        here.file.locator.find(here.path),
+        render_key_path(("variables", name)),
+        f"variable {quoted(name)} is already declared in {first.file.shown} (line "
+        f"{first.file.locator.find(first.path)}); a directory declares each variable once",
+    )
 
 
-def _problem_at(tomls: tuple[TomlFile, ...], path: KeyPath, message: str) -> _Problem:
-    toml = _owner(tomls, path)
-    return _Problem(toml.shown, toml.locator.find(path), render_key_path(path), message)
+# Variables ------------------------------------------------------------------------------------
+
+
+def _declared_variables(
+    document: Mapping[str, Any], given: Mapping[str, str], environ: Mapping[str, str]
+) -> dict[str, Variable]:
+    """Each declared variable's value: --var, then AZSTATE_VAR_NAME, then its default."""
+    declared: dict[str, Variable] = {}
+    table = document.get("variables")
+    if isinstance(table, Mapping):
+        for name, spec in table.items():
+            if not isinstance(spec, Mapping):
+                continue
+            default = spec.get("default")
+            sensitive = spec.get("sensitive") is True
+            env = f"{ENV_PREFIX}{name}"
+            if name in given:
+                declared[name] = Variable(name, given[name], sensitive, "--var")
+            elif env in environ:
+                declared[name] = Variable(name, environ[env], sensitive, env)
+            elif isinstance(default, str):
+                declared[name] = Variable(name, default, sensitive, "default")
+            else:
+                declared[name] = Variable(name, None, sensitive, "unset")
+    for name in given:
+        if name not in declared:
+            close = suggestion(name, sorted(declared))
+            hint = f' (did you mean "{close}"?)' if close else ""
+            raise ConfigError(
+                f"--var {name}: no variable {quoted(name)} is declared in [variables]{hint}"
+            )
+    return declared
+
+
+def _unused_variables(
+    ctx: _Context, declared: Mapping[str, Variable], used: set[str]
+) -> list[str]:
+    warnings: list[str] = []
+    for name in declared:
+        if name not in used:
+            toml, line = ctx.where(("variables", name))
+            warnings.append(
+                f"{toml.shown}:{line}: variables.{name}: variable {quoted(name)} is declared "
+                "but no value uses it"
+            )
+    return warnings
+
+
+def _variables_without_value(
+    ctx: _Context, declared: Mapping[str, Variable], used: set[str]
+) -> list[str]:
+    """validate only (plan and apply refuse them): say what could not be checked."""
+    warnings: list[str] = []
+    for name, variable in declared.items():
+        if variable.value is None and name in used:
+            toml, line = ctx.where(("variables", name))
+            warnings.append(
+                f"{toml.shown}:{line}: variables.{name}: variable {quoted(name)} has no value "
+                f"here (--var {name}=VALUE or {ENV_PREFIX}{name}), so the values that use it "
+                "are not checked; plan and apply need it"
+            )
+    return warnings
+
+
+# Validation -----------------------------------------------------------------------------------
+
+# What stands in for a value that uses a variable with no value (validate only), where the key
+# is required; any other such value is left out, so its model default is checked instead.
+_PLACEHOLDERS = {
+    "cron": "0 0 2 ? * *",
+    "duration": "1h",
+    "rule": "SUCCESS",
+    "description": "(unknown)",
+}
+
+
+def _validate(document: dict[str, Any], ctx: _Context) -> Config:
+    """The Config; in validate, values with unknown variables get stand-ins in a copy, so the
+    document keeps them as written (for --resolved)."""
+    if ctx.unknown:
+        document = copy_tree(document)
+    for _ in range(10):
+        try:
+            return Config.model_validate(document)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+        problems: list[_Problem] = []
+        unknown: list[KeyPath] = []
+        for err in errors:
+            loc: KeyPath = tuple(p for p in err["loc"] if p != "[key]")
+            if ctx.is_unknown(loc):
+                unknown.append(loc)
+            else:
+                problems.append(ctx.problem(loc, _message(err, loc)))
+        if problems:
+            problems.sort(key=lambda p: (p.order, p.line or 0, p.key or ""))
+            # a bad [defaults] value is reported once, at its own key, not once per schedule
+            unique = {(p.file, p.line, p.message): p for p in reversed(problems)}
+            _fail(sorted(unique.values(), key=lambda p: (p.order, p.line or 0, p.key or "")))
+        for loc in sorted(unknown, key=lambda p: [str(x) for x in p], reverse=True):
+            _stand_in(document, loc, ctx)
+    raise ConfigError("values that use variables with no value could not be checked")
+
+
+def _stand_in(document: dict[str, Any], loc: KeyPath, ctx: _Context) -> None:
+    path = next(loc[:end] for end in range(1, len(loc) + 1) if loc[:end] in ctx.unknown)
+    parent: Any = document
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if isinstance(parent, list) and isinstance(last, int):
+        emails = path[-2] in ("failure_emails", "success_emails", "emails")
+        parent[last] = "unknown@example.invalid" if emails else "unknown"
+    elif isinstance(parent, dict) and isinstance(last, str):
+        if last in _PLACEHOLDERS:
+            parent[last] = _PLACEHOLDERS[last]
+        else:
+            parent.pop(last, None)
+
+
+def _value_at(document: Mapping[str, Any], path: KeyPath) -> Any:
+    node: Any = document
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _as_written(node: Any, path: KeyPath, value: Any) -> Any:
+    """``node`` with the value at ``path`` put back as written (``${var.cron}``, not the
+    stand-in that was validated), so that validate never shows a value azstate made up; a
+    value the model left out (a stand-in was not needed) stays out."""
+    if not path:
+        return value if isinstance(value, str) else node
+    head, rest = path[0], path[1:]
+    if isinstance(node, BaseModel) and isinstance(head, str):
+        current = getattr(node, head, None)
+        if current is None:
+            return node
+        return node.model_copy(update={head: _as_written(current, rest, value)})
+    if isinstance(node, dict) and head in node:
+        return {**node, head: _as_written(node[head], rest, value)}
+    if isinstance(node, tuple) and isinstance(head, int) and 0 <= head < len(node):
+        return (*node[:head], _as_written(node[head], rest, value), *node[head + 1 :])
+    return node
 
 
 def _shown_path(toml: TomlFile, value: str) -> str:
@@ -576,73 +1035,71 @@ def _shown_path(toml: TomlFile, value: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(toml.shown), value))
 
 
-def _resolve_paths(tomls: tuple[TomlFile, ...], config: Config, problems: list[_Problem]) -> Config:
-    """Sources and the CA bundle are relative to the file that names them."""
+def _resolve_paths(ctx: _Context, config: Config, document: Mapping[str, Any]) -> Config:
+    """Sources and the CA bundle are relative to the file that wrote them."""
     server = config.server
     if server.ca_bundle is not None:
-        toml = _owner(tomls, ("server",))
+        toml = ctx.origin(("server", "ca_bundle")).file
         bundle = (toml.path.parent / server.ca_bundle).absolute()
         if not bundle.is_file():
-            problems.append(
-                _problem_at(
-                    tomls,
-                    ("server", "ca_bundle"),
-                    f"no such file: {_shown_path(toml, server.ca_bundle)}",
-                )
+            ctx.add(
+                ("server", "ca_bundle"),
+                f"no such file: {_shown_path(toml, server.ca_bundle)}",
             )
         server = server.model_copy(update={"ca_bundle": str(bundle)})
     projects: dict[str, ProjectConfig] = {}
     for name, project in config.projects.items():
         if project.source is not None:
-            toml = _owner(tomls, ("projects", name))
+            toml = ctx.origin(("projects", name, "source")).file
             source = Path(os.path.normpath((toml.path.parent / project.source).absolute()))
             project = project.model_copy(update={"source": source})
         projects[name] = project
     return config.model_copy(update={"server": server, "projects": projects})
 
 
-def _check_schedulable(
-    tomls: tuple[TomlFile, ...], config: Config, problems: list[_Problem], now: datetime | None
-) -> None:
+def _check_schedulable(ctx: _Context, config: Config, now: datetime | None) -> None:
     zone = config.server.timezone
     for name, project in config.projects.items():
         for flow, schedule in project.schedules.items():
             try:
                 cron.check_schedulable(schedule.cron, zone, now=now, quartz=cron.Quartz.V2_3)
             except CronError as exc:
-                path: KeyPath = ("projects", name, "schedules", flow, "cron")
-                problems.append(_problem_at(tomls, path, str(exc)))
+                ctx.add(("projects", name, "schedules", flow, "cron"), str(exc))
 
 
 # Sources ------------------------------------------------------------------------------------
 
 
 def _with_sources(
-    tomls: tuple[TomlFile, ...], config: Config, confinement: Confinement
+    ctx: _Context,
+    config: Config,
+    document: Mapping[str, Any],
+    declared: Mapping[str, Variable],
+    warnings: list[str],
+    confinement: Confinement,
 ) -> LoadedConfig:
-    problems: list[_Problem] = []
-    warnings: list[str] = []
     sources: dict[str, SourceFiles] = {}
     artifacts: dict[str, bytes] = {}
     flows: dict[str, FlowInfo] = {}
     built: dict[Path, tuple[SourceFiles, bytes, FlowInfo]] = {}
     for name, project in config.projects.items():
-        _sla_email_warnings(name, project, tomls, warnings)
-        if project.source is None:
-            continue
-        toml = _owner(tomls, ("projects", name))
-        raw_source = toml.raw["projects"][name]["source"]
-        shown = _shown_path(toml, raw_source)
+        _sla_email_warnings(ctx, name, project, warnings)
         key: KeyPath = ("projects", name, "source")
+        if project.source is None or ctx.is_unknown(key):
+            continue
+        toml = ctx.origin(key).file
+        shown = _shown_path(toml, document["projects"][name]["source"])
+        if ctx.touches_secret(key):
+            shown = "(sensitive)"  # a path built from a secret is not shown either
         refusal = confinement.refusal(project.source, shown)
         if refusal:
-            problems.append(_problem_at(tomls, key, refusal))
+            ctx.add(key, refusal)
             continue
         warnings.extend(_unreviewed(name, shown, project.source, confinement))
         if project.source not in built:
             result = _read_source(project.source, shown, name)
             if isinstance(result, str):
-                problems.append(_problem_at(tomls, key, result))
+                ctx.add(key, result)
                 continue
             built[project.source] = result
         files, zip_bytes, info = built[project.source]
@@ -650,18 +1107,23 @@ def _with_sources(
         artifacts[files.zip_sha256] = zip_bytes
         flows[name] = info
         warnings.extend(f"project {name} ({shown}): {w}" for w in info.warnings)
-        _check_flows(tomls, name, project, info, shown, problems)
-    if problems:
-        _fail(problems)
+        _check_flows(ctx, name, project, info, shown)
+    ctx.fail_if_any()
+    tomls = ctx.files
     return LoadedConfig(
         config=config,
         files=tuple(t.path for t in tomls),
         sources=sources,
         artifacts=artifacts,
-        digest=_digest(tomls, sources),
+        digest=_digest(tomls, declared, sources),
         warnings=tuple(warnings),
         flows=flows,
         toml=tomls,
+        document=document,
+        origins=ctx.origins,
+        variables=declared,
+        sensitive=frozenset(render_key_path(p) for p in ctx.sensitive),
+        unknown=frozenset(render_key_path(p) for p in ctx.unknown),
     )
 
 
@@ -726,26 +1188,18 @@ def _did_you_mean(word: str, names: frozenset[str]) -> str:
 
 
 def _check_flows(
-    tomls: tuple[TomlFile, ...],
-    name: str,
-    project: ProjectConfig,
-    info: FlowInfo,
-    shown: str,
-    problems: list[_Problem],
+    ctx: _Context, name: str, project: ProjectConfig, info: FlowInfo, shown: str
 ) -> None:
     for flow, schedule in project.schedules.items():
         base: KeyPath = ("projects", name, "schedules", flow)
         if flow not in info.flows:
-            problems.append(_problem_at(tomls, base, _missing_flow(flow, info, shown)))
+            ctx.add(base, _missing_flow(flow, info, shown))
             continue
         if flow in info.triggered:
-            problems.append(
-                _problem_at(
-                    tomls,
-                    base,
-                    f"flow {quoted(flow)} has a trigger in its .flow file; Azkaban refuses cron "
-                    "schedules for triggered flows (remove the trigger or this schedule)",
-                )
+            ctx.add(
+                base,
+                f"flow {quoted(flow)} has a trigger in its .flow file; Azkaban refuses cron "
+                "schedules for triggered flows (remove the trigger or this schedule)",
             )
         jobs = info.jobs.get(flow, frozenset())
         nodes = jobs | info.top_jobs.get(flow, frozenset())
@@ -755,26 +1209,23 @@ def _check_flows(
                     f"no job {quoted(job)} in flow {quoted(flow)}{_did_you_mean(job, nodes)}; "
                     f"its jobs: {_listed(nodes)}"
                 )
-                problems.append(_problem_at(tomls, (*base, "disabled_jobs", index), message))
+                ctx.add((*base, "disabled_jobs", index), message)
         for node in schedule.runtime_properties:
             if node not in nodes:
                 message = (
                     f"no job {quoted(node)} in flow {quoted(flow)}{_did_you_mean(node, nodes)}; "
                     f"its jobs: {_listed(nodes)}"
                 )
-                problems.append(_problem_at(tomls, (*base, "runtime_properties", node), message))
+                ctx.add((*base, "runtime_properties", node), message)
         if schedule.sla is None:
             continue
         for index, rule in enumerate(schedule.sla.rules):
             if rule.job is None or rule.job in jobs:
                 continue
-            problems.append(
-                _problem_at(
-                    tomls,
-                    (*base, "sla", "rules", index, "job"),
-                    f"no job {quoted(rule.job)} in flow {quoted(flow)}"
-                    f"{_did_you_mean(rule.job, jobs)}; its jobs: {_listed(jobs)}",
-                )
+            ctx.add(
+                (*base, "sla", "rules", index, "job"),
+                f"no job {quoted(rule.job)} in flow {quoted(flow)}"
+                f"{_did_you_mean(rule.job, jobs)}; its jobs: {_listed(jobs)}",
             )
 
 
@@ -796,23 +1247,34 @@ def _missing_flow(flow: str, info: FlowInfo, shown: str) -> str:
 
 
 def _sla_email_warnings(
-    name: str, project: ProjectConfig, tomls: tuple[TomlFile, ...], warnings: list[str]
+    ctx: _Context, name: str, project: ProjectConfig, warnings: list[str]
 ) -> None:
     for flow, schedule in project.schedules.items():
         sla = schedule.sla
         if sla is None or sla.emails or not any(r.email for r in sla.rules):
             continue
-        where = _problem_at(tomls, ("projects", name, "schedules", flow, "sla"), "")
+        where = ctx.problem(("projects", name, "schedules", flow, "sla"), "")
         warnings.append(
             f"{where.file}:{where.line}: {where.key}: a rule has email = true but sla.emails is "
             "empty, so nobody is told"
         )
 
 
-def _digest(tomls: tuple[TomlFile, ...], sources: Mapping[str, SourceFiles]) -> str:
+def _digest(
+    tomls: tuple[TomlFile, ...],
+    variables: Mapping[str, Variable],
+    sources: Mapping[str, SourceFiles],
+) -> str:
+    """Changes with any file, source or variable value, but a sensitive value stays out: the
+    digest is saved in plan files, and a hash of a short secret is easily reversed. A changed
+    secret still changes the plan's calls, which a saved plan is checked against."""
     digest = hashlib.sha256(b"azstate-config-1\0")
     for toml in tomls:
         digest.update(hashlib.sha256(toml.data).hexdigest().encode())
+    for name in sorted(variables):
+        variable = variables[name]
+        if not variable.sensitive and variable.value is not None:
+            digest.update(f"\0var\0{name}\0{variable.value}".encode())
     for name in sorted(sources, key=str.lower):
         digest.update(f"\0{name.lower()}\0{sources[name].content_digest}".encode())
     return digest.hexdigest()
@@ -839,12 +1301,6 @@ _MISSING = {
     "rule": 'missing: rule = "SUCCESS" or rule = "FINISH"',
     "duration": 'missing: duration = "2h" (or "90m", "1h30m", "2:00", or minutes)',
 }
-
-
-def _translate(err: Any, toml: TomlFile) -> _Problem:
-    loc: KeyPath = tuple(p for p in err["loc"] if p != "[key]")
-    message = _message(err, loc)
-    return _Problem(toml.shown, toml.locator.find(loc), render_key_path(loc) or None, message)
 
 
 def _message(err: Any, loc: KeyPath) -> str:
@@ -893,6 +1349,8 @@ def _type_hint(kind: str, value: Any, loc: KeyPath) -> str:
         if loc[-1:] == ("rules",):
             return f" (write rules = [{{ ... }}, ...] or one [[{table}]] table per rule)"
         return " (write [ ... ])"
+    if loc[:1] == ("variables",) and len(loc) == 2 and _TYPE_NAMES[kind] == "a table":
+        return f' (write {render_key_path(loc[1:])} = "..." or {{ default = "...", ... }})'
     if kind == "bool_type" and isinstance(value, str) and value.lower() in ("true", "false"):
         return f" (write {value.lower()} without quotes)"
     numeric = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
@@ -907,6 +1365,11 @@ def _type_hint(kind: str, value: Any, loc: KeyPath) -> str:
 
 def _unknown_key(loc: KeyPath, value: Any) -> str:
     key = str(loc[-1])
+    if loc == ("defaults", "schedule", "sla"):
+        return (
+            "unknown key: a default never creates an SLA; [defaults.sla] fills the sla tables "
+            "that schedules have"
+        )
     model = _model_at(loc[:-1])
     allowed = list(model.model_fields) if model is not None else []
     close = suggestion(key, allowed)

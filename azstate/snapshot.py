@@ -28,6 +28,7 @@ class ScheduleRead(Frozen):
     schedule_id: int
     value: ScheduleValue | None = None  # None: fetchSchedule found none after all
     unmanaged: tuple[str, ...] = ()  # options set on the server that the value cannot hold
+    cron_note: str | None = None  # the live cron is one only Quartz 2.2 takes (import says so)
     sla: SlaValue | None = None  # None: no SLA (or not read)
 
 

@@ -253,6 +253,8 @@ class LiveIds(Frozen):
     schedule_ids: Mapping[str, int] = {}
     # by flow: what a schedule holds that Azkaban itself cannot re-post (import notes them)
     unmanaged: Mapping[str, tuple[str, ...]] = {}
+    # by flow: the live cron was one only Quartz 2.2 takes; import writes what it means, noted
+    cron_notes: Mapping[str, str] = {}
 
 
 class ProjectState(Frozen):

@@ -210,3 +210,35 @@ def test_config_feeds_the_desired_state() -> None:
     assert next(iter(project.slas["f"].rules)).minutes == 60
     assert project.permissions is not None
     assert project.permissions["group.g"].perms == {Perm.ADMIN}
+
+
+# Layered configuration: [variables] and [defaults] ---------------------------------------------
+
+
+def test_variables_take_a_string_or_a_table() -> None:
+    config = Config.model_validate(
+        {"variables": {"env": "prod", "password": {"sensitive": True}}}
+    )
+    assert config.variables["env"].default == "prod"
+    assert not config.variables["env"].sensitive
+    assert config.variables["password"].default is None
+    assert config.variables["password"].sensitive
+    assert "invalid variable name" in error_text(Config, {"variables": {"my-var": "x"}})
+    assert "sensitive" in error_text(Config, {"variables": {"x": {"sensitive": "yes"}}})
+
+
+def test_schedule_defaults_offer_every_schedule_option_but_sla() -> None:
+    """Derived from ScheduleConfig: an option added there can be defaulted with no other edit."""
+    from azstate.config import DefaultsConfig, SlaConfig
+
+    defaults = DefaultsConfig.model_validate({"schedule": {}, "sla": {}})
+    assert defaults.schedule is not None and defaults.sla is not None
+    assert set(type(defaults.schedule).model_fields) == set(ScheduleConfig.model_fields) - {"sla"}
+    assert set(type(defaults.sla).model_fields) == set(SlaConfig.model_fields)
+    # each value is checked by the option's own type, and nothing is required
+    assert "cancel_all" in error_text(
+        DefaultsConfig, {"schedule": {"failure_action": "cancelImmediately"}}
+    )
+    assert "extra" in error_text(DefaultsConfig, {"schedule": {"sla": {}}})
+    parsed = DefaultsConfig.model_validate({"schedule": {"concurrent": "PIPELINE"}})
+    assert parsed.schedule.concurrent is Concurrent.PIPELINE  # type: ignore[union-attr]

@@ -133,6 +133,7 @@ def test_blocks_not_run_are_exactly_these() -> None:
          "export AZKABAN_URL=https://azkaban.example.com:8443   # overrides server.url"),
         ("configuration excerpt", "[server]"),
         ("multi-file layout", "server.toml      [server]: where the server is, said once"),
+        ("a sketch of two files", "# base.toml"),
         ("directory layout", "flows/etl/            flow sources, shared by every environment"),
         ("workflow excerpt", "concurrency:"),
     ]

@@ -33,6 +33,9 @@ def test_every_key_of_every_table_is_documented() -> None:
     text = reference.render(schema)
     headers = re.findall(r"^#### `([^`]+)`$", text, re.M)
     assert headers == [
+        "variables.NAME",
+        "defaults.schedule",
+        "defaults.sla",
         "server",
         "azstate",
         "projects.NAME",
@@ -41,6 +44,7 @@ def test_every_key_of_every_table_is_documented() -> None:
         "projects.NAME.schedules.FLOW.sla",
         "projects.NAME.schedules.FLOW.sla.rules[]",
     ]
+    assert "#### Top level" in text
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M))
     tables = {part.removesuffix("[]") for h in headers for part in h.split(".")}
     assert every_key(schema) <= documented | tables

@@ -31,7 +31,9 @@ def test_schema_command_prints_config_by_default(capsys: pytest.CaptureFixture[s
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "azstate configuration"
-    assert set(schema["properties"]) == {"server", "azstate", "projects"}
+    assert set(schema["properties"]) == {
+        "extends", "variables", "defaults", "server", "azstate", "projects"
+    }
 
 
 def test_schema_command_plan(capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,7 +76,7 @@ def test_update_shows_only_the_changed_fields_with_old_and_new() -> None:
     out = block(render(full_plan()), "project.billing.schedule.hourly")
     assert 'cron: "0 0 4 ? * *" → "0 30 3 ? * *"' in out
     assert "failure_emails: - old@x.com, + new@x.com" in out  # - before +
-    assert "# (8 unchanged attributes hidden)" in out
+    assert "# (19 unchanged attributes hidden)" in out
     for unchanged in ("concurrent", "failure_action", "notify_on_first_failure", "parameters"):
         assert unchanged not in out
     assert "oncall@example.com" not in out  # in both: not a change
@@ -127,7 +127,7 @@ def test_sla_minutes_read_as_durations_and_rules_as_sentences() -> None:
     updated = block(out, "project.billing.sla.hourly")
     assert "~ job load FINISH: 1h → 1h30m" in updated  # one rule changed, keyed (job, rule)
     assert "must finish" not in updated
-    assert "# (1 unchanged attribute hidden)" in updated
+    assert "# (2 unchanged attributes hidden)" in updated
 
 
 def test_cron_create_shows_description_and_next_three_fires_in_the_plans_zone() -> None:

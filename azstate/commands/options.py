@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from azstate.address import Address
 from azstate.boundary import ALLOW_ENV, ALLOW_FLAG, allowed_by_environment
+from azstate.errors import AzstateError
+from azstate.variables import parse_assignment
 from azstate.views import Format
 
 
@@ -31,6 +33,13 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let sources and extends files lie outside the repository holding the "
         f"configuration (or set {ALLOW_ENV}=1); never settable in the configuration",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a [variables] value (also AZSTATE_VAR_NAME); repeatable",
     )
 
 
@@ -98,6 +107,7 @@ class Options:
     format: Format = Format.TEXT
     allow_http_downgrade: bool = False
     allow_outside_sources: bool = False  # --allow-outside-sources or its environment variable
+    variables: Mapping[str, str] = field(default_factory=dict)  # --var NAME=VALUE
 
     @classmethod
     def from_args(
@@ -117,4 +127,17 @@ class Options:
             allow_http_downgrade=bool(given.get("allow_http_downgrade", False)),
             allow_outside_sources=bool(given.get("allow_outside_sources", False))
             or allowed_by_environment(env),
+            variables=_variables(given.get("var") or ()),
         )
+
+
+def _variables(assignments: Iterable[str]) -> dict[str, str]:
+    """--var NAME=VALUE flags; the last one wins, as in Terraform."""
+    values: dict[str, str] = {}
+    for text in assignments:
+        try:
+            name, value = parse_assignment(text)
+        except ValueError as exc:
+            raise AzstateError(str(exc)) from None
+        values[name] = value
+    return values

@@ -8,22 +8,37 @@ prints them); on success views/validate.py writes a short summary and any warnin
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from rich.console import Console
 
 from azstate.commands.options import Options, add_config_arg
 from azstate.load import LoadedConfig, load_config
+from azstate.resolved import render_resolved
 from azstate.views.validate import ProjectLine, ScheduleLine, ValidateSummary, render_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arg(parser)
+    parser.add_argument(
+        "--resolved",
+        action="store_true",
+        help="print the merged configuration as TOML, each value with the file that wrote it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     options = Options.from_args(args)
-    loaded = load_config(options.config, allow_outside=options.allow_outside_sources)
+    loaded = load_config(
+        options.config,
+        variables=options.variables,
+        require_values=False,
+        allow_outside=options.allow_outside_sources,
+    )
+    if args.resolved:
+        sys.stdout.write(render_resolved(loaded))
+        return 0
     console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
     render_summary(summary_of(loaded), console, now=datetime.now(UTC))
     return 0

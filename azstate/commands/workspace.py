@@ -199,7 +199,9 @@ def parallelism_of(options: Options, server: ServerConfig) -> int:
 
 def open_workspace(options: Options, err: Console, *, config_path: str | None = None) -> Workspace:
     path = config_path or options.config
-    loaded = load_config(Path(path), allow_outside=options.allow_outside_sources)
+    loaded = load_config(
+        Path(path), variables=options.variables, allow_outside=options.allow_outside_sources
+    )
     for warning in loaded.warnings:  # validate's warnings (untracked files): plan and apply too
         _warn(err, warning)
     server = loaded.config.server

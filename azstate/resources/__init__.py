@@ -80,6 +80,9 @@ def live_project(snapshot: ProjectSnapshot) -> ProjectState:
             unmanaged={
                 flow: read.unmanaged for flow, read in snapshot.schedules.items() if read.unmanaged
             },
+            cron_notes={
+                flow: read.cron_note for flow, read in snapshot.schedules.items() if read.cron_note
+            },
         ),
         **fields,
     )

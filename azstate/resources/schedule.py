@@ -67,7 +67,11 @@ def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing
         return ScheduleRead(schedule_id=listed.schedule_id)
     sla = client.sla_info(live.schedule_id) if live.has_sla else None
     return ScheduleRead(
-        schedule_id=listed.schedule_id, value=live.value, unmanaged=live.unmanaged, sla=sla
+        schedule_id=listed.schedule_id,
+        value=live.value,
+        unmanaged=live.unmanaged,
+        cron_note=live.cron_note,
+        sla=sla,
     )
 
 

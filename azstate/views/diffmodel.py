@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from azstate import cron
 from azstate.errors import CronError
 from azstate.plan import Action, Change, Drift
+from azstate.state import duration
 
 NEXT_FIRES = 3
 NONE = "(none)"
@@ -176,16 +177,6 @@ def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> Dri
 # What a field's values look like ------------------------------------------------------------
 
 
-def duration(minutes: int) -> str:
-    """SLA minutes as the TOML spells durations: 90 -> 1h30m, 120 -> 2h, 45 -> 45m."""
-    hours, mins = divmod(int(minutes), 60)
-    if hours and mins:
-        return f"{hours}h{mins}m"
-    if hours:
-        return f"{hours}h"
-    return f"{mins}m"
-
-
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
@@ -311,13 +302,25 @@ def _field_order(*values: Mapping[str, Any]) -> list[str]:
     return list(seen)
 
 
+# Options that almost every schedule leaves at Azkaban's default: a whole value (a create or a
+# delete) lists them only when they hold something else, so the options that matter stay visible.
+QUIET_DEFAULTS: Mapping[str, Any] = {
+    "failure_action_override": False,
+    "failure_emails_override": False,
+    "success_emails_override": False,
+    "mail_creator": "default",
+    "back_execute_once": False,
+    "no_options": False,
+}
+
+
 def _whole(
     data: Mapping[str, Any], timezone: str, now: datetime | None, *, side: str, with_times: bool
 ) -> list[FieldDiff]:
     out = []
     for name in _field_order(data):
         value = data[name]
-        if value is None:
+        if value is None or (name in QUIET_DEFAULTS and QUIET_DEFAULTS[name] == value):
             continue
         shown = _side(name, value, timezone, now, with_times=with_times)
         if shown.is_empty:

@@ -111,6 +111,7 @@ class LiveSchedule(ReplyModel):
     submit_user: str | None = None
     next_exec_time: str | None = None  # server time zone, no zone marker
     unmanaged: tuple[str, ...] = ()  # set options the value cannot hold (import reports them)
+    cron_note: str | None = None  # a cron only Quartz 2.2 takes, read as what it means
 
 
 class UploadResult(ReplyModel):
@@ -448,6 +449,7 @@ def live_schedule(reply: Any) -> LiveSchedule | None:
             submit_user=sched.get("submitUser"),
             next_exec_time=sched.get("nextExecTime"),
             unmanaged=unmanaged_options(raw_options),
+            cron_note=cron.quartz22_note(str(sched.get("cronExpression") or "")),
         )
 
     return _guard("fetchSchedule", build)

@@ -68,8 +68,12 @@ def test_a_live_quartz22_cron_plans_no_change_and_imports_as_what_it_means(
     out = ws.root / "imported"
     result = ws.run("import", "--out", str(out), "--project", "etl")
     assert result.code == 0, result.err
-    written = tomllib.loads((out / "azstate.toml").read_text())
+    text = (out / "azstate.toml").read_text()
+    written = tomllib.loads(text)
     assert written["projects"]["etl"]["schedules"]["daily"]["cron"] == "0 0 2 ? * *"
+    # One note, on stderr and as a comment above the cron, says what was rewritten and why.
+    assert "Quartz 2.3 and later refuse" in result.err and ONLY_22 in result.err
+    assert f"# project etl, flow daily: the server holds cron {ONLY_22!r}" in text
     valid = ws.run("validate", "-c", str(out))
     assert valid.code == 0, valid.err
     assert ws.run("plan", "--detailed-exitcode", "-c", str(out)).code == 0
