@@ -29,6 +29,7 @@ class ChangeOutcome:
     status: ApplyStatus
     message: str | None = None
     calls_sent: int = 0
+    unreachable: bool = False  # failed on a transport error: the server may be gone
 
 
 def execution_order(plan: Plan) -> list[list[Change]]:
@@ -46,6 +47,30 @@ def ordered_calls(plan: Plan) -> list[Call]:
     return [call for group in execution_order(plan) for change in group for call in change.calls]
 
 
+DEAD_AFTER = 3  # projects in a row whose calls could not reach the server
+
+
+class _Breaker:
+    """Stops an apply against a server that died: once DEAD_AFTER projects in a row ended on a
+    transport failure (refused, reset, no reply), the changes not yet started are not
+    attempted. Each would wait for its own timeout and retries to say what the first three
+    already said; the report stays short and the rest is applied by the next run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_a_row = 0
+        self.reason: str | None = None
+
+    def project_done(self, unreachable: bool) -> None:
+        with self._lock:
+            self._in_a_row = self._in_a_row + 1 if unreachable else 0
+            if self._in_a_row >= DEAD_AFTER and self.reason is None:
+                self.reason = (
+                    f"stopped early: the server could not be reached for {DEAD_AFTER} "
+                    "projects in a row"
+                )
+
+
 def apply_plan(
     client: AzkabanClient,
     plan: Plan,
@@ -53,20 +78,30 @@ def apply_plan(
     *,
     parallelism: int = 8,
     progress: Progress | None = None,
+    on_done: Callable[[ChangeOutcome], None] | None = None,
 ) -> list[ChangeOutcome]:
+    """``on_done`` hears of each change as it is settled (from worker threads, one at a time):
+    the command prints a line per change where no progress bar can be shown."""
     progress = progress or NoProgress()
     groups = execution_order(plan)
     progress.add(sum(len(c.calls) for g in groups for c in g))
     results: dict[Address, ChangeOutcome] = {}
     lock = threading.Lock()
+    breaker = _Breaker()
 
     def run_group(group: list[Change]) -> None:
         stopped: list[Change] = []  # failed, or not attempted because of a failure
+        unreachable = answered = False
         # A change without calls is done by another's call (a schedule removed with its
         # project, an SLA sent with its schedule): settled last, once that one is known.
         for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
             blocker = next((s for s in stopped if stops(change, s)), None)
-            if blocker is not None:
+            if breaker.reason is not None and blocker is None:
+                outcome = ChangeOutcome(
+                    change.address, change.action, ApplyStatus.NOT_ATTEMPTED, breaker.reason
+                )
+                progress.advance(len(change.calls))
+            elif blocker is not None:
                 outcome = ChangeOutcome(
                     change.address,
                     change.action,
@@ -77,10 +112,15 @@ def apply_plan(
                 stopped.append(change)
             else:
                 outcome = _apply_change(client, change, artifacts, progress)
+                unreachable = unreachable or outcome.unreachable
+                answered = answered or outcome.status is ApplyStatus.APPLIED
                 if outcome.status.failed:
                     stopped.append(change)
             with lock:
                 results[change.address] = outcome
+                if on_done is not None:
+                    on_done(outcome)
+        breaker.project_done(unreachable and not answered)
 
     workers = max(1, min(parallelism, len(groups) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -98,7 +138,13 @@ def _apply_change(
             _send(client, change, call, artifacts)
         except AzstateError as exc:
             progress.advance(len(change.calls) - sent)
-            return ChangeOutcome(change.address, change.action, ApplyStatus.REFUSED, str(exc), sent)
+            # A lost write whose check could not reach the server either counts too.
+            unreachable = isinstance(exc, TransportError) or isinstance(
+                exc.__cause__, TransportError
+            )
+            return ChangeOutcome(
+                change.address, change.action, ApplyStatus.REFUSED, str(exc), sent, unreachable
+            )
         sent += 1
         progress.advance()
     return ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED, None, sent)

@@ -156,15 +156,42 @@ def build_zip(directory: Path | str) -> bytes:
     return zip_files(collect_files(directory))
 
 
-def content_digest(files: Mapping[str, bytes]) -> str:
-    """sha256 over the sorted (path, sha256(content)) pairs: what "same files" means."""
+def upload_name(project: str, source: Path) -> str:
+    """The name the zip is uploaded under: a directory's zip is named after the project that
+    uploads it (two projects with one source each upload their own ``NAME.zip``), a zip file
+    keeps its own name."""
+    return source.name if source.suffix.lower() == ".zip" else f"{project}.zip"
+
+
+def file_digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    """Each file's sha256 by path, sorted: what a plan compares file by file."""
+    return {name: hashlib.sha256(files[name]).hexdigest() for name in sorted(files)}
+
+
+SHORT_DIGEST = 12  # hex digits of a file's sha256 a plan shows and the digest cache keeps
+
+
+def short_digests(digests: Mapping[str, str]) -> dict[str, str]:
+    """Per-file digests cut to SHORT_DIGEST hex digits: enough to tell a file changed, a fifth
+    of the size in a plan or the cache."""
+    return {name: digest[:SHORT_DIGEST] for name, digest in digests.items()}
+
+
+def digest_of(digests: Mapping[str, str]) -> str:
+    """The content digest from per-file digests (``file_digests``), so a cache that keeps
+    those need not keep the digest as well, nor download the zip again to list its files."""
     outer = hashlib.sha256()
-    for name in sorted(files):
+    for name in sorted(digests):
         outer.update(name.encode("utf-8"))
         outer.update(b"\0")
-        outer.update(hashlib.sha256(files[name]).hexdigest().encode("ascii"))
+        outer.update(digests[name].encode("ascii"))
         outer.update(b"\n")
     return outer.hexdigest()
+
+
+def content_digest(files: Mapping[str, bytes]) -> str:
+    """sha256 over the sorted (path, sha256(content)) pairs: what "same files" means."""
+    return digest_of(file_digests(files))
 
 
 def content_digest_from_dir(directory: Path | str) -> str:

@@ -9,26 +9,84 @@ only when their command runs and ``azstate --version`` stays fast.
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
 import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import NoReturn
 
 from azstate import __version__
 from azstate.errors import AzstateError, describe
 
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("validate", "validate", "check the configuration and sources offline"),
-    ("plan", "plan", "show what apply would change on the server"),
-    ("apply", "apply", "make the changes of a plan on the server"),
-    ("show", "show", "render a saved plan"),
-    ("import", "import_", "write an existing server down as configuration"),
-    ("cron", "cron", "check Quartz cron expressions and show their next fire times"),
-    ("schema", "schema", "print the JSON Schema of the configuration or the plan"),
-    ("sandbox", "sandbox", "run the built-in Azkaban emulator"),
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: where it lives, what it is for, whether it talks to a server (only then
+    is -v offered), and an example shown at the end of its --help."""
+
+    name: str
+    module: str
+    help: str
+    calls: bool
+    example: str
+
+
+ENVIRONMENT = """\
+environment:
+  AZKABAN_URL       the server (overrides server.url)
+  AZKABAN_USERNAME  the user to log in as
+  AZKABAN_PASSWORD  its password (never a flag or in the TOML; prompted for on a terminal)"""
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "validate", "validate", "check the configuration and sources offline", False,
+        "  azstate validate\n  azstate validate -c config/ --var env=prod --resolved",
+    ),
+    Command(
+        "plan", "plan", "show what apply would change on the server", True,
+        "  azstate plan\n"
+        "  azstate plan --out plan.json        # save it, then: azstate apply plan.json\n"
+        "  azstate plan --format markdown > plan.md\n"
+        "  azstate plan --target project.etl.schedule.daily",
+    ),
+    Command(
+        "apply", "apply", "make the changes of a plan on the server", True,
+        "  azstate apply                       # shows the plan, asks, then applies\n"
+        "  azstate apply plan.json             # a plan saved by plan --out, applied whole\n"
+        "  azstate apply --auto-approve --format json > report.json\n"
+        "  azstate apply --dry-run             # the exact calls, nothing sent\n"
+        "\n"
+        "without a terminal (CI), apply does not ask: it needs --auto-approve or a saved\n"
+        "PLANFILE, writes the report to stdout, and prints one line on stderr per finished\n"
+        "change; a call the server is slow to answer is named after a few seconds.",
+    ),
+    Command(
+        "show", "show", "render a saved plan", False,
+        "  azstate show plan.json\n  azstate show plan.json --format markdown",
+    ),
+    Command(
+        "import", "import_", "write an existing server down as configuration", True,
+        "  azstate import --project etl reports --out infra/\n"
+        "  azstate import --all --timezone America/Los_Angeles",
+    ),
+    Command(
+        "cron", "cron", "check Quartz cron expressions and show their next fire times", False,
+        "  azstate cron '0 0 2 ? * *' --timezone America/Los_Angeles\n"
+        "  azstate cron --file crons.txt --json",
+    ),
+    Command(
+        "schema", "schema", "print the JSON Schema of the configuration or the plan", False,
+        "  azstate schema > azstate.schema.json\n  azstate schema plan",
+    ),
+    Command(
+        "sandbox", "sandbox", "run the built-in Azkaban emulator", False,
+        "  azstate sandbox serve               # user azkaban, password azkaban\n"
+        "  azstate sandbox serve --port 9000 --latency-ms 50",
+    ),
 )
 
 
@@ -44,19 +102,41 @@ class _Parser(argparse.ArgumentParser):
             message = prefix + (" ".join(flags) if flags else "(values not shown)")
             if any(f in ("--password", "-p") for f in flags):
                 message += "; azstate reads the password from AZKABAN_PASSWORD only"
+            elif hint := _nearest(flags, self._option_strings()):
+                message += f"; did you mean {hint}?"
+        elif message.startswith("argument COMMAND: invalid choice: "):
+            typed = message.split("'")[1] if "'" in message else ""
+            if hint := _nearest([typed], [c.name for c in COMMANDS]):
+                message = f"unknown command {typed!r}; did you mean {hint}?"
         print(f"Error: {message}", file=sys.stderr)
         raise SystemExit(1)
 
+    def _option_strings(self) -> list[str]:
+        return [s for a in self._actions for s in a.option_strings if s.startswith("--")]
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+
+def _nearest(typed: Sequence[str], known: Sequence[str]) -> str | None:
+    """The known word closest to the first typed one that is close to any (difflib's ratio)."""
+    for word in typed:
+        match = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+        if match:
+            return match[0]
+    return None
+
+
+def _verbose(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before or after the command name; SUPPRESS keeps the top-level value.
-    default = False if top else argparse.SUPPRESS
     parser.add_argument(
-        "-v", "--verbose", action="store_true", default=default,
-        help="log every AJAX call (secrets redacted) to stderr",
+        "-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+        help="log every AJAX call of plan, apply and import (secrets redacted) to stderr"
+        if top else "log every AJAX call (secrets redacted) to stderr",
     )
+
+
+def _no_color(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument(
-        "--no-color", action="store_true", default=default, help="plain output without colour"
+        "--no-color", action="store_true", default=False if top else argparse.SUPPRESS,
+        help="plain output without colour (also when NO_COLOR is set)",
     )
 
 
@@ -66,22 +146,46 @@ def _load(module: str) -> ModuleType:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="azstate", description="Terraform for the Azkaban workflow scheduler."
+        prog="azstate",
+        description="Terraform for the Azkaban workflow scheduler.",
+        epilog="run `azstate COMMAND --help` for a command's flags and examples.\n\n"
+        + ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"azstate {__version__}")
-    _common(parser, top=True)
+    _verbose(parser, top=True)
+    _no_color(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module, help_text in COMMANDS:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        _common(p, top=False)
-        if only == name:
-            _load(module).add_arguments(p)
-        p.set_defaults(_module=module)
+    for command in COMMANDS:
+        epilog = "examples:\n" + command.example
+        if command.calls:
+            epilog += "\n\n" + ENVIRONMENT
+        p = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if command.calls:
+            _verbose(p, top=False)
+        _no_color(p, top=False)
+        if only == command.name:
+            _load(command.module).add_arguments(p)
+        p.set_defaults(_module=command.module)
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser | None = action.choices.get(name)
+            return found
+    return None
+
+
 def _command_name(argv: Sequence[str]) -> str | None:
-    names = {name for name, _, _ in COMMANDS}
+    names = {c.name for c in COMMANDS}
     return next((a for a in argv if a in names), None)
 
 
@@ -109,7 +213,12 @@ def tune_gc() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=_command_name(args_list))
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        # Reported by the command's own parser: its usage, and the nearest of its flags.
+        command = getattr(args, "command", None)
+        owner = (_subparser(parser, command) if command else None) or parser
+        owner.error("unrecognized arguments: " + " ".join(unknown))
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 1

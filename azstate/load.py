@@ -40,8 +40,11 @@ from azstate.archive import (
     SKIPPED_DIRS,
     SKIPPED_FILES,
     collect_files,
-    content_digest,
+    digest_of,
+    file_digests,
     read_zip_safely,
+    short_digests,
+    upload_name,
     zip_files,
 )
 from azstate.boundary import Confinement
@@ -969,7 +972,7 @@ def _validate(document: dict[str, Any], ctx: _Context) -> Config:
         try:
             return Config.model_validate(document)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False)
+            errors = _one_per_typo(exc.errors(include_url=False))
         problems: list[_Problem] = []
         unknown: list[KeyPath] = []
         for err in errors:
@@ -1103,7 +1106,7 @@ def _with_sources(
                 continue
             built[project.source] = result
         files, zip_bytes, info = built[project.source]
-        sources[name] = files
+        sources[name] = files.model_copy(update={"zip_name": upload_name(name, project.source)})
         artifacts[files.zip_sha256] = zip_bytes
         flows[name] = info
         warnings.extend(f"project {name} ({shown}): {w}" for w in info.warnings)
@@ -1145,7 +1148,7 @@ def _read_source(
     if source.is_dir():
         files = collect_files(source, origin=shown)
         data = zip_files(files)
-        zip_name = f"{project}.zip"
+        zip_name = upload_name(project, source)
     elif source.is_file() and source.suffix.lower() == ".zip":
         try:
             if source.stat().st_size > MAX_TOTAL:
@@ -1158,15 +1161,17 @@ def _read_source(
         except SourceError as exc:
             file = f"{shown}/{exc.file}" if exc.file else shown
             raise SourceError(exc.message, file=file) from exc
-        zip_name = source.name
+        zip_name = upload_name(project, source)
     elif source.exists():
         return f"{shown} is neither a directory nor a .zip file"
     else:
         return f"{shown} does not exist (a source is relative to the file that names it)"
     info = discover(files, origin=shown)
     sha = hashlib.sha256(data).hexdigest()
+    digests = file_digests(files)
     value = SourceFiles(
-        content_digest=content_digest(files),
+        content_digest=digest_of(digests),
+        file_digests=short_digests(digests),
         flows=info.flows,
         jobs=info.jobs,
         zip_name=zip_name,
@@ -1301,6 +1306,24 @@ _MISSING = {
     "rule": 'missing: rule = "SUCCESS" or rule = "FINISH"',
     "duration": 'missing: duration = "2h" (or "90m", "1h30m", "2:00", or minutes)',
 }
+
+
+def _one_per_typo(errors: list[Any]) -> list[Any]:
+    """A misspelt required key (``crons =`` in a schedule) is one mistake, not two: the unknown
+    key's "did you mean" names the fix, so the "missing" of the key it meant is left out."""
+    meant: set[KeyPath] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc: KeyPath = tuple(p for p in err["loc"] if p != "[key]")
+            model = _model_at(loc[:-1])
+            close = suggestion(str(loc[-1]), list(model.model_fields) if model else [])
+            if close:
+                meant.add((*loc[:-1], close))
+    return [
+        err
+        for err in errors
+        if err["type"] != "missing" or tuple(p for p in err["loc"] if p != "[key]") not in meant
+    ]
 
 
 def _message(err: Any, loc: KeyPath) -> str:

@@ -60,22 +60,25 @@ def default_cache_dir() -> Path:
 
 
 class DigestCache:
-    """Content digests of uploaded versions, by (server, project id, created time, version).
+    """Content digests of uploaded versions, by (server, project id, created time, version),
+    with the version's files (path -> sha256 prefix) when known, so a plan can list what an
+    upload changes without downloading the live zip again.
 
     The created time guards against a server whose database was reset and hands out the same
-    ids again.
+    ids again. An entry is the digest alone (as older azstate wrote it) or
+    ``{"digest": ..., "files": {...}}``.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._data: dict[str, str] = {}
+        self._data: dict[str, str | dict[str, Any]] = {}
         self._dirty = False
         if path is not None and path.exists():
             try:
                 loaded = json.loads(path.read_text())
                 if isinstance(loaded, dict):
-                    self._data = {str(k): str(v) for k, v in loaded.items()}
+                    self._data = {str(k): _entry(v) for k, v in loaded.items()}
             except (OSError, ValueError):
                 self._data = {}
 
@@ -85,11 +88,17 @@ class DigestCache:
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            return self._data.get(key)
+            entry = self._data.get(key)
+        return entry if isinstance(entry, str) or entry is None else str(entry["digest"])
 
-    def put(self, key: str, digest: str) -> None:
+    def get_files(self, key: str) -> dict[str, str] | None:
         with self._lock:
-            self._data[key] = digest
+            entry = self._data.get(key)
+        return dict(entry["files"]) if isinstance(entry, dict) else None
+
+    def put(self, key: str, digest: str, files: Mapping[str, str] | None = None) -> None:
+        with self._lock:
+            self._data[key] = digest if files is None else {"digest": digest, "files": dict(files)}
             self._dirty = True
 
     def save(self) -> None:
@@ -98,6 +107,14 @@ class DigestCache:
         with self._lock:
             write_file(self.path, json.dumps(self._data, sort_keys=True))
             self._dirty = False
+
+
+def _entry(value: Any) -> str | dict[str, Any]:
+    """A cache entry as read back; anything unexpected reads as a digest string."""
+    if isinstance(value, dict) and isinstance(value.get("files"), dict):
+        files = {str(k): str(v) for k, v in value["files"].items()}
+        return {"digest": str(value.get("digest")), "files": files}
+    return str(value)
 
 
 @dataclass
@@ -215,9 +232,18 @@ class _Reader:
     def cached_digest(self, item: ProjectListing, version: int) -> str | None:
         return self.cache.get(self._key(item, version)) if self.cache else None
 
-    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None:
+    def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None:
+        return self.cache.get_files(self._key(item, version)) if self.cache else None
+
+    def remember_digest(
+        self,
+        item: ProjectListing,
+        version: int,
+        digest: str,
+        files: Mapping[str, str] | None = None,
+    ) -> None:
         if self.cache is not None:
-            self.cache.put(self._key(item, version), digest)
+            self.cache.put(self._key(item, version), digest, files)
 
 
 def project_keys(names: Iterable[str]) -> frozenset[str]:

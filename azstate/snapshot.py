@@ -16,10 +16,14 @@ SNAPSHOT_VERSION: Literal[1] = 1
 
 
 class FilesRead(Frozen):
-    """The project's current upload: its version (None: nothing uploaded) and content digest."""
+    """The project's current upload: its version (None: nothing uploaded) and content digest;
+    when it differs from the configuration's, its files (path -> sha256 prefix) and flows too,
+    so the plan can say which files and flows an upload changes."""
 
     version: int | None
     digest: str | None
+    files: Mapping[str, str] | None = None
+    flows: frozenset[str] | None = None
 
 
 class ScheduleRead(Frozen):

@@ -64,6 +64,8 @@ class SourceFiles(Frozen):
     zip_name: str
     zip_size: int
     zip_sha256: str  # digest of the exact bytes uploaded
+    # path -> sha256 prefix (archive.short_digests): what a files change lists file by file
+    file_digests: Mapping[str, str] = {}
 
 
 class ProjectValue(Frozen):
@@ -80,6 +82,8 @@ class FilesValue(Frozen):
 
     digest: str | None  # None: nothing uploaded yet
     flows: frozenset[str] | None = None  # None: not read
+    # path -> sha256 prefix; in a change, only the files that differ (None: not listed)
+    files: Mapping[str, str] | None = None
     zip_name: str | None = None
     zip_size: int | None = None
     zip_sha256: str | None = None
@@ -90,6 +94,8 @@ class FilesValue(Frozen):
         out: dict[str, Any] = {"digest": self.digest}
         if self.flows is not None:
             out["flows"] = sorted(self.flows)
+        if self.files is not None:
+            out["files"] = dict(sorted(self.files.items()))
         if self.zip_name:
             out["zip"] = self.zip_name
             out["size"] = self.zip_size
@@ -100,6 +106,7 @@ class FilesValue(Frozen):
         return cls(
             digest=data.get("digest"),
             flows=frozenset(data["flows"]) if data.get("flows") is not None else None,
+            files=dict(data["files"]) if data.get("files") is not None else None,
             zip_name=data.get("zip"),
             zip_size=data.get("size"),
         )

@@ -162,8 +162,8 @@ def test_files_fold_the_zip_into_one_upload_and_shorten_digests() -> None:
         TZ,
         NOW,
     )
-    assert [f.name for f in view.fields] == ["digest", "upload"]
-    digest = field(view, "digest")
+    assert [f.name for f in view.fields] == ["content digest", "upload"]
+    digest = field(view, "content digest")
     assert digest.before is not None and digest.before.text == "cdcdcdcdcdcd…"
     upload = field(view, "upload")
     assert upload.before is None and upload.after is not None

@@ -75,7 +75,7 @@ def test_dry_run_text_is_one_line_per_call_in_order() -> None:
     json_view.render_calls([CREATE_CALL, UPLOAD_CALL, SCHEDULE_CALL], "text", con)
     assert output(con).splitlines() == [
         "POST /manager action=create name=etl description='Nightly ETL [red]x[/red]'",
-        f"POST /manager ajax=upload project=etl file=etl.zip size=12345 sha256={SHA}",
+        f"POST /manager ajax=upload project=etl file=etl.zip size=12345 zip_sha256={SHA}",
         "POST /schedule ajax=scheduleCronFlow projectName=etl flow=daily "
         "cronExpression='0 0 2 ? * *' failureEmails=a@x.com,b@x.com",
     ]

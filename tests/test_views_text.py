@@ -110,10 +110,10 @@ def test_delete_shows_what_goes() -> None:
 def test_files_show_short_digests_flows_and_the_upload() -> None:
     out = render(full_plan())
     created = block(out, "project.etl.files")
-    assert "digest: abababababab…" in created
+    assert "content digest: abababababab…" in created
     assert "upload: etl.zip, 12.1 KiB" in created
     updated = block(out, "project.billing.files")
-    assert "digest: cdcdcdcdcdcd… → efefefefefef…" in updated
+    assert "content digest: cdcdcdcdcdcd… → efefefefefef…" in updated
     assert "flows: - legacy" in updated
     assert "upload: billing.zip, 2,048 bytes" not in updated
     assert "upload: billing.zip, 2.0 KiB" in updated

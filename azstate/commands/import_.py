@@ -16,7 +16,8 @@ from rich.text import Text
 from azstate import importer
 from azstate.commands import schema
 from azstate.commands.options import Options, add_server_args
-from azstate.commands.workspace import connect, consoles, parallelism_of, progress_for
+from azstate.commands.progress import progress_for
+from azstate.commands.workspace import connect, consoles, parallelism_of
 from azstate.config import DEFAULT_TIMEZONE, ServerConfig, check_timezone
 from azstate.errors import AzstateError
 from azstate.refresh import RefreshScope, refresh
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 raise AzstateError("no such project on the server: " + ", ".join(missing))
             chosen = sorted({n.lower() for n in args.project})
         declared = {k: ProjectState(name=listing[k].name, permissions={}) for k in chosen}
-        with progress_for(err, "Reading the server") as progress:
+        with progress_for(err, "Reading the server", client=client) as progress:
             live = refresh(
                 client, RefreshScope(declared=declared), parallelism=parallelism, progress=progress
             )

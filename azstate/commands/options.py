@@ -24,7 +24,7 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-c",
         "--config",
-        default="azstate.toml",
+        default=None,  # None: not given (apply PLANFILE refuses it); Options reads the default
         metavar="PATH",
         help="a TOML file or a directory of them (default: ./azstate.toml)",
     )
@@ -84,14 +84,29 @@ def add_format_arg(parser: argparse.ArgumentParser, what: str = "the plan") -> N
     )
 
 
+ADDRESSES = """\
+addresses (for --target; plans and reports name resources the same way):
+  project.NAME                           the project: existence and description
+  project.NAME.files                     the uploaded zip's content
+  project.NAME.schedule.FLOW             a flow's cron schedule and its options
+  project.NAME.sla.FLOW                  the SLA of that schedule
+  project.NAME.permission.user.USER      one user's permissions
+  project.NAME.permission.group.GROUP    one group's permissions
+  a name other than letters, digits, _ and - goes in brackets as a JSON string:
+  project.etl.permission.group["ops.team"]   project.etl.schedule["nightly load"]"""
+
+
 def add_target_arg(parser: argparse.ArgumentParser) -> None:
+    """--target, and the address grammar at the end of the command's help."""
     parser.add_argument(
         "--target",
         action="append",
         default=[],
         metavar="ADDRESS",
-        help="limit the plan to this resource (and what it needs); repeatable",
+        help="limit the plan to this resource (and what it needs); repeatable; "
+        "see addresses below",
     )
+    parser.epilog = f"{parser.epilog}\n\n{ADDRESSES}" if parser.epilog else ADDRESSES
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,33 @@ DEFAULT_PORT = 8081
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(
+        dest="sandbox_action", metavar="ACTION", required=True, parser_class=type(parser)
+    )
     serve = actions.add_parser(
         "serve",
         help="serve the emulator until interrupted",
-        description="Serve the Azkaban emulator until interrupted (Ctrl-C).",
+        description="Serve the Azkaban emulator until interrupted (Ctrl-C).\n"
+        "Log in as user azkaban, password azkaban (also reader/reader, metrics/metrics).",
+        epilog="example:\n  azstate sandbox serve --port 8081\n"
+        "  AZKABAN_URL=http://127.0.0.1:8081 AZKABAN_USERNAME=azkaban "
+        "AZKABAN_PASSWORD=azkaban azstate plan",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8081)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to listen on (default: 8081; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
     serve.add_argument(
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
-        help="where its state is kept (default .azstate/sandbox)",
+        help="where its state is kept (default: .azstate/sandbox)",
     )
     serve.add_argument(
         "--latency-ms", type=float, default=0.0, help="milliseconds added to every request"
@@ -58,10 +72,15 @@ def run(args: argparse.Namespace) -> int:
     server.start()
     print(f"Azkaban sandbox listening on {server.url}", file=sys.stderr)
     print(
-        "  user azkaban / password azkaban (also reader/reader, metrics/metrics)", file=sys.stderr
+        "  log in as user azkaban, password azkaban (also reader/reader, metrics/metrics)",
+        file=sys.stderr,
     )
     print(f"  state in {args.data_dir}", file=sys.stderr)
-    print(f"  try: AZKABAN_URL={server.url} azstate plan", file=sys.stderr)
+    print(
+        f"  try: AZKABAN_URL={server.url} AZKABAN_USERNAME=azkaban AZKABAN_PASSWORD=azkaban "
+        "azstate plan",
+        file=sys.stderr,
+    )
     print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
     stopped = threading.Event()
 

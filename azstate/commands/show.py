@@ -12,7 +12,7 @@ from azstate.views import render_plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("planfile", metavar="PLANFILE")
+    parser.add_argument("planfile", metavar="PLANFILE", help="a plan saved by `azstate plan --out`")
     add_format_arg(parser)
 
 

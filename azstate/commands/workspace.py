@@ -9,25 +9,22 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichProgress
 from rich.text import Text
 
 from azstate.address import Address
 from azstate.commands.options import Options
+from azstate.commands.progress import progress_for, watch_waits
 from azstate.config import Config, ServerConfig
 from azstate.diff import DiffOptions, diff
 from azstate.errors import AzstateError
 from azstate.load import LoadedConfig, load_config
 from azstate.plan import Plan
-from azstate.refresh import DigestCache, NoProgress, Progress, RefreshScope, default_cache_dir
+from azstate.refresh import DigestCache, RefreshScope, default_cache_dir
 from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.state import ServerState
@@ -43,38 +40,6 @@ def consoles(options: Options) -> tuple[Console, Console]:
     out = Console(no_color=options.no_color, highlight=False, soft_wrap=False)
     err = Console(stderr=True, no_color=options.no_color, highlight=False)
     return out, err
-
-
-class BarProgress:
-    """A rich progress bar on stderr; the refresh and apply engines only see Progress."""
-
-    def __init__(self, bar: RichProgress, label: str) -> None:
-        self._bar = bar
-        self._task = bar.add_task(label, total=0)
-
-    def add(self, total: int) -> None:
-        task = self._bar.tasks[0]
-        self._bar.update(self._task, total=(task.total or 0) + total)
-
-    def advance(self, n: int = 1) -> None:
-        self._bar.advance(self._task, n)
-
-
-@contextmanager
-def progress_for(err: Console, label: str) -> Iterator[Progress]:
-    if not err.is_terminal:
-        yield NoProgress()
-        return
-    bar = RichProgress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    with bar:
-        yield BarProgress(bar, label)
 
 
 @dataclass
@@ -97,7 +62,7 @@ class Workspace:
     def refresh(self, desired: ServerState, *, only: frozenset[str] | None = None) -> ServerState:
         scope = RefreshScope(declared=desired.projects, prune=self.config.azstate.prune, only=only)
         cache = DigestCache(default_cache_dir() / "digests.json")
-        with progress_for(self.err, "Reading the server") as progress:
+        with progress_for(self.err, "Reading the server", client=self.client) as progress:
             return refresh_server(
                 self.client, scope, parallelism=self.parallelism, cache=cache, progress=progress
             )
@@ -184,7 +149,8 @@ def connect(
         ca_bundle=server.ca_bundle,
         pool_size=max(parallelism_of(options, server), 4),
     )
-    client.login()
+    with watch_waits(err, client):
+        client.login()
     return client
 
 

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from azstate.address import Address, Kind
-from azstate.archive import content_digest_from_zip
+from azstate.archive import (
+    content_digest_from_zip,
+    digest_of,
+    file_digests,
+    read_zip_safely,
+    short_digests,
+)
 from azstate.config import ProjectConfig
 from azstate.errors import AzstateError
 from azstate.plan import Action, Call, Change, UploadFile
@@ -24,21 +30,41 @@ from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import ProjectListing
 
 
-def _shown(files: FilesValue) -> FilesValue:
-    """The value a change carries: the upload's sha256 is in its call, not in the value."""
-    return files.model_copy(update={"zip_sha256": None})
+def _shown(files: FilesValue, listed: Mapping[str, str] | None = None) -> FilesValue:
+    """The value a change carries: the upload's sha256 is in its call, not in the value; of
+    the files, only ``listed`` (those that differ; none for a new upload)."""
+    return files.model_copy(update={"zip_sha256": None, "files": listed})
 
 
-def _read_files(reader: Reader, item: ProjectListing) -> FilesRead:
+def _differing(
+    live: Mapping[str, str], want: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The files an upload removes or changes (live side) and adds or changes (desired side):
+    a files change lists these, not the digest alone."""
+    paths = sorted(p for p in set(live) | set(want) if live.get(p) != want.get(p))
+    return (
+        {p: live[p] for p in paths if p in live},
+        {p: want[p] for p in paths if p in want},
+    )
+
+
+def _read_files(reader: Reader, item: ProjectListing, wanted: str | None) -> FilesRead:
+    """The live upload's digest; when it differs from ``wanted`` (the configuration's), its
+    files and flows too. The zip is downloaded only when the cache lacks what is needed."""
     client = reader.client
     _, version = client.project_version(item.name)
     if version is None:
         return FilesRead(version=None, digest=None)
     digest = reader.cached_digest(item, version)
-    if digest is None:
-        digest = content_digest_from_zip(client.download(item.name, version))
-        reader.remember_digest(item, version, digest)
-    return FilesRead(version=version, digest=digest)
+    files = reader.cached_files(item, version)
+    if digest is None or (digest != wanted and files is None):
+        digests = file_digests(read_zip_safely(client.download(item.name, version)))
+        digest, files = digest_of(digests), short_digests(digests)
+        reader.remember_digest(item, version, digest, files)
+    if digest == wanted:
+        return FilesRead(version=version, digest=digest)
+    flows = frozenset(client.fetch_project_flows(item.name))
+    return FilesRead(version=version, digest=digest, files=files, flows=flows)
 
 
 class FilesUnit(Unit):
@@ -58,6 +84,7 @@ class FilesUnit(Unit):
                 zip_name=source.zip_name,
                 zip_size=source.zip_size,
                 zip_sha256=source.zip_sha256,
+                files=source.file_digests,
             )
         }
 
@@ -67,11 +94,15 @@ class FilesUnit(Unit):
         if listed.desired is None or listed.desired.files is None:
             return {}
         item = listed.item
-        return {"files": reader.submit(Address.files(item.name), _read_files, reader, item)}
+        wanted = listed.desired.files.digest
+        address = Address.files(item.name)
+        return {"files": reader.submit(address, _read_files, reader, item, wanted)}
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         read = snapshot.files
-        return {"files": None if read is None else FilesValue(digest=read.digest)}
+        if read is None:
+            return {"files": None}
+        return {"files": FilesValue(digest=read.digest, flows=read.flows, files=read.files)}
 
     def plan(self, ctx: ProjectContext) -> list[Change]:
         if ctx.desired is None or ctx.desired.files is None or not ctx.uploading:
@@ -91,12 +122,15 @@ class FilesUnit(Unit):
                     addr, Action.CREATE, before, _shown(want), (call,), fingerprint_extra=extra
                 )
             ]
+        removed, added = (
+            _differing(live.files, want.files or {}) if live.files is not None else (None, None)
+        )
         return [
             ctx.change(
                 addr,
                 Action.UPDATE,
-                live,
-                _shown(want),
+                live.model_copy(update={"files": removed}),
+                _shown(want, added),
                 (call,),
                 reason="every upload creates a new project version",
                 fingerprint_extra=extra,

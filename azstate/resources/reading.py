@@ -57,7 +57,15 @@ class Reader(Protocol):
 
     def cached_digest(self, item: ProjectListing, version: int) -> str | None: ...
 
-    def remember_digest(self, item: ProjectListing, version: int, digest: str) -> None: ...
+    def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None: ...
+
+    def remember_digest(
+        self,
+        item: ProjectListing,
+        version: int,
+        digest: str,
+        files: Mapping[str, str] | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)

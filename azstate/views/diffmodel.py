@@ -32,6 +32,10 @@ NONE = "(none)"
 ARROW = " → "
 _DIGEST_SHOWN = 12
 _RULE_VERBS = {"SUCCESS": "succeed", "FINISH": "finish"}
+# A files change's digest is of the content (the files' paths and bytes), not of the zip: the
+# dry run's zip_sha256 is another hash of the same upload, so the plan names which this is.
+CONTENT_DIGEST = "content digest"
+_LABELS = {"digest": CONTENT_DIGEST}
 
 
 class Sign(StrEnum):
@@ -168,7 +172,8 @@ def build(change: Change, timezone: str, now: datetime | None = None) -> ChangeV
 
 def build_drift(drift: Drift, timezone: str, now: datetime | None = None) -> DriftView:
     fields = []
-    for name, sides in drift.fields.items():
+    for key, sides in drift.fields.items():
+        name = _LABELS.get(key, key)
         live, desired = {name: sides.get("live")}, {name: sides.get("desired")}
         fields.append(_field_diff(name, live, desired, timezone, now, with_times=False))
     return DriftView(str(drift.address), tuple(fields))
@@ -262,7 +267,7 @@ def _shape(value: Any) -> Shape:
 
 
 def _side(name: str, value: Any, timezone: str, now: datetime | None, *, with_times: bool) -> Side:
-    if name == "digest" and isinstance(value, str) and len(value) > _DIGEST_SHOWN + 4:
+    if name == CONTENT_DIGEST and isinstance(value, str) and len(value) > _DIGEST_SHOWN + 4:
         return Side(value[:_DIGEST_SHOWN] + "…")
     if name == "upload" and isinstance(value, str):
         return Side(value)
@@ -284,7 +289,7 @@ def _display(data: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if data is None:
         return {}
-    out = {k: v for k, v in data.items() if k not in ("zip", "size")}
+    out = {_LABELS.get(k, k): v for k, v in data.items() if k not in ("zip", "size")}
     if data.get("zip"):
         size = data.get("size")
         out["upload"] = (

@@ -28,7 +28,8 @@ def call_line(call: Call) -> str:
     """'POST /schedule ajax=scheduleCronFlow projectName=etl ...', values shell-quoted.
 
     Quoting keeps a value with spaces (a description) unambiguous on one line; an upload names
-    the exact bytes by file name, size and SHA-256.
+    the exact bytes by file name, size and the SHA-256 of the zip (``zip_sha256``: a hash of
+    the zip's bytes, unlike the plan's content digest, a hash of the files in it).
     """
     parts = [call.method, call.path]
     parts += [f"{key}={shlex.quote(value)}" for key, value in call.params]
@@ -36,7 +37,7 @@ def call_line(call: Call) -> str:
         parts += [
             f"file={shlex.quote(call.upload.name)}",
             f"size={call.upload.size}",
-            f"sha256={call.upload.sha256}",
+            f"zip_sha256={call.upload.sha256}",
         ]
     return " ".join(parts)
 

@@ -1,5 +1,10 @@
 """What apply did, change by change: applied, failed (with the server's words), not attempted.
 
+``render_report`` writes apply's one stdout document in the ``--format`` asked for: the plan it
+applied, then each change's outcome, then whether the server matched afterwards; text, JSON and
+markdown carry the same facts. ``progress_line`` is the one stderr line per finished change an
+apply prints where no progress bar can be shown (CI).
+
 The apply engine's result type belongs to apply.py; this view only needs the fields below, so
 it states them as a Protocol instead of importing the engine (views sit above it, style.md).
 """
@@ -14,9 +19,11 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
-from azstate.plan import ApplyStatus
+from azstate.plan import ApplyStatus, Plan
+from azstate.views import markdown, text
 from azstate.views.counts import count
-from azstate.views.neutral import for_text
+from azstate.views.formats import Format, as_format
+from azstate.views.neutral import for_text, md_cell
 from azstate.views.theme import THEME
 
 _STATUS_STYLE = {
@@ -48,6 +55,46 @@ class ChangeOutcome(Protocol):
 
     @property
     def calls_sent(self) -> int: ...
+
+
+def render_report(
+    plan: Plan,
+    results: Sequence[ChangeOutcome],
+    fmt: Format | str,
+    console: Console,
+    *,
+    matches: bool | None,
+    with_plan: bool = True,
+) -> None:
+    """Apply's stdout document. ``matches``: whether a fresh read found the server equal to the
+    configuration (None: not checked, apply stopped first). ``with_plan`` False leaves the plan
+    out of the text form only, when it is already on the same screen (both streams a terminal)."""
+    match as_format(fmt, "report"):
+        case Format.TEXT:
+            if with_plan:
+                text.render(plan, console)
+                console.print()
+            if results:
+                render_apply_report(results, console)
+            if matches is not None and results:
+                with console.use_theme(THEME):
+                    console.print(
+                        complete_line(len(results)) if matches else differs_line(), soft_wrap=True
+                    )
+        case Format.JSON:
+            console.out(
+                apply_report_json(results, matches=matches, plan=plan), highlight=False
+            )
+        case Format.MARKDOWN:
+            body = markdown.render(plan)
+            if results:
+                body += "\n" + report_markdown(results, matches=matches)
+            console.out(body, highlight=False, end="")
+
+
+def progress_line(result: ChangeOutcome) -> Text:
+    """One finished change, as stderr shows it while apply runs without a terminal."""
+    return report_line(result)
 
 
 def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> None:
@@ -102,11 +149,42 @@ def complete_line(applied: int) -> Text:
     )
 
 
-def apply_report_json(results: Sequence[ChangeOutcome], *, matches: bool | None) -> str:
-    """The report as JSON for `apply --format json`: every change, the counts, and whether the
-    server matched the configuration afterwards (None when apply stopped before checking)."""
+def differs_line() -> Text:
+    """The last line of an apply that sent every call but found the server still different."""
+    return Text(
+        "Apply sent every call, but the server still differs from the configuration.",
+        style="report.failed",
+    )
+
+
+def report_markdown(results: Sequence[ChangeOutcome], *, matches: bool | None) -> str:
+    """The outcomes as a pull-request comment's section: a table, then the counts."""
+    lines = ["### Apply results", ""]
+    if not results:
+        return "\n".join([*lines, "Nothing to apply.", ""])
+    lines += ["| Status | Address | Action | Calls sent | Message |", "|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: r.address):
+        message = md_cell(r.message) if r.message else ""
+        lines.append(
+            f"| {r.status} | {md_cell(str(r.address))} | {r.action} | {r.calls_sent} | {message} |"
+        )
+    lines += ["", summary_line(results).plain]
+    if matches is True:
+        lines += ["", complete_line(len(results)).plain]
+    elif matches is False:
+        lines += ["", differs_line().plain]
+    return "\n".join(lines) + "\n"
+
+
+def apply_report_json(
+    results: Sequence[ChangeOutcome], *, matches: bool | None, plan: Plan | None = None
+) -> str:
+    """The report as JSON for `apply --format json`: the plan applied (as `plan --format json`
+    writes it), every change, the counts, and whether the server matched the configuration
+    afterwards (None when apply stopped before checking)."""
     counts = _counts(results)
     document = {
+        "plan": plan.to_json() if plan is not None else None,
         "changes": [
             {
                 "address": str(r.address),

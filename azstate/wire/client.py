@@ -55,6 +55,7 @@ from azstate.redaction import MASK, SECRET_PARAMS, redact
 from azstate.state import Perm, PermissionValue, Principal, ScheduleValue, SlaValue
 from azstate.wire import calls, replies
 from azstate.wire.detect import LOGIN, CallInfo, Examined, examine, parse_set_cookie
+from azstate.wire.inflight import InFlight
 from azstate.wire.replies import (
     Execution,
     ExecutionSummary,
@@ -204,6 +205,7 @@ class AzkabanClient:
         self.backoff = backoff
         self.verify: bool | str = ca_bundle or verify_tls
         self.stats = CallStats()
+        self.in_flight = InFlight()  # what is waiting for a reply now (named when slow)
         self._sid: str | None = None
         self._secrets: set[str] = {password.get_secret_value()}
         self._login_lock = threading.Lock()
@@ -420,6 +422,7 @@ class AzkabanClient:
         request: Callable[[], requests.Response],
     ) -> _Raw:
         started = time.monotonic()
+        waiting = self.in_flight.begin(_waiting_for(info, params))
         try:
             response = request()
             try:
@@ -440,6 +443,8 @@ class AzkabanClient:
             self._log(info, params, f"failed: {failure.message}", started)
             self.stats.record(info.method, info.action, 0)
             raise failure from _scrubbed(exc, self.redact)
+        finally:
+            self.in_flight.end(waiting)
         cookies = parse_set_cookie(_set_cookie_headers(response))
         self.stats.record(info.method, info.action, len(content))
         self._log(info, params, str(response.status_code), started)
@@ -677,6 +682,13 @@ class AzkabanClient:
 
 def _describe(info: CallInfo) -> str:
     return " ".join(p for p in (info.method, info.path, info.action) if p)
+
+
+def _waiting_for(info: CallInfo, params: list[tuple[str, str]]) -> str:
+    """'GET /manager fetchprojectflows project=etl': the call and its project, nothing secret."""
+    project = next((v for k, v in params if k in ("project", "projectName", "name")), None)
+    described = _describe(info)
+    return f"{described} project={_short(project, 60)}" if project else described
 
 
 def _short(value: str, limit: int = 120) -> str:

@@ -72,7 +72,7 @@ def test_dry_run_prints_the_calls_apply_then_sends(ws: Workspace) -> None:
     upload = planned[1]["upload"]
     assert lines[1] == (
         f"POST /manager ajax=upload project=etl file=etl.zip size={upload['size']} "
-        f"sha256={upload['sha256']}"
+        f"zip_sha256={upload['sha256']}"
     )
 
     ws.sandbox.log.clear()
@@ -400,7 +400,11 @@ def test_apply_format_json_puts_one_json_report_on_stdout(ws: Workspace) -> None
     assert report["summary"] == {"applied": 4, "failed": 0, "not_attempted": 0}
     assert report["server_matches_configuration"] is True
     assert {c["address"] for c in report["changes"]} >= {"project.etl", "project.etl.files"}
-    assert "Apply results:" in result.err  # the human report goes to stderr
+    assert report["plan"]["summary"]["create"] == 4  # the plan it applied, embedded
+    # stderr: the plan as text, then one progress line per change (no terminal here)
+    assert "Apply results:" not in result.err and "project.etl.files (create, 1 call sent)" in (
+        result.err
+    )
 
     ws.write(ETL.replace("Nightly ETL", "Nightly") + DAILY.replace("0 0 2", "0 0 4") + SLA)
     ws.sandbox.faults.add("error200", path="/schedule", action="scheduleCronFlow")

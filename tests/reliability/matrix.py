@@ -50,6 +50,7 @@ READS: list[Call] = [
     ("slaInfo", "/schedule", "slaInfo", None),
     ("download HEAD", "/manager", "download", "HEAD"),
     ("download GET", "/manager", "download", "GET"),
+    ("fetchprojectflows", "/manager", "fetchprojectflows", None),
     ("project page", "/manager", "", None),
 ]
 WRITES: list[Call] = [
@@ -338,7 +339,7 @@ def _not_backed_off(call: Call, kind: str, clock: QuickClock) -> list[str]:
 
 
 # The reads that are about one project: their failure must say which.
-_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "")
+_PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "fetchprojectflows", "")
 
 
 def _unclear(call: Call, out: str, err: str) -> list[str]:
