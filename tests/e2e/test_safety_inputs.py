@@ -444,3 +444,28 @@ def test_parallelism_below_one_is_refused(ws: Workspace, value: str) -> None:
         errors = [line for line in err.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and "--parallelism" in errors[0], err
     assert ws.sandbox.store.projects == {}
+
+
+def test_extends_stays_inside_the_repository(tmp_path: Path, ws: Workspace) -> None:
+    repo = tmp_path / "repo"
+    _flows(repo / "flows" / "etl")
+    (repo / "base.toml").write_text(
+        f'[server]\nurl = "{ws.sandbox.url}"\n\n[projects.etl]\ndescription = "d"\n'
+        'source = "flows/etl"\n'
+    )
+    env = repo / "envs" / "staging"
+    env.mkdir(parents=True)
+    config = env / "azstate.toml"
+    config.write_text('extends = ["../../base.toml"]\n')
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    assert ws.run("validate", "-c", str(config)).code == 0  # ../../ inside the repository
+    secret = tmp_path / "elsewhere.toml"
+    secret.write_text('[server]\ntimeout = 5\n')
+    for target in (str(secret), "../../../elsewhere.toml", "/etc/hostname"):
+        config.write_text(f"extends = [{json.dumps(target)}]\n")
+        line = _one_line_error(ws.run("validate", "-c", str(config)))
+        assert f"{config}:1: extends[0]:" in line and "resolves outside" in line, line
+    config.write_text(f"extends = [{json.dumps(str(secret))}]\n")
+    allowed = ws.run("validate", "-c", str(config), "--allow-outside-sources")
+    assert "resolves outside" not in allowed.err
