@@ -469,3 +469,21 @@ def test_extends_stays_inside_the_repository(tmp_path: Path, ws: Workspace) -> N
     config.write_text(f"extends = [{json.dumps(str(secret))}]\n")
     allowed = ws.run("validate", "-c", str(config), "--allow-outside-sources")
     assert "resolves outside" not in allowed.err
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('[server]\ntimeout = inf\n', "server.timeout: Input should be a finite number"),
+        ('[server]\ntimeout = nan\n', "server.timeout"),
+        ('[projects.etl]\ndescription = "d"\nsource = "a\\u0000b"\n', "NUL"),
+        ('extends = ["a\\u0000"]\n', "extends[0]"),
+    ],
+)
+def test_values_no_path_or_clock_can_hold_are_one_line(
+    ws: Workspace, body: str, words: str
+) -> None:
+    ws.config.write_text(body)
+    for command in ("validate", "plan"):
+        line = _one_line_error(ws.run(command, "-c", str(ws.config)))
+        assert words in line and str(ws.config) in line, line
