@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from azstate.address import Address
-from azstate.errors import AzkabanError, AzstateError, TransportError
+from azstate.errors import AzkabanError, AzstateError, SessionExpiredError, TransportError
 from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
 from azstate.resources import apply_key, stops, unit_for
@@ -142,12 +142,36 @@ def _apply_change(
             unreachable = isinstance(exc, TransportError) or isinstance(
                 exc.__cause__, TransportError
             )
+            sent += _reached_server(exc)
             return ChangeOutcome(
-                change.address, change.action, ApplyStatus.REFUSED, str(exc), sent, unreachable
+                change.address, change.action, failure_status(exc), str(exc), sent, unreachable
             )
         sent += 1
         progress.advance()
     return ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED, None, sent)
+
+
+def failure_status(exc: AzstateError) -> ApplyStatus:
+    """TRANSIENT when a re-run can succeed (the connection failed, the session lapsed, a
+    gateway or an overloaded server answered), REFUSED when the server refused the value
+    itself (its answer will not change until the configuration does)."""
+    if isinstance(exc, TransportError | SessionExpiredError):
+        return ApplyStatus.TRANSIENT
+    if isinstance(exc, AzkabanError) and exc.status in _TRANSIENT_HTTP:
+        return ApplyStatus.TRANSIENT
+    return ApplyStatus.REFUSED
+
+
+_TRANSIENT_HTTP = frozenset({502, 503, 504})
+
+
+def _reached_server(exc: AzstateError) -> bool:
+    """Whether the failed call was sent (and so is counted): an answer, a reply lost on the
+    way back, or a check after one; not a connection never made, nor a refusal before
+    sending."""
+    if isinstance(exc, TransportError):
+        return exc.may_have_reached_server
+    return isinstance(exc, AzkabanError) or exc.__cause__ is not None
 
 
 def _send(
@@ -213,9 +237,16 @@ def left_over(
     project is absent from that refresh and would otherwise look like one to create.
     """
     touched = frozenset(c.address.project.lower() for c in plan.changes)
-    check = replan(plan.targets, touched)
-    return [
-        c
-        for c in check.changes
-        if c.action is not Action.NO_OP and c.address.project.lower() in touched
-    ]
+    # Re-planned without targets: a targeted resource the apply deleted names nothing any more,
+    # which a targeted plan refuses. What was not targeted is then left out here instead.
+    check = replan((), touched)
+    planned = {c.address for c in plan.changes}
+
+    def in_scope(address: Address) -> bool:
+        if address.project.lower() not in touched:
+            return False
+        return not plan.targets or address in planned or any(
+            t.contains(address) for t in plan.targets
+        )
+
+    return [c for c in check.changes if c.action is not Action.NO_OP and in_scope(c.address)]

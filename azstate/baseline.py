@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from azstate.errors import BaselineError
-
-_GIT_TIMEOUT = 60.0
+from azstate.gitrepo import GitUnavailable, run_git, toplevel
 
 
 @dataclass(frozen=True)
@@ -34,28 +33,22 @@ class BaselineTree:
     config: Path  # the -c path inside the temporary tree
 
 
-def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(
-            ["git", "-C", str(repo), *args],
-            input=stdin,
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise BaselineError("--baseline needs git, and no git command was found") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise BaselineError(f"git did not answer within {_GIT_TIMEOUT:.0f} s") from exc
+        return run_git(repo, *args)
+    except GitUnavailable as exc:
+        raise BaselineError(f"--baseline needs git: {exc}") from exc
 
 
 def repository_root(path: Path) -> Path:
     """The work tree holding ``path``; an error when it is not inside one."""
-    start = path if path.is_dir() else path.parent
-    done = _git(start.resolve(), "rev-parse", "--show-toplevel")
-    if done.returncode != 0:
+    try:
+        root = toplevel(path.resolve())
+    except GitUnavailable as exc:
+        raise BaselineError(f"--baseline needs git: {exc}") from exc
+    if root is None:
         raise BaselineError(f"--baseline needs a git repository, and {path} is not inside one")
-    return Path(done.stdout.decode().strip())
+    return root
 
 
 def resolve_revision(root: Path, revision: str) -> str:

@@ -15,9 +15,10 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from azstate.gitrepo import GitUnavailable, run_git, toplevel
+
 ALLOW_ENV = "AZSTATE_ALLOW_OUTSIDE_SOURCES"
 ALLOW_FLAG = "--allow-outside-sources"
-_GIT_TIMEOUT = 30.0
 
 
 def allowed_by_environment(environ: Mapping[str, str] | None = None) -> bool:
@@ -27,22 +28,16 @@ def allowed_by_environment(environ: Mapping[str, str] | None = None) -> bool:
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
     try:
-        return subprocess.run(
-            ["git", "-C", str(cwd), *args],
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return run_git(cwd, *args)
+    except GitUnavailable:
         return None
 
 
 def git_root(path: Path) -> Path | None:
-    start = path if path.is_dir() else path.parent
-    done = _git(start, "rev-parse", "--show-toplevel")
-    if done is None or done.returncode != 0:
+    try:
+        return toplevel(path)
+    except GitUnavailable:
         return None
-    return Path(os.fsdecode(done.stdout.strip())).resolve()
 
 
 def boundary_of(config_path: Path) -> Path:

@@ -108,7 +108,9 @@ class _Parser(argparse.ArgumentParser):
             typed = message.split("'")[1] if "'" in message else ""
             if hint := _nearest([typed], [c.name for c in COMMANDS]):
                 message = f"unknown command {typed!r}; did you mean {hint}?"
-        print(f"Error: {message}", file=sys.stderr)
+        from azstate.views.neutral import for_text
+
+        print(f"Error: {for_text(message)}", file=sys.stderr)
         raise SystemExit(1)
 
     def _option_strings(self) -> list[str]:
@@ -193,9 +195,10 @@ def _configure_logging(*, verbose: bool) -> None:
     """-v shows azstate's own call log (already redacted); urllib3's request lines carry the
     session id in the URL, so they stay off, and every line passes a redacting filter too."""
     from azstate.redaction import RedactingFilter
+    from azstate.views.neutral import NeutralFormatter
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(NeutralFormatter("%(message)s"))  # a logged parameter is a value
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("azstate").setLevel(logging.DEBUG if verbose else logging.WARNING)

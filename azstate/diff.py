@@ -8,8 +8,10 @@ and which of their changes make it into the plan.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from azstate import __version__
 from azstate.address import Address, Kind
@@ -43,10 +45,17 @@ def diff(desired: ServerState, live: ServerState, options: DiffOptions) -> Plan:
     for key in _project_keys(desired, live, options.prune):
         want, have = desired.projects.get(key), live.projects.get(key)
         name = want.name if want else have.name if have else key
-        ctx = ProjectContext(name=name, desired=want, live=have, user=live.user or desired.user)
+        ctx = ProjectContext(
+            name=name,
+            desired=want,
+            live=have,
+            user=live.user or desired.user,
+            prune_glob=None if want else _prune_glob(name, options.prune),
+        )
         changes.extend(plan_project(ctx))
     _check_protect(changes, desired, options.protect)
     if options.targets:
+        _check_targets(options.targets, desired, live)
         changes = _targeted(changes, options.targets)
     if not options.refresh_only:
         _check_lockout(changes, desired, live, live.user or desired.user)
@@ -71,6 +80,44 @@ def _project_keys(desired: ServerState, live: ServerState, prune: tuple[str, ...
     keys = set(desired.projects)
     keys.update(k for k, p in live.projects.items() if k not in keys and matches(p.name, prune))
     return sorted(keys)
+
+
+def _prune_glob(name: str, globs: tuple[str, ...]) -> str | None:
+    """The first prune glob that selects a project (globs.matches' rule), for the plan to
+    name."""
+    return next((g for g in globs if fnmatchcase(name.lower(), g.lower())), None)
+
+
+def _addresses(state: ServerState) -> list[Address]:
+    """Every address a state holds: its projects and what is inside them."""
+    out: list[Address] = []
+    for project in state.projects.values():
+        name = project.name
+        out.append(Address.project_(name))
+        if project.files is not None:
+            out.append(Address.files(name))
+        out += [Address.schedule(name, flow) for flow in project.schedules]
+        out += [Address.sla(name, flow) for flow in project.slas]
+        for key in project.permissions or {}:
+            principal, _, who = key.partition(".")
+            out.append(Address.permission(name, "group" if principal == "group" else "user", who))
+    return out
+
+
+def _check_targets(targets: tuple[Address, ...], desired: ServerState, live: ServerState) -> None:
+    """A target that names nothing in the configuration or on the server (the projects
+    azstate manages there: declared or pruned, all a refresh reads) is a typo: planning "no
+    changes" for it would read as "all is well". The error names the nearest addresses."""
+    known = _addresses(desired) + _addresses(live)
+    for target in targets:
+        if any(target.contains(a) for a in known):
+            continue
+        names = sorted({str(a) for a in known})
+        near = difflib.get_close_matches(str(target), names, n=3, cutoff=0.5)
+        hint = f"; nearest: {', '.join(near)}" if near else ""
+        raise PlanError(
+            f"--target {target} matches nothing in the configuration or on the server{hint}"
+        )
 
 
 def _check_protect(changes: list[Change], desired: ServerState, globs: tuple[str, ...]) -> None:
@@ -153,6 +200,11 @@ def _drift(changes: list[Change]) -> Iterable[Drift]:
             continue
         if change.action is Action.DELETE and not change.calls:
             continue  # the server's consequence of another change (an upload, a project delete)
+        if change.after is None:
+            # Not in the configuration at all: the change itself shows every value that goes,
+            # and a field-by-field "configuration: nothing" would only repeat it.
+            yield Drift(address=change.address, fields={})
+            continue
         before, after = change.before_json or {}, change.after_json or {}
         names = unit_for(change.address.kind).drift_fields(change)
         fields = {

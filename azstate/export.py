@@ -40,6 +40,7 @@ from azstate.state import (
     SlaValue,
     duration,
 )
+from azstate.variables import escape
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DEFAULT = ScheduleValue(cron="")
@@ -56,9 +57,40 @@ HEADER = (
 )
 
 
+# Controls, and the characters that reorder or hide text (bidi, zero-width): views/neutral.py's
+# list. The file is reviewed as text, so a server's value must not reorder what the reviewer
+# reads (TOML's \u escapes keep it exact).
+_UNSEEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def _escape_unseen(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        point = ord(match.group(0))
+        return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+
+    return _UNSEEN.sub(one, text)
+
+
+def comment_text(text: str) -> str:
+    """Text for a ``#`` comment: one line (a raw newline would end the comment and start TOML or
+    a CI command), nothing invisible, no "##[" for a CI log that prints the file."""
+    return _escape_unseen(text).replace("##", "#\\u0023")
+
+
 def quote(text: str) -> str:
-    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL raw, TOML does not."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+    """A TOML basic string. JSON's escapes are TOML's, but JSON leaves DEL, C1 controls and
+    bidi or zero-width characters raw; TOML refuses DEL, and a reviewer cannot see the others.
+    No "##" either: a CI log that prints the file would read "##[" as a command."""
+    return _escape_unseen(json.dumps(text, ensure_ascii=False)).replace("##", "#\\u0023")
+
+
+def toml_value(text: str) -> str:
+    """A string value as TOML that the loader reads back to ``text``: quoted, and escaped where
+    ``${var.`` interpolation would otherwise change it (keys are never interpolated)."""
+    return quote(escape(text))
 
 
 def key(text: str) -> str:
@@ -66,7 +98,7 @@ def key(text: str) -> str:
 
 
 def strings(values: Iterable[str]) -> str:
-    return "[" + ", ".join(quote(v) for v in sorted(values)) + "]"
+    return "[" + ", ".join(toml_value(v) for v in sorted(values)) + "]"
 
 
 @dataclass
@@ -104,8 +136,8 @@ def export(
         *HEADER,
         "",
         "[server]",
-        f"url = {quote(url)}",
-        f"timezone = {quote(timezone)}  # the server's default.timezone.id: check it",
+        f"url = {toml_value(url)}",
+        f"timezone = {toml_value(timezone)}  # the server's default.timezone.id: check it",
     ]
     for project in sorted(projects, key=lambda p: (p.name.lower(), p.name)):
         out.append("")
@@ -132,7 +164,7 @@ class _Writer:
     def note(self, lines: list[str], where: str, text: str) -> None:
         note = f"{where}: {text}"
         self.notes.append(note)
-        lines.append(f"# {note}")
+        lines.append(f"# {comment_text(note)}")
 
     def project(self, p: ProjectState, source: str | None) -> list[str]:
         name = p.name
@@ -157,9 +189,9 @@ class _Writer:
                 f"{DESCRIPTION_MAX}: it is cut there, and the plan will shorten it",
             )
             description = description[:DESCRIPTION_MAX]
-        lines.append(f"description = {quote(description)}")
+        lines.append(f"description = {toml_value(description)}")
         if source is not None:
-            lines.append(f"source = {quote(source)}")
+            lines.append(f"source = {toml_value(source)}")
         else:
             lines.append("# no files were ever uploaded to this project: no source")
         if p.permissions:
@@ -269,10 +301,10 @@ class _Writer:
             )
         if (project, flow) in self.cron_notes:
             self.note(lines, where, self.cron_notes[(project, flow)])
-        lines.append(f"cron = {quote(s.cron)}")
+        lines.append(f"cron = {toml_value(s.cron)}")
         lines += self.concurrency(where, s)
         if s.failure_action is not FailureAction.FINISH_CURRENT:
-            lines.append(f"failure_action = {quote(s.failure_action.value)}")
+            lines.append(f"failure_action = {toml_value(s.failure_action.value)}")
         if s.failure_action_override:
             lines.append("failure_action_override = true")
         for name, emails, override in (
@@ -289,7 +321,7 @@ class _Writer:
         if s.notify_on_last_failure != _DEFAULT.notify_on_last_failure:
             lines.append(f"notify_on_last_failure = {str(s.notify_on_last_failure).lower()}")
         if s.mail_creator != _DEFAULT.mail_creator:
-            lines.append(f"mail_creator = {quote(s.mail_creator)}")
+            lines.append(f"mail_creator = {toml_value(s.mail_creator)}")
         if s.back_execute_once:
             lines.append("back_execute_once = true")
         jobs = None
@@ -349,7 +381,7 @@ class _Writer:
             )
             return lines
         if s.concurrent != _DEFAULT.concurrent:
-            lines.append(f"concurrent = {quote(s.concurrent)}")
+            lines.append(f"concurrent = {toml_value(s.concurrent)}")
         name, level, default = "", None, None
         if s.concurrent == Concurrent.PIPELINE.value:
             name, level = "pipeline_level", s.pipeline_level
@@ -378,11 +410,11 @@ class _Writer:
                 self.note(
                     lines,
                     where,
-                    f"{what} with a blank name ({quote(name)} = {quote(value)}) cannot be "
+                    f"{what} with a blank name ({quote(name)} = {toml_value(value)}) cannot be "
                     "written: left out, and the plan will drop it",
                 )
                 continue
-            written.append(f"{key(name)} = {quote(value)}")
+            written.append(f"{key(name)} = {toml_value(value)}")
         return written
 
     def emails(self, lines: list[str], where: str, name: str, emails: Iterable[str]) -> list[str]:
@@ -448,7 +480,7 @@ class _Writer:
                     )
                     if not _valid(_NON_BLANK, setting):
                         continue
-                settings.append(f"{key(setting)} = [{', '.join(quote(v) for v in kept)}]")
+                settings.append(f"{key(setting)} = [{', '.join(toml_value(v) for v in kept)}]")
             if not _valid(_ALERTER_NAME, name):
                 self.note(
                     lines,
@@ -467,10 +499,10 @@ class _Writer:
 
 
 def _rule_text(rule: SlaRuleValue) -> str:
-    parts = [f"job = {quote(rule.job)}"] if rule.job else []
-    parts.append(f"rule = {quote(rule.rule.value)}")
+    parts = [f"job = {toml_value(rule.job)}"] if rule.job else []
+    parts.append(f"rule = {toml_value(rule.rule.value)}")
     parts.append(
-        f"duration = {quote(duration(rule.minutes)) if rule.minutes > 0 else rule.minutes}"
+        f"duration = {toml_value(duration(rule.minutes)) if rule.minutes > 0 else rule.minutes}"
     )
     if rule.email:
         parts.append("email = true")

@@ -58,10 +58,12 @@ from azstate.config import (
 )
 from azstate.defaults import apply_defaults
 from azstate.errors import ConfigError, CronError, SourceError
+from azstate.export import quote as toml_quote
 from azstate.flows import FlowInfo, discover
 from azstate.layers import KeyPath, Origin, Origins, copy_tree, lay_over
 from azstate.state import SourceFiles
 from azstate.variables import ENV_PREFIX, Resolution, Variable, interpolate_tree
+from azstate.wire.replies import description_as_shown
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
@@ -79,7 +81,9 @@ def render_key_path(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        text = part if _BARE_KEY.fullmatch(part) else quoted(part)
+        # export.quote escapes every control character, so parse_key_path reads any key back
+        # (a key with a newline or DEL made tomllib fail there, a traceback in --resolved).
+        text = part if _BARE_KEY.fullmatch(part) else toml_quote(part)
         out += f".{text}" if out else text
     return out
 
@@ -1087,6 +1091,12 @@ def _with_sources(
     built: dict[Path, tuple[SourceFiles, bytes, FlowInfo]] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(ctx, name, project, warnings)
+        if project.description != description_as_shown(project.description):
+            where = ctx.problem(("projects", name, "description"), "")
+            warnings.append(
+                f"{where.file}:{where.line}: {where.key}: the project page shows <br>, <br/> and "
+                "!NEWLINE! all as <br>, so a change between them cannot be seen or planned"
+            )
         key: KeyPath = ("projects", name, "source")
         if project.source is None or ctx.is_unknown(key):
             continue

@@ -326,7 +326,11 @@ class Plan(_Frozen):
         return data
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        # ASCII, and no "##" a CI log could read as a command ("##[", "##vso["): still exact,
+        # since '#' occurs only in strings, where \u0023 is the same character. The rule of
+        # views/neutral.for_json, repeated because the core imports no view.
+        text = json.dumps(self.to_json(), indent=2, sort_keys=False, ensure_ascii=True)
+        return text.replace("##", "#\\u0023") + "\n"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:

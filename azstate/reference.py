@@ -27,6 +27,113 @@ TOP_LEVEL = "Top level"  # the header of the keys written before any table
 _DEFAULTS = "defaults."  # its tables repeat other tables' keys: a list of tables is one row
 
 
+# Marks the examples for the README's command test: tests/test_reference.py loads them instead.
+EXAMPLE_MARK = "<!-- readme-test: not run (reference example) -->"
+
+_ETL = """\
+[projects.etl]
+description = "Nightly ETL"
+"""
+_DAILY = (
+    _ETL
+    + """
+[projects.etl.schedules.daily_load]
+cron = "0 0 2 ? * *"
+"""
+)
+
+# One complete file per table, showing that table in use: the inline-table syntax of
+# permissions and SLA rules is what newcomers trip on. Each loads as it is (tests/test_reference).
+EXAMPLES: dict[str, str] = {
+    TOP_LEVEL: """\
+extends = ["../base.toml"]   # load base.toml first, then lay this file over it
+""",
+    "variables.NAME": """\
+[variables]
+env = "staging"                                     # a default, overridden by --var env=prod
+token = { default = "", sensitive = true }          # never shown in plans, logs or errors
+
+[projects.etl]
+description = "Nightly ETL (${var.env})"
+""",
+    "defaults.schedule": """\
+[defaults.schedule]
+failure_emails = ["oncall@example.com"]   # every schedule that sets no failure_emails
+concurrent = "skip"
+
+[projects.etl]
+description = "Nightly ETL"
+
+[projects.etl.schedules.daily_load]
+cron = "0 0 2 ? * *"
+""",
+    "defaults.sla": """\
+[defaults.sla]
+emails = ["oncall@example.com"]           # every sla table that sets no emails
+
+[projects.etl]
+description = "Nightly ETL"
+
+[projects.etl.schedules.daily_load]
+cron = "0 0 2 ? * *"
+sla = { rules = [{ rule = "SUCCESS", duration = "2h", email = true }] }
+""",
+    "server": """\
+[server]
+url = "https://azkaban.example.com:8443"
+timezone = "America/Los_Angeles"          # the server's default.timezone.id
+timeout = 30
+parallelism = 8
+""",
+    "azstate": """\
+[azstate]
+prune = ["etl-*"]                         # undeclared projects matching these are deleted
+protect = ["etl-prod*"]                   # no plan may delete these
+""",
+    "projects.NAME": """\
+[projects.etl]
+description = "Nightly ETL"
+source = "flows/etl"                      # a directory (zipped) or a .zip, relative to this file
+protect = true
+""",
+    "projects.NAME.permissions": """\
+[projects.etl]
+description = "Nightly ETL"
+
+[projects.etl.permissions]
+users = { alice = ["read", "execute"], metrics = ["admin"] }
+groups = { analysts = ["read"] }
+""",
+    "projects.NAME.schedules.FLOW": """\
+[projects.etl]
+description = "Nightly ETL"
+
+[projects.etl.schedules.daily_load]
+cron = "0 0 2 ? * *"
+failure_action = "finish_possible"
+failure_emails = ["oncall@example.com"]
+disabled_jobs = ["backfill", "sub:inner"]   # sub:inner is job inner of embedded flow sub
+parameters = { env = "prod" }
+runtime_properties = { "sub:inner" = { depth = "5" } }
+""",
+    "projects.NAME.schedules.FLOW.sla": _DAILY
+    + """
+[projects.etl.schedules.daily_load.sla]
+emails = ["oncall@example.com"]
+rules = [{ rule = "SUCCESS", duration = "2h", email = true }]
+""",
+    "projects.NAME.schedules.FLOW.sla.rules[]": _DAILY
+    + """
+[projects.etl.schedules.daily_load.sla]
+emails = ["oncall@example.com"]
+rules = [
+  { rule = "SUCCESS", duration = "2h", email = true },               # the whole flow
+  { job = "load", rule = "FINISH", duration = "1h30m", kill = true },
+]
+""",
+}
+
+
 @dataclass(frozen=True)
 class _Table:
     """One TOML table (or the items of an array of tables) and its schema object."""
@@ -59,6 +166,9 @@ def render(schema: dict[str, Any] | None = None) -> str:
                 f"{_cell(_meaning(schema, prop))} |"
             )
         out.append("")
+        example = EXAMPLES.get(table.header)
+        if example is not None:
+            out += ["Example:", "", EXAMPLE_MARK, "```toml", example.rstrip("\n"), "```", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

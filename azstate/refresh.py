@@ -6,9 +6,9 @@ that into a ServerState through the resource units (resources.live_state, pure).
 Calls for a no-change plan: one fetchallprojects (ids, permissions), one fetchSchedules (which
 flows have schedules), then per declared project a HEAD of the download endpoint (the version)
 and its page (the description), per schedule one fetchSchedule, and per schedule with an SLA
-one slaInfo (fetchSchedule omits the SLA actions). Zip content is downloaded only when the
-digest cache has no entry for the project's (id, created time, version): a version's content
-never changes.
+one slaInfo (fetchSchedule omits the SLA actions); a project to be pruned is read the same way
+but for its version. Zip content is downloaded only when the digest cache has no entry for the
+project's (id, created time, version): a version's content never changes.
 """
 
 from __future__ import annotations
@@ -150,7 +150,8 @@ def read(
     cache: DigestCache | None = None,
     progress: Progress | None = None,
 ) -> ServerSnapshot:
-    """Every declared project in scope in full, and every prune candidate from the listings.
+    """Every declared project in scope in full, and every prune candidate too: a deletion's
+    plan shows what goes (its description, schedules with their options, SLAs, permissions).
 
     What is read of a project is its units' business (Unit.read); this function lists,
     schedules the reads on one pool and collects them.

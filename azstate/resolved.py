@@ -11,13 +11,14 @@ reading it back gives the same value.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
+from azstate.export import comment_text
+from azstate.export import quote as toml_quote
 from azstate.layers import KeyPath
 from azstate.load import LoadedConfig, render_key_path
 from azstate.variables import escape
@@ -32,9 +33,9 @@ def render_resolved(loaded: LoadedConfig) -> str:
     writer = _Writer(loaded)
     document = dict(loaded.document)
     variables = document.pop("variables", None)
-    header = [
+    header = [  # file names are anyone's text (a pull request adds a file to a directory)
         "# The configuration azstate uses, resolved from: "
-        + ", ".join(t.shown for t in loaded.toml),
+        + comment_text(", ".join(t.shown for t in loaded.toml)),
         "# Sensitive values are shown as (sensitive); a relative path (source, ca_bundle) is",
         "# relative to the file that wrote it.",
     ]
@@ -63,7 +64,7 @@ class _Writer:
             u == rendered or u.startswith((f"{rendered}.", f"{rendered}[")) for u in self.unknown
         ):
             note += "; unknown: uses a variable with no value"
-        return f"  # {note}"
+        return f"  # {comment_text(note)}"
 
     def variables(self, table: Mapping[str, Any]) -> None:
         self.lines += ["", "[variables]"]
@@ -74,19 +75,19 @@ class _Writer:
             key = _key(name)
             if variable.value is None:
                 how = f"--var {name}=VALUE or AZSTATE_VAR_{name}"
-                self.lines.append(f"# {key}: no value (set it with {how})")
+                self.lines.append(f"# {comment_text(f'{key}: no value (set it with {how})')}")
                 continue
             shown = _string(MASK if variable.sensitive else variable.value, escaped=False)
             spec = f"{{ default = {shown}, sensitive = true }}" if variable.sensitive else shown
             origin = variable.origin
             source = self.where(("variables", name, "default")) if origin == "default" else origin
-            self.lines.append(f"{key} = {spec}  # from {source}")
+            self.lines.append(f"{key} = {spec}  # from {comment_text(source)}")
 
     def table(self, path: KeyPath, table: Mapping[str, Any]) -> None:
         scalars = [(k, v) for k, v in table.items() if not isinstance(v, Mapping)]
         tables = [(k, v) for k, v in table.items() if isinstance(v, Mapping)]
         if path and (scalars or not tables):
-            self.lines += ["", f"[{render_key_path(path)}]"]
+            self.lines += ["", f"[{'.'.join(_key(str(part)) for part in path)}]"]
         for key, value in scalars:
             at = (*path, key)
             self.lines.append(f"{_key(key)} = {self.value(at, value)}{self.comment(at)}")
@@ -112,12 +113,13 @@ class _Writer:
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+    return key if _BARE_KEY.fullmatch(key) else toml_quote(key)
 
 
 def _string(text: str, *, escaped: bool = True) -> str:
-    # JSON's string escapes are all valid in a TOML basic string.
-    return json.dumps(escape(text) if escaped else text, ensure_ascii=False)
+    # export.quote: JSON's escapes (TOML's too), and nothing invisible or able to act when the
+    # output is printed in a CI log.
+    return toml_quote(escape(text) if escaped else text)
 
 
 def _scalar(value: Any) -> str:

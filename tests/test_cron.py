@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -335,21 +334,20 @@ def test_unix_weekday_conversion_fires_on_the_same_days() -> None:
     assert days == {"Mon", "Wed", "Fri", "Sun"}
 
 
-def test_thousands_of_schedules_are_quick() -> None:
+def test_thousands_of_schedules_are_checked_and_fire() -> None:
+    """Every expression of a large fleet is checked and yields its next times in order (how
+    fast is bench/'s business: timed assertions flake on a loaded machine)."""
     after = datetime(2026, 11, 22, 12, tzinfo=UTC)
-    started = time.perf_counter()
     for minute in range(60):
         for hour in range(24):
             for tail in ("* * ?", "? * MON-FRI", "L * ?"):
                 expr = f"0 {minute} {hour} {tail}"
                 cron.check_schedulable(expr, "America/Los_Angeles", after)
-                cron.parse(expr).next_times(after, "America/Los_Angeles", 5)
-    assert time.perf_counter() - started < 15
+                times = cron.parse(expr).next_times(after, "America/Los_Angeles", 5)
+                assert len(times) == 5 and times == sorted(set(times)) and times[0] > after
     far = cron.parse("0 0 0 29 2 ? 2124")
-    started = time.perf_counter()
     assert far.next_after(after, "UTC", max_year=2126) == datetime(2124, 2, 29, tzinfo=UTC)
     assert cron.parse("0 0 0 31 2 ?").next_after(after, "UTC", max_year=2126) is None
-    assert time.perf_counter() - started < 1
 
 
 @pytest.mark.parametrize(

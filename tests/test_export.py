@@ -457,3 +457,21 @@ def test_alerter_values_the_toml_refuses_are_noted() -> None:
         'SLA alerter "pagerduty": service = ["", "svc-1"] holds a value the TOML cannot',
     )
     assert 'alerters = { pagerduty = { service = ["svc-1"] } }' in result.text
+
+
+def test_text_that_reads_as_a_variable_is_escaped_and_reads_back_exactly(tmp_path: Path) -> None:
+    """A server value holding `${var.x}` or `$${` must not be interpolated when the imported
+    file is loaded; Azkaban's own `${...}` properties stay as written."""
+    values = {
+        "a": "${var.token}",
+        "b": "$${literal",
+        "c": "${azkaban.flow.start.timestamp}",
+        "${var.k}": "plain",
+    }
+    schedule = EVERYTHING.model_copy(update={"parameters": tuple(sorted(values.items()))})
+    project = _project(schedules={"daily": schedule}, description="costs $${var.x} or ${var.y}")
+    result = _export(project, flows={"etl": FLOWS})
+    assert "${azkaban.flow.start.timestamp}" in result.text  # not escaped: not a variable
+    etl = _loads(tmp_path, result).projects["etl"]
+    assert etl.schedules["daily"].parameters == values
+    assert etl.description == "costs $${var.x} or ${var.y}"

@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 
 from azstate import reference
 from azstate.config import json_schema
+from azstate.load import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -104,3 +105,20 @@ def test_a_file_without_markers_is_one_clear_error(
 def test_without_a_file_it_prints_the_reference(capsys: pytest.CaptureFixture[str]) -> None:
     assert reference.main([]) == 0
     assert capsys.readouterr().out == reference.render()
+
+
+def test_every_table_has_an_example_that_loads(tmp_path: Path) -> None:
+    """One complete example per table, each a file the loader accepts as it is written (a
+    [server] table is added where the example has none; extends finds its base)."""
+    headers = re.findall(r"^#### `?([^`\n]+)`?$", reference.render(), re.M)
+    assert sorted(headers) == sorted(reference.EXAMPLES)
+    server = '[server]\nurl = "https://azkaban.example.com"\n'
+    for n, example in enumerate(reference.EXAMPLES.values()):
+        env = tmp_path / str(n) / "env"
+        (env / "flows" / "etl").mkdir(parents=True)
+        (env / "flows" / "etl" / "etl.project").write_text("azkaban-flow-version: 2.0\n")
+        (env.parent / "base.toml").write_text(server)
+        needs_server = "extends" not in example and "[server]" not in example
+        (env / "azstate.toml").write_text((server if needs_server else "") + example)
+        loaded = load_config(env / "azstate.toml")
+        assert loaded.config.server.url, example

@@ -344,7 +344,7 @@ def test_cli_serve_prints_the_url_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert process.stderr is not None
         banner = [process.stderr.readline() for _ in range(2)]
         assert banner[0].strip() == f"Azkaban sandbox listening on http://127.0.0.1:{port}"
-        assert "azkaban / password azkaban" in banner[1]
+        assert "user azkaban, password azkaban" in banner[1]
         control = requests.get(f"http://127.0.0.1:{port}/__sandbox__/faults").json()
         assert control["latency"] == pytest.approx(0.01)
         assert Az(f"http://127.0.0.1:{port}").sid

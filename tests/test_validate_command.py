@@ -126,4 +126,4 @@ def test_summary_view_counts_in_english_and_neutralises_values() -> None:
     assert lines[0] == "a.toml: 1 project, 1 flow found, 1 schedule"
     assert lines[1] == "  etl (protected): Flow 2.0, flows: daily"
     assert lines[2] == "    schedule daily: 0 0 2 ? * *, next 2024-06-01 02:00 UTC + SLA"
-    assert lines[3] == "Warning: source \\x1b[2Jx\\nis empty"
+    assert lines[3] == "Warning: source \\u001b[2Jx\\nis empty"

@@ -73,13 +73,13 @@ def test_summary_table_comes_first() -> None:
     md = markdown.render(full_plan(), now=NOW)
     lines = [line for line in md.splitlines() if line.strip()]
     assert lines[0] == "## azstate plan"
-    assert lines[1] == "| Create | Update | Replace | Delete | Server |"
-    assert lines[3] == f"| 5 | 4 | 1 | 3 | `{SERVER}` |"
+    assert lines[1] == "| Create | Update | Delete | Server |"
+    assert lines[3] == f"| 5 | 4 | 3 | `{SERVER}` |"
     html = to_html(md)
     assert html.index("<table>") < html.index("<details")
     first_table = html[: html.index("</table>")]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", first_table)
-    assert cells == ["5", "4", "1", "3", f"<code>{SERVER}</code>"]
+    assert cells == ["5", "4", "3", f"<code>{SERVER}</code>"]
 
 
 def test_deletions_are_listed_before_everything_else_after_the_summary() -> None:
@@ -159,7 +159,7 @@ def test_create_and_delete_sections_show_whole_values() -> None:
     assert "+   job load must finish within 1h30m: kill" in created
     deleted = section(md, "project.old")
     assert '- description: "Retired"' in deleted
-    assert "_deleting a project also removes its schedules and SLAs_" in deleted
+    assert "  # (deleting a project also removes its schedules and SLAs)\n```" in deleted
 
 
 def test_drift_section_marks_server_and_configuration() -> None:

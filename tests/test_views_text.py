@@ -188,7 +188,7 @@ def test_reason_is_dim_and_actions_coloured_on_a_terminal() -> None:
 
 def test_summary_line_counts_every_action() -> None:
     out = render(full_plan())
-    assert out.rstrip().endswith("Plan: 5 to create, 4 to update, 1 to replace, 3 to delete.")
+    assert out.rstrip().endswith("Plan: 5 to create, 4 to update, 3 to delete.")
 
 
 def test_no_changes() -> None:

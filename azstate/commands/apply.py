@@ -33,7 +33,7 @@ from azstate.plan import Action, ApplyStatus, Plan
 from azstate.views import Format, text
 from azstate.views.json import render_calls
 from azstate.views.neutral import for_text
-from azstate.views.report import progress_line, render_report
+from azstate.views.report import progress_line, render_report, rerun_hint
 from azstate.views.theme import THEME
 
 # Flags that shape a new plan: beside a PLANFILE (applied whole, as saved) they would be
@@ -165,7 +165,7 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
         raise ApplyError(
             f"apply did not complete: {sum(o.status.failed for o in outcomes):,} failed, "
             f"{sum(o.status is ApplyStatus.NOT_ATTEMPTED for o in outcomes):,} not attempted. "
-            "Run plan to see what is left; applying again repairs it."
+            + rerun_hint(outcomes)
         )
     if left:
         raise ApplyError(

@@ -26,6 +26,7 @@ from rich.text import Text
 
 from azstate import cron
 from azstate.errors import AzstateError, CronError
+from azstate.views.neutral import for_json, for_text
 
 NAME = "cron"
 HELP = "check Quartz cron expressions and show their next fire times"
@@ -163,7 +164,7 @@ def report(expr: str, zone: ZoneInfo, after: datetime, count: int) -> CronReport
 
 def render_json(reports: Sequence[CronReport], console: Console) -> None:
     for r in reports:
-        console.out(json.dumps(r.to_json(), ensure_ascii=False), highlight=False)
+        console.out(for_json(json.dumps(r.to_json(), ensure_ascii=True)), highlight=False)
 
 
 def render_text(reports: Sequence[CronReport], console: Console, zone: ZoneInfo) -> None:
@@ -171,7 +172,7 @@ def render_text(reports: Sequence[CronReport], console: Console, zone: ZoneInfo)
     console.print(Text(f"Fire times in {zone.key}", style="dim"))
     for r in reports:
         console.print()
-        console.print(Text(r.expr, style="bold"))
+        console.print(Text(for_text(r.expr), style="bold"))  # a --file line is anyone's text
         if not r.valid:
             console.print(_row("invalid", r.error or "", "red"))
             continue
@@ -183,7 +184,7 @@ def render_text(reports: Sequence[CronReport], console: Console, zone: ZoneInfo)
 def _row(label: str, value: str, style: str) -> Text:
     line = Text("  ")
     line.append(f"{label:<9}", style=style or None)
-    line.append(value)
+    line.append(for_text(value))  # an error quotes the expression
     return line
 
 

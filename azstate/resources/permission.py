@@ -3,7 +3,8 @@
 Only managed when the project has a permissions table. The applying user's own entry is kept
 unless the table names that user: Azkaban makes the creator ADMIN, and removing it would lock
 azstate out of the project it manages. Entries are granted after the project's settings and
-schedules, and removed after every grant.
+schedules, and removed after every grant. A project being deleted shows every entry it holds
+as going with it (the server drops them with the project: no calls of their own).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class PermissionUnit(Unit):
         return {"permissions": out}
 
     def plan(self, ctx: ProjectContext) -> list[Change]:
+        if ctx.deleting:
+            return self._deleted_with_project(ctx)
         if ctx.desired is None or ctx.desired.permissions is None:
             return []
         desired = dict(ctx.desired.permissions)
@@ -93,6 +96,18 @@ class PermissionUnit(Unit):
             else:
                 call = calls.change_permission(ctx.name, principal, name, want.perms)
                 changes.append(ctx.change(addr, Action.UPDATE, have, want, (call,)))
+        return changes
+
+    def _deleted_with_project(self, ctx: ProjectContext) -> list[Change]:
+        """Every entry of a project being deleted, shown as going with it (no call of its
+        own): a reviewer sees who loses access."""
+        assert ctx.live is not None
+        changes = []
+        for key, have in sorted((ctx.live.permissions or {}).items()):
+            kind, _, name = key.partition(".")
+            addr = Address.permission(ctx.name, cast(Principal, kind), name)
+            reason = "removed by the server with the project"
+            changes.append(ctx.change(addr, Action.DELETE, have, None, (), reason))
         return changes
 
     def happened(

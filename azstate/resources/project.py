@@ -1,8 +1,10 @@
 """project.NAME: existence and description.
 
 Azkaban requires a non-blank description at create but gives no JSON read-back of it: the
-refresh reads the project page. A description that could not be read (None) is never a change.
-Creation comes first and deletion last: everything else in the project lives inside it.
+refresh reads the project page, and a page that shows none stops the plan (a value that could
+not be read is never taken for "no change"). Descriptions are compared as the page shows them
+(wire.replies.description_as_shown): white space exactly, the three spellings of a page break
+as one. Creation comes first and deletion last: everything else in the project lives inside it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig
+from azstate.errors import AzkabanError, PlanError
 from azstate.plan import Action, Call, Change
 from azstate.resources.reading import Listed, Pending, Reader
 from azstate.resources.unit import ProjectContext, Unit, by_action
@@ -19,10 +22,30 @@ from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
+from azstate.wire.replies import description_as_shown
 
 
 def _value(state: ProjectState) -> ProjectValue:
     return ProjectValue(description=state.description)
+
+
+def read_description(client: AzkabanClient, project: str) -> str:
+    """The description from the project page; a page without one is an error naming the call
+    (a user that may not read the project gets an error page, which the client raises)."""
+    description = client.project_description(project)
+    if description is None:
+        raise AzkabanError(
+            "the project page shows no description (is the project readable by this user?)",
+            method="GET",
+            path=f"/manager?project={project}",
+        )
+    return description
+
+
+def same_description(want: str, have: str) -> bool:
+    """Equal as the project page shows them: the one comparison of descriptions, whichever
+    page or listing the live one was read from."""
+    return description_as_shown(want) == description_as_shown(have)
 
 
 class ProjectUnit(Unit):
@@ -35,13 +58,10 @@ class ProjectUnit(Unit):
         return {"description": project.description}
 
     def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
-        """The description, from the project page (no JSON call returns it, trap 7)."""
-        if listed.desired is None:
-            return {}
+        """The description, from the project page (no JSON call returns it, trap 7); also of
+        a project about to be pruned, whose plan shows what goes."""
         name = listed.item.name
-        return {
-            "description": reader.submit(Address(name), reader.client.project_description, name)
-        }
+        return {"description": reader.submit(Address(name), read_description, reader.client, name)}
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         return {"description": snapshot.description}
@@ -56,6 +76,7 @@ class ProjectUnit(Unit):
             return [ctx.change(addr, Action.CREATE, None, _value(ctx.desired), (call,))]
         if ctx.deleting:
             assert ctx.live is not None
+            why = f'matches prune glob "{ctx.prune_glob}": ' if ctx.prune_glob else ""
             return [
                 ctx.change(
                     addr,
@@ -63,14 +84,19 @@ class ProjectUnit(Unit):
                     _value(ctx.live),
                     None,
                     (calls.delete_project(ctx.live.name),),
-                    reason="deleting a project also removes its schedules and SLAs",
+                    reason=f"{why}deleting the project also removes its files, schedules, SLAs "
+                    "and permissions",
                     fingerprint_extra=extra,
                 )
             ]
         if ctx.desired is None or ctx.live is None:
             return []
         want, have = ctx.desired.description, ctx.live.description
-        if have is None or want is None or want == have:
+        if want is None:
+            return []
+        if have is None:
+            raise PlanError(f"{addr}: its description was not read from the server")
+        if same_description(want, have):
             return []
         return [
             ctx.change(

@@ -71,7 +71,8 @@ class Reader(Protocol):
 @dataclass(frozen=True)
 class Listed:
     """One project as the two listings (fetchallprojects, fetchSchedules) show it, and what the
-    configuration wants of it (None: a prune candidate, read from the listings alone)."""
+    configuration wants of it (None: a prune candidate, read as fully as a declared project
+    but for its files, so that its deletion shows what goes)."""
 
     item: ProjectListing
     schedules: Mapping[str, ScheduleListing]

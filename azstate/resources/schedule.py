@@ -9,16 +9,18 @@ project's own deletion.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from azstate.address import Address, Kind
 from azstate.config import ProjectConfig, ScheduleConfig
+from azstate.errors import AzkabanError
 from azstate.plan import Action, Call, Change
-from azstate.resources.reading import AllOf, Done, Listed, Pending, Reader
+from azstate.resources.reading import AllOf, Listed, Pending, Reader
 from azstate.resources.unit import PROJECT_CREATED, Need, ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot, ScheduleRead
-from azstate.state import END_SCHED_TIME_DEFAULT, ScheduleValue, SourceFiles
+from azstate.state import END_SCHED_TIME_DEFAULT, ScheduleValue, SlaValue, SourceFiles
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import ProjectListing, ScheduleListing
@@ -61,11 +63,14 @@ def desired_schedule(sched: ScheduleConfig) -> ScheduleValue:
 
 
 def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing) -> ScheduleRead:
+    """fetchSchedule, and slaInfo when it lists an SLA. A schedule whose options the server
+    lost (``executionOptions: null``) has no SLA to read, and slaInfo would answer 500."""
     client = reader.client
     live = client.fetch_schedule(item.project_id, listed.flow)
     if live is None:
         return ScheduleRead(schedule_id=listed.schedule_id)
-    sla = client.sla_info(live.schedule_id) if live.has_sla else None
+    has_sla = live.has_sla and not live.value.no_options
+    sla = read_sla(client, live.schedule_id, item.name) if has_sla else None
     return ScheduleRead(
         schedule_id=listed.schedule_id,
         value=live.value,
@@ -73,6 +78,31 @@ def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing
         cron_note=live.cron_note,
         sla=sla,
     )
+
+
+def read_sla(client: AzkabanClient, schedule_id: int, project: str) -> SlaValue | None:
+    """slaInfo, whose "Project N doesn't exist" for a project that was just listed means the
+    user lacks READ on it (it looks the project up as the user): said so, in the error."""
+    try:
+        return client.sla_info(schedule_id)
+    except AzkabanError as exc:
+        if type(exc) is not AzkabanError or not _SLA_PROJECT_MISSING.search(exc.message):
+            raise
+        raise AzkabanError(
+            f"{exc.message}: the project exists, so user {client.username} lacks READ "
+            f"permission on project {project} (slaInfo needs it)",
+            method=exc.method,
+            path=exc.path,
+            action=exc.action,
+            status=exc.status,
+        ) from exc
+
+
+_SLA_PROJECT_MISSING = re.compile(r"Project \S+ doesn't exist")
+_OPTIONS_LOST = (
+    "the server lost this schedule's options (a refused re-post left executionOptions null): "
+    "the re-post restores them"
+)
 
 
 class ScheduleUnit(Unit):
@@ -87,18 +117,7 @@ class ScheduleUnit(Unit):
 
     def read(self, reader: Reader, listed: Listed) -> Mapping[str, Pending[Any]]:
         """Per flow one fetchSchedule, and slaInfo when it has an SLA (fetchSchedule omits the
-        SLA's actions); a prune candidate's schedules are the listing's crons."""
-        if listed.desired is None:
-            return {
-                "schedules": Done(
-                    {
-                        flow: ScheduleRead(
-                            schedule_id=s.schedule_id, value=ScheduleValue(cron=s.cron)
-                        )
-                        for flow, s in listed.schedules.items()
-                    }
-                )
-            }
+        SLA's actions); also of a project about to be pruned, whose plan shows what goes."""
         item = listed.item
         return {
             "schedules": AllOf(
@@ -133,7 +152,7 @@ class ScheduleUnit(Unit):
             if want is not None:
                 sla = ctx.desired.slas.get(flow) if ctx.desired else None
                 call = calls.schedule_cron_flow(ctx.name, flow, want, sla)
-                reason = None
+                reason = _OPTIONS_LOST if have is not None and have.no_options else None
                 live_sla = ctx.live.slas.get(flow) if ctx.live else None
                 if have is not None and live_sla is not None:
                     reason = (

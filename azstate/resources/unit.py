@@ -70,6 +70,7 @@ class ProjectContext:
     desired: ProjectState | None  # None: the project should not exist (prune)
     live: ProjectState | None  # None: the project does not exist
     user: str  # the applying user
+    prune_glob: str | None = None  # the prune glob that selects an undeclared live project
 
     @property
     def creating(self) -> bool:

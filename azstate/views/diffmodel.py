@@ -318,6 +318,20 @@ QUIET_DEFAULTS: Mapping[str, Any] = {
     "no_options": False,
 }
 
+# A schedule whose options the server lost (live only): shown in words, never as a flag.
+_OPTIONS_FLAG = "no_options"
+_OPTIONS_FIELD = "options"
+_OPTIONS_LOST = "lost on the server (executionOptions null)"
+_OPTIONS_KEPT = "set again by the re-post"
+
+
+def _options_field(before: Any, after: Any) -> FieldDiff:
+    """``no_options`` as a reviewer reads it: the options were lost, and the re-post (whose
+    option fields are listed beside) sets them again."""
+    old = Side(_OPTIONS_LOST if before else _OPTIONS_KEPT) if before is not None else None
+    new = Side(_OPTIONS_LOST if after else _OPTIONS_KEPT) if after is not None else None
+    return FieldDiff(_OPTIONS_FIELD, Shape.SCALAR, old, new)
+
 
 def _whole(
     data: Mapping[str, Any], timezone: str, now: datetime | None, *, side: str, with_times: bool
@@ -326,6 +340,10 @@ def _whole(
     for name in _field_order(data):
         value = data[name]
         if value is None or (name in QUIET_DEFAULTS and QUIET_DEFAULTS[name] == value):
+            continue
+        if name == _OPTIONS_FLAG:
+            lost = (value, None) if side == "before" else (None, value)
+            out.append(_options_field(*lost))
             continue
         shown = _side(name, value, timezone, now, with_times=with_times)
         if shown.is_empty:
@@ -350,6 +368,8 @@ def _field_diff(
 ) -> FieldDiff:
     old = before.get(name)
     new = after.get(name)
+    if name == _OPTIONS_FLAG:
+        return _options_field(old if name in before else None, new if name in after else None)
     old_side = _side(name, old, timezone, now, with_times=with_times) if name in before else None
     new_side = _side(name, new, timezone, now, with_times=with_times) if name in after else None
     shape = _shape(new if name in after and new not in (None, [], {}) else old)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from azstate.plan import Call, Plan
 from azstate.views.formats import Format, as_format
-from azstate.views.neutral import for_text
+from azstate.views.neutral import for_json, for_text
 from azstate.views.theme import THEME
 
 
@@ -47,7 +47,7 @@ def render_calls(calls: Sequence[Call], fmt: Format | str, console: Console) -> 
     match as_format(fmt, "calls"):
         case Format.JSON:
             console.out(
-                json.dumps([c.to_json() for c in calls], indent=2, ensure_ascii=False),
+                for_json(json.dumps([c.to_json() for c in calls], indent=2, ensure_ascii=True)),
                 highlight=False,
             )
         case Format.TEXT:

@@ -8,7 +8,7 @@ quote elsewhere), and their sections are open, because they are what a reviewer 
 A plan over several projects gets a table of counts per project, so 500 changes read as "which
 teams, how much" before any detail. What each change shows comes from views/diffmodel.py; every
 value goes out through views/neutral.py (code spans and fences it cannot close, HTML-escaped in
-summaries, markdown-escaped in reasons).
+summaries); a change's reason, which quotes names, is a comment line inside its fence.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from azstate.plan import Action, Change, Drift, Plan
 from azstate.views import diffmodel
 from azstate.views.counts import count
 from azstate.views.diffmodel import CronNote, FieldDiff, Side, Sign, unchanged_note
-from azstate.views.neutral import fenced, md_cell, md_html, md_prose
+from azstate.views.neutral import fenced, md_cell, md_html
 from azstate.views.neutral import md_code as code
 from azstate.views.theme import action_phrase, action_symbol
 
@@ -131,9 +131,9 @@ def _head(plan: Plan, changes: list[Change], drift: list[Drift], limit: int) -> 
         s = plan.summary
         server_cell = md_cell(plan.server)
         out += [
-            "| Create | Update | Replace | Delete | Server |",
-            "|---:|---:|---:|---:|:---|",
-            f"| {s.create:,} | {s.update:,} | {s.replace:,} | {s.delete:,} | {server_cell} |",
+            "| Create | Update | Delete | Server |",
+            "|---:|---:|---:|:---|",
+            f"| {s.create:,} | {s.update:,} | {s.delete:,} | {server_cell} |",
             "",
             scope[0].upper() + scope[1:] + ".",
             "",
@@ -245,6 +245,10 @@ def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bo
         lines += _field_lines(field)
     if view.unchanged:
         lines.append("  " + unchanged_note(view.unchanged))
+    if view.reason:
+        # Inside the fence, like the unchanged note: a reason quotes names (a flow's), and in
+        # prose a name could still be a link, a mention or an emoji.
+        lines.append(f"  # ({view.reason})")
     text = _summary(
         action_symbol(view.action),
         view.address,
@@ -254,8 +258,6 @@ def _change_text(change: Change, timezone: str, now: datetime | None, unfold: bo
     )
     if lines:
         text += fenced(lines) + "\n\n"
-    if view.reason:
-        text += f"_{md_prose(view.reason)}_\n\n"
     return text + "</details>\n\n"
 
 

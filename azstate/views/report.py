@@ -23,7 +23,7 @@ from azstate.plan import ApplyStatus, Plan
 from azstate.views import markdown, text
 from azstate.views.counts import count
 from azstate.views.formats import Format, as_format
-from azstate.views.neutral import for_text, md_cell
+from azstate.views.neutral import for_json, for_text, md_cell
 from azstate.views.theme import THEME
 
 _STATUS_STYLE = {
@@ -104,14 +104,16 @@ def render_apply_report(results: Sequence[ChangeOutcome], console: Console) -> N
         if not results:
             console.print(Text("Nothing to apply.", style="plan.legend"))
             return
-        console.print(Text("Apply results:", style="plan.header"))
+        console.print(Text("Apply results:", style="plan.header"), soft_wrap=True)
         for result in sorted(results, key=lambda r: r.address):
             console.print(report_line(result), soft_wrap=True)
-        console.print(summary_line(results))
+        console.print(summary_line(results), soft_wrap=True)
 
 
 def report_line(result: ChangeOutcome) -> Text:
-    """'  failed         project.etl.files (create, 0 calls sent): <the server's message>'."""
+    """'  failed         project.etl.files (create, 1 call sent): <the server's message>'.
+
+    A failed call that reached the server counts as sent: it was answered (or its reply lost)."""
     width = max(len(s) for s in _STATUS_STYLE)
     calls = count(result.calls_sent, "call")
     line = Text.assemble(
@@ -149,6 +151,36 @@ def complete_line(applied: int) -> Text:
     )
 
 
+def rerun_hint(results: Sequence[ChangeOutcome]) -> str:
+    """What a stopped apply tells its user to do: whether applying again can help.
+
+    A refusal (an unknown user, a cron the server will not take) comes back the same on every
+    re-run until the configuration changes; a transient failure (a connection, a lapsed
+    session, a gateway) or an interrupted apply is repaired by running it again, and an
+    outcome that is not known is shown by the next plan.
+    """
+    refused = _addresses(results, ApplyStatus.REFUSED)
+    transient = _addresses(results, ApplyStatus.TRANSIENT, ApplyStatus.INTERRUPTED)
+    unknown = _addresses(results, ApplyStatus.UNKNOWN)
+    parts = []
+    if refused:
+        parts.append(
+            f"the server refused {refused}: fix the configuration (applying it again sends the "
+            "same values)"
+        )
+    if transient:
+        parts.append(f"{transient} failed in a way a re-run repairs: apply again")
+    if unknown:
+        parts.append(f"whether {unknown} took effect is not known: plan shows it")
+    if not parts:
+        return "Run plan to see what is left."
+    return "Run plan to see what is left; " + "; ".join(parts) + "."
+
+
+def _addresses(results: Sequence[ChangeOutcome], *statuses: ApplyStatus) -> str:
+    return ", ".join(sorted(str(r.address) for r in results if r.status in statuses))
+
+
 def differs_line() -> Text:
     """The last line of an apply that sent every call but found the server still different."""
     return Text(
@@ -183,6 +215,7 @@ def apply_report_json(
     writes it), every change, the counts, and whether the server matched the configuration
     afterwards (None when apply stopped before checking)."""
     counts = _counts(results)
+    stopped = any(r.status is not ApplyStatus.APPLIED for r in results)
     document = {
         "plan": plan.to_json() if plan is not None else None,
         "changes": [
@@ -197,8 +230,9 @@ def apply_report_json(
         ],
         "summary": {k.value.replace(" ", "_"): v for k, v in counts.items()},
         "server_matches_configuration": matches,
+        "next_step": rerun_hint(results) if stopped else None,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return for_json(json.dumps(document, indent=2, ensure_ascii=True))
 
 
 def _counts(results: Sequence[ChangeOutcome]) -> dict[ApplyStatus, int]:

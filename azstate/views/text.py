@@ -87,8 +87,7 @@ def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
     out += [
         Text(),
         Text(
-            f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
-            f"{s.delete} to delete.",
+            f"Plan: {s.create} to create, {s.update} to update, {s.delete} to delete.",
             style="plan.summary",
         ),
     ]

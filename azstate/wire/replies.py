@@ -358,16 +358,57 @@ def download_identity(headers: Mapping[str, str]) -> tuple[int, int]:
     return _guard("download", build)
 
 
-def description_from_page(page: str) -> str | None:
-    """The description on the project page, unescaped twice (section 13); None if absent.
+# The project page's own line-break marker: before escaping, ``<br>`` and ``<br/>`` (lower case,
+# exactly) become it, and after escaping it (also one typed by the user) becomes ``<br>``.
+_PAGE_NEWLINE = "!NEWLINE!"
+_PAGE_BREAK = "<br>"
+_SURROGATE_PAIR = re.compile(r"&#(\d+);&#(\d+);")
 
-    The page escapes every string it renders and the template escapes once more, so `<b>`
-    arrives as `&amp;lt;b&amp;gt;`.
+
+def description_as_shown(text: str) -> str:
+    """A description as the project page shows it: the one form descriptions are compared in.
+
+    The server stores a description exactly (white space included, section 14), and the page
+    shows it exactly except that ``<br>``, ``<br/>`` and a literal ``!NEWLINE!`` all come out
+    as ``<br>``. Comparing both sides in this form makes a plan agree with what can be read
+    back wherever it is read: the page (which already shows this form) or the ``/index?all``
+    listing (which shows the exact text). ``validate`` warns where the form differs from the
+    text, since such a change cannot be seen on the page.
+    """
+    marked = text.replace("<br/>", _PAGE_NEWLINE).replace("<br>", _PAGE_NEWLINE)
+    return marked.replace(_PAGE_NEWLINE, _PAGE_BREAK)
+
+
+def unescape_page_text(text: str) -> str:
+    """One pass of the server's HTML escaping undone (commons-lang ``escapeHtml``).
+
+    It writes a character outside the BMP as two ``&#N;`` references, one per UTF-16 unit;
+    a standard unescape turns each into U+FFFD, so pairs are joined first.
+    """
+
+    def join(found: re.Match[str]) -> str:
+        high, low = int(found.group(1)), int(found.group(2))
+        if 0xD800 <= high < 0xDC00 and 0xDC00 <= low < 0xE000:
+            return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        return found.group(0)
+
+    return html.unescape(_SURROGATE_PAIR.sub(join, text))
+
+
+def description_from_page(page: str) -> str | None:
+    """The description on the project page, as ``description_as_shown`` spells it; None if the
+    page has no description element (section 14).
+
+    The page escapes twice: the page code escapes the text (with its line-break marker made
+    ``<br>``), then the template escapes all of that once more. Undoing the template's pass
+    leaves the only ``<`` of the text in the ``<br>`` breaks; undoing the page code's pass
+    between them gives the text back. White space is the stored text's, kept as it is.
     """
     found = _DESCRIPTION.search(page)
     if found is None:
         return None
-    return html.unescape(html.unescape(found.group(1))).strip()
+    once = html.unescape(found.group(1))
+    return _PAGE_BREAK.join(unescape_page_text(part) for part in once.split(_PAGE_BREAK))
 
 
 def project_logs(reply: Any) -> list[ProjectLogEntry]:

@@ -97,7 +97,9 @@ def test_prune_deletes_a_project_whose_table_is_gone(tmp_path: Path) -> None:
     plan = azstate(work, "plan", "--sandbox", "--detailed-exitcode", "-c", ".")
     assert plan.returncode == 2, plan.stdout + plan.stderr
     assert "- project.demo-dev will be deleted" in plan.stdout
-    assert "Plan: 0 to create, 0 to update, 0 to replace, 1 to delete." in plan.stdout
+    # the creator's ADMIN entry is shown going with the project
+    assert "- project.demo-dev.permission.user.azkaban will be deleted" in plan.stdout
+    assert "Plan: 0 to create, 0 to update, 2 to delete." in plan.stdout
     apply(work)
     listed = azstate(work, "import", "--sandbox", "--all", "--out", "imported")
     assert listed.returncode == 0, listed.stderr

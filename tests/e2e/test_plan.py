@@ -77,7 +77,7 @@ def test_create_of_every_resource_type(ws: Workspace) -> None:
         "project.etl.sla.daily": "+",
         "project.etl.permission.user.reader": "+",
     }
-    assert "Plan: 5 to create, 0 to update, 0 to replace, 0 to delete." in result.out
+    assert "Plan: 5 to create, 0 to update, 0 to delete." in result.out
     assert 'description: "Nightly ETL"' in result.out
     assert "At 02:00" in result.out and "next: " in result.out and "PST" in result.out
     assert "the flow must succeed within 2h: email" in result.out
@@ -123,7 +123,7 @@ def test_update_of_every_resource_type(ws: Workspace) -> None:
     assert "every upload creates a new project version" in result.out
     # Only changed fields: the schedule's unchanged options are not listed.
     assert "failure_action" not in result.out
-    assert "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete." in result.out
+    assert "Plan: 0 to create, 5 to update, 0 to delete." in result.out
     assert mutations(ws) == []
 
     data = plan_json(ws)
@@ -141,12 +141,13 @@ def test_delete_of_every_resource_type(ws: Workspace) -> None:
     result = plan(ws)
     assert symbol_lines(result.out) == {
         "project.etl-old": "-",
+        "project.etl-old.permission.user.azkaban": "-",  # goes with the project
         "project.etl.schedule.hourly": "-",
         "project.etl.sla.daily": "-",
         "project.etl.permission.user.reader": "-",
     }
-    assert "Plan: 0 to create, 0 to update, 0 to replace, 1 to delete." not in result.out
-    assert "Plan: 0 to create, 0 to update, 0 to replace, 4 to delete." in result.out
+    assert "Plan: 0 to create, 0 to update, 1 to delete." not in result.out
+    assert "Plan: 0 to create, 0 to update, 5 to delete." in result.out
     assert "setSla cannot clear an SLA" in result.out
 
     data = plan_json(ws)
@@ -267,7 +268,12 @@ def test_prune_deletes_matching_undeclared_projects_only(ws: Workspace) -> None:
         client.send(calls.create_project(name, "made by hand"))
     ws.write('[azstate]\nprune = ["etl-*"]\n[projects.etl]\ndescription = "made by hand"\n')
     data = plan_json(ws)
-    assert actions(data) == {"project.ETL-Older": "delete", "project.etl-old": "delete"}
+    assert actions(data) == {
+        "project.ETL-Older": "delete",
+        "project.ETL-Older.permission.user.azkaban": "delete",
+        "project.etl-old": "delete",
+        "project.etl-old.permission.user.azkaban": "delete",
+    }
 
     ws.write('[projects.etl]\ndescription = "made by hand"\n')
     assert plan_json(ws)["changes"] == []
@@ -282,6 +288,7 @@ def test_pruned_project_takes_its_schedules_without_calls_of_their_own(ws: Works
     assert actions(data) == {
         "project.etl-old": "delete",
         "project.etl-old.schedule.daily": "delete",
+        "project.etl-old.permission.user.azkaban": "delete",
     }
     assert by_addr["project.etl-old.schedule.daily"]["calls"] == []
     assert "with the project" in by_addr["project.etl-old.schedule.daily"]["reason"]
@@ -351,10 +358,9 @@ def test_target_limits_the_plan_and_keeps_what_it_needs(ws: Workspace) -> None:
         "project.etl.schedule.daily": "update",
         "project.etl.sla.daily": "update",
     }
-    data = plan_json(ws, "--target", "project.other")
-    assert data["changes"] == []
     ws.sandbox.log.clear()
-    plan_json(ws, "--target", "project.other")
+    result = plan(ws, "--target", "project.other")  # names nothing: an error, not "no changes"
+    assert result.code == 1 and "project.other matches nothing" in result.err
     assert not any(e.params.get("project") == "etl" for e in ws.sandbox.log.snapshot())
 
 

@@ -348,7 +348,8 @@ def _unclear(call: Call, out: str, err: str) -> list[str]:
     label, path, action, _ = call
     shown = f"{path} {action}".strip()
     if call in WRITES:
-        lines = [line for line in out.splitlines() if line.strip().startswith("failed")]
+        failed = ("failed", "transient failure")
+        lines = [line for line in out.splitlines() if line.strip().startswith(failed)]
         if not any(shown in line and "project." in line for line in lines):
             return [f"no report line names the failed {label} and its resource"]
         return []
