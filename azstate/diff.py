@@ -144,14 +144,19 @@ def _check_lockout(
     Checked on the changes apply would make, so after targeting."""
     touched: dict[str, list[Change]] = {}
     recreated: set[str] = set()
+    deleted: set[str] = set()
     for change in changes:
         key = change.address.project.lower()
         if change.address.kind is Kind.PERMISSION:
             touched.setdefault(key, []).append(change)
+        elif change.address.kind is Kind.PROJECT and change.action is Action.DELETE:
+            deleted.add(key)  # the project goes whole (prune): its entries go with it
         elif change.address.kind is Kind.PROJECT and change.action is not Action.UPDATE:
             recreated.add(key)
     refused: list[str] = []
     for key, permission_changes in sorted(touched.items()):
+        if key in deleted:
+            continue
         declared, have = desired.get(key), live.get(key)
         if declared is not None and declared.allow_admin_removal:
             continue
