@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
@@ -66,6 +67,10 @@ def test_every_plan_says_when_azkaban_url_is_not_server_url(ws: Workspace) -> No
     words = f"`AZKABAN_URL` points at `{ws.sandbox.url}`, not at `server.url` `{ELSEWHERE}`"
     assert words in md.out
     assert md.out.index("AZKABAN_URL") < md.out.index("| Create |")
+    html = MarkdownIt("commonmark").render(md.out)  # as the pull-request comment shows it
+    quote = html[html.index("<blockquote>") : html.index("</blockquote>")]
+    assert f"<code>AZKABAN_URL</code> points at <code>{ws.sandbox.url}</code>" in quote
+    assert f"<code>server.url</code> <code>{ELSEWHERE}</code>" in quote
     as_json = json.loads(ws.run("plan", "-c", str(ws.config), "--format", "json").out)
     assert as_json["server"] == ws.sandbox.url and as_json["configured_server"] == ELSEWHERE
     # The saved plan keeps it: show and apply PLANFILE print it too.
