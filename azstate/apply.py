@@ -1,9 +1,14 @@
 """Sends a plan's calls: projects in parallel, each project's changes in dependency order.
 
 A failed call stops what depends on it in its project (and every deletion there: nothing is
-removed once something went wrong) while the rest of the project and other projects go on. A
-write whose reply was lost may or may not have happened: it is checked by a read, and re-sent
-only when the read shows it did not happen, so nothing is ever created or uploaded twice.
+removed once something went wrong) while the rest of the project and other projects go on.
+
+A write whose reply was lost may or may not have happened. One that replaces a whole value
+(``Call.idempotent``: scheduleCronFlow, setSla, changeDescription, changePermission) is simply
+sent again. Any other (create, delete, upload, addPermission, removeSched) is checked by reads
+for a while and never sent again: if no read shows it done, its outcome is unknown, apply stops
+that project and the next plan decides from what the server holds. So within one apply nothing
+is created, uploaded, deleted, granted or unscheduled twice.
 """
 
 from __future__ import annotations
@@ -79,76 +84,281 @@ def apply_plan(
     parallelism: int = 8,
     progress: Progress | None = None,
     on_done: Callable[[ChangeOutcome], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[ChangeOutcome]:
-    """``on_done`` hears of each change as it is settled (from worker threads, one at a time):
-    the command prints a line per change where no progress bar can be shown."""
+    """Every change's outcome, in execution order.
+
+    ``on_done`` hears of each change as it is settled (from worker threads, one at a time):
+    the command prints a line per change where no progress bar can be shown.
+
+    ``stop`` set (the first Ctrl-C): no new call starts, the calls in flight finish, and what
+    was not sent is reported not attempted (or interrupted, for a change half sent). A
+    KeyboardInterrupt while waiting (the second): the calls in flight are not waited for and
+    are reported as of unknown outcome.
+    """
     progress = progress or NoProgress()
+    run = _Run(client, artifacts, progress, stop or threading.Event(), on_done)
     groups = execution_order(plan)
     progress.add(sum(len(c.calls) for g in groups for c in g))
-    results: dict[Address, ChangeOutcome] = {}
-    lock = threading.Lock()
-    breaker = _Breaker()
+    workers = max(1, min(parallelism, len(groups) or 1))
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        for f in [pool.submit(run.group, g) for g in groups]:
+            f.result()
+    except KeyboardInterrupt:
+        run.stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        return run.abandon(groups)
+    pool.shutdown()
+    return [run.results[c.address] for g in groups for c in g]
 
-    def run_group(group: list[Change]) -> None:
-        stopped: list[Change] = []  # failed, or not attempted because of a failure
+
+_INTERRUPTED = "apply was interrupted before this change"
+
+
+def _interrupted(outcome: ChangeOutcome) -> bool:
+    return outcome.status is ApplyStatus.INTERRUPTED or outcome.message == _INTERRUPTED
+
+
+def _applied(outcome: ChangeOutcome | None) -> bool:
+    return outcome is not None and outcome.status is ApplyStatus.APPLIED
+
+
+class _UnknownOutcome(AzstateError):
+    """A write that may or may not have taken effect, and must not be sent again."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # not even the check reached the server
+
+
+class _Run:
+    """One apply's shared state: outcomes so far, the call each project has in flight."""
+
+    def __init__(
+        self,
+        client: AzkabanClient,
+        artifacts: Mapping[str, bytes],
+        progress: Progress,
+        stop: threading.Event,
+        on_done: Callable[[ChangeOutcome], None] | None,
+    ) -> None:
+        self.client = client
+        self.artifacts = artifacts
+        self.progress = progress
+        self.stop = stop
+        self.on_done = on_done
+        self.breaker = _Breaker()
+        self.results: dict[Address, ChangeOutcome] = {}
+        self._in_flight: dict[Address, tuple[Call, int]] = {}  # change -> (call, calls sent)
+        self._abandoned = False
+        self._lock = threading.Lock()
+
+    def group(self, group: list[Change]) -> None:
+        """One project's changes in order. A failure stops what needs the change; an unknown
+        outcome stops the rest of the project (what it would act on may or may not exist)."""
+        stopped: list[ChangeOutcome] = []  # not done, or not known to be done
+        unknown: ChangeOutcome | None = None
         unreachable = answered = False
+        by_address = {c.address: c for c in group}
         # A change without calls is done by another's call (a schedule removed with its
         # project, an SLA sent with its schedule): settled last, once that one is known.
         for change in [c for c in group if c.calls] + [c for c in group if not c.calls]:
-            blocker = next((s for s in stopped if stops(change, s)), None)
-            if breaker.reason is not None and blocker is None:
-                outcome = ChangeOutcome(
-                    change.address, change.action, ApplyStatus.NOT_ATTEMPTED, breaker.reason
-                )
-                progress.advance(len(change.calls))
+            blocker = next((s for s in stopped if stops(change, by_address[s.address])), None)
+            if self.breaker.reason is not None and blocker is None:
+                outcome = self._skipped(change, self.breaker.reason)
             elif blocker is not None:
-                outcome = ChangeOutcome(
-                    change.address,
-                    change.action,
-                    ApplyStatus.NOT_ATTEMPTED,
-                    f"needs {blocker.address}, which did not happen",
+                outcome = self._skipped(change, self._blocked(blocker))
+            elif unknown is not None and change.calls:
+                outcome = self._skipped(
+                    change,
+                    f"not sent: the outcome of {unknown.address} is unknown, so apply stopped "
+                    "this project; run plan to see what the server holds",
                 )
-                progress.advance(len(change.calls))
-                stopped.append(change)
+            elif change.calls and self.stop.is_set():
+                outcome = self._skipped(change, _INTERRUPTED)
             else:
-                outcome = _apply_change(client, change, artifacts, progress)
+                outcome = self._change(change)
                 unreachable = unreachable or outcome.unreachable
                 answered = answered or outcome.status is ApplyStatus.APPLIED
-                if outcome.status.failed:
-                    stopped.append(change)
-            with lock:
-                results[change.address] = outcome
-                if on_done is not None:
-                    on_done(outcome)
-        breaker.project_done(unreachable and not answered)
+            if outcome.status is not ApplyStatus.APPLIED:
+                stopped.append(outcome)
+            if outcome.status is ApplyStatus.UNKNOWN:
+                unknown = outcome
+            with self._lock:
+                if not self._abandoned:
+                    self.results[change.address] = outcome
+                    if self.on_done is not None:
+                        self.on_done(outcome)
+        self.breaker.project_done(unreachable and not answered)
 
-    workers = max(1, min(parallelism, len(groups) or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for f in [pool.submit(run_group, g) for g in groups]:
-            f.result()
-    return [results[c.address] for g in groups for c in g]
+    def _blocked(self, blocker: ChangeOutcome) -> str:
+        """Why a change that needs ``blocker`` is not attempted: the reason the whole apply
+        stopped, when that is why the blocker was not done either."""
+        if _interrupted(blocker):
+            return _INTERRUPTED
+        if blocker.message is not None and blocker.message == self.breaker.reason:
+            return blocker.message
+        if blocker.status is ApplyStatus.UNKNOWN:
+            return f"needs {blocker.address}, whose outcome is unknown"
+        return f"needs {blocker.address}, which did not happen"
 
+    def _skipped(self, change: Change, why: str) -> ChangeOutcome:
+        self.progress.advance(len(change.calls))
+        return ChangeOutcome(change.address, change.action, ApplyStatus.NOT_ATTEMPTED, why)
 
-def _apply_change(
-    client: AzkabanClient, change: Change, artifacts: Mapping[str, bytes], progress: Progress
-) -> ChangeOutcome:
-    sent = 0
-    for call in change.calls:
+    def _change(self, change: Change) -> ChangeOutcome:
+        sent = 0
+        total = len(change.calls)
+        for call in change.calls:
+            if sent and self.stop.is_set():
+                self.progress.advance(total - sent)
+                return ChangeOutcome(
+                    change.address,
+                    change.action,
+                    ApplyStatus.INTERRUPTED,
+                    f"apply was interrupted after {sent} of {total} calls",
+                    sent,
+                )
+            with self._lock:
+                self._in_flight[change.address] = (call, sent)
+            try:
+                self._send(change, call)
+            except _UnknownOutcome as exc:
+                self.progress.advance(total - sent)
+                return ChangeOutcome(
+                    change.address,
+                    change.action,
+                    ApplyStatus.UNKNOWN,
+                    str(exc),
+                    sent + 1,
+                    exc.unreachable,
+                )
+            except AzstateError as exc:
+                self.progress.advance(total - sent)
+                # A lost write whose check could not reach the server either counts too.
+                unreachable = isinstance(exc, TransportError) or isinstance(
+                    exc.__cause__, TransportError
+                )
+                sent += _reached_server(exc)
+                return ChangeOutcome(
+                    change.address,
+                    change.action,
+                    failure_status(exc),
+                    str(exc),
+                    sent,
+                    unreachable,
+                )
+            finally:
+                with self._lock:
+                    self._in_flight.pop(change.address, None)
+            sent += 1
+            self.progress.advance()
+        return ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED, None, sent)
+
+    def _send(self, change: Change, call: Call) -> None:
+        """Send once. A lost reply: an idempotent write is sent once more; any other is
+        checked by reads and, unless they show it done, reported of unknown outcome."""
+        data = None
+        if call.upload is not None:
+            data = self.artifacts.get(call.upload.sha256)
+            if data is None:
+                raise AzstateError(
+                    f"the upload {call.upload.name} ({call.upload.sha256[:12]}) is not among "
+                    "the sources read from the configuration"
+                )
         try:
-            _send(client, change, call, artifacts)
-        except AzstateError as exc:
-            progress.advance(len(change.calls) - sent)
-            # A lost write whose check could not reach the server either counts too.
-            unreachable = isinstance(exc, TransportError) or isinstance(
-                exc.__cause__, TransportError
-            )
-            sent += _reached_server(exc)
-            return ChangeOutcome(
-                change.address, change.action, failure_status(exc), str(exc), sent, unreachable
-            )
-        sent += 1
-        progress.advance()
-    return ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED, None, sent)
+            self.client.send(call, file_bytes=data)
+        except TransportError as exc:
+            if not exc.may_have_reached_server:
+                raise
+            if self.stop.is_set():
+                raise _UnknownOutcome(
+                    f"{exc}; apply was interrupted, so it was neither checked nor sent again"
+                ) from exc
+            if call.idempotent:
+                self.client.send(call, file_bytes=data)
+                return
+            window = min(2 * self.client.timeout, _GRACE_CAP)
+            try:
+                if self._happened_soon(change, call, data, window):
+                    return
+            except (AzkabanError, TransportError) as check:
+                raise _UnknownOutcome(
+                    f"{exc}; whether it took effect could not be checked, so it was not sent "
+                    f"again: {check}",
+                    unreachable=isinstance(check, TransportError),
+                ) from check
+            except AzstateError as moved:  # the unit found the server changed otherwise
+                raise _UnknownOutcome(f"{exc}; {moved}") from moved
+            if self.stop.is_set():
+                raise _UnknownOutcome(
+                    f"{exc}; apply was interrupted while checking whether it took effect, so "
+                    "it was not sent again: run plan to see what the server holds"
+                ) from exc
+            raise _UnknownOutcome(
+                f"{exc}; no read within {window:g} s showed it done, and it may still be: not "
+                "sent again, run plan to see what the server holds"
+            ) from exc
+
+    def _happened_soon(self, change: Change, call: Call, data: bytes | None, window: float) -> bool:
+        """Whether a read shows the write done within ``window`` seconds.
+
+        A reply lost to a timeout or a reset does not mean the server stopped: Jetty finishes
+        a request whose client went away. So the read is repeated for up to twice the
+        client's timeout (at most 10 s); no for that long still does not mean it never will
+        be, so a write not seen done is not sent again. An interrupt ends the looking.
+        """
+        deadline = time.monotonic() + window
+        while True:
+            if unit_for(change.address.kind).happened(self.client, change, call, data):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            if self.stop.wait(min(0.25, self.client.timeout / 4)):
+                return False
+
+    def abandon(self, groups: list[list[Change]]) -> list[ChangeOutcome]:
+        """The outcomes when apply stops waiting: a change with a call in flight is of
+        unknown outcome, a change not reached is not attempted."""
+        with self._lock:
+            self._abandoned = True
+            results = dict(self.results)
+            in_flight = dict(self._in_flight)
+        outcomes = []
+        for group in groups:
+            for change in group:
+                outcome = results.get(change.address)
+                if outcome is None and change.address in in_flight:
+                    call, sent = in_flight[change.address]
+                    shown = " ".join(p for p in (call.method, call.path, call.action) if p)
+                    outcome = ChangeOutcome(
+                        change.address,
+                        change.action,
+                        ApplyStatus.UNKNOWN,
+                        f"{shown} was in flight when apply was stopped at once: not waited "
+                        "for; run plan to see what the server holds",
+                        sent + 1,
+                    )
+                elif (
+                    outcome is None
+                    and not change.calls
+                    and all(
+                        _applied(results.get(other.address))
+                        for other in group
+                        if other is not change and stops(change, other)
+                    )
+                ):  # done by calls that were all answered
+                    outcome = ChangeOutcome(change.address, change.action, ApplyStatus.APPLIED)
+                elif outcome is None:
+                    outcome = ChangeOutcome(
+                        change.address, change.action, ApplyStatus.NOT_ATTEMPTED, _INTERRUPTED
+                    )
+                outcomes.append(outcome)
+        return outcomes
+
+
+_GRACE_CAP = 10.0  # seconds
 
 
 def failure_status(exc: AzstateError) -> ApplyStatus:
@@ -172,58 +382,6 @@ def _reached_server(exc: AzstateError) -> bool:
     if isinstance(exc, TransportError):
         return exc.may_have_reached_server
     return isinstance(exc, AzkabanError) or exc.__cause__ is not None
-
-
-def _send(
-    client: AzkabanClient, change: Change, call: Call, artifacts: Mapping[str, bytes]
-) -> None:
-    data = None
-    if call.upload is not None:
-        data = artifacts.get(call.upload.sha256)
-        if data is None:
-            raise AzstateError(
-                f"the upload {call.upload.name} ({call.upload.sha256[:12]}) is not among the "
-                "sources read from the configuration"
-            )
-    try:
-        client.send(call, file_bytes=data)
-    except TransportError as exc:
-        if not exc.may_have_reached_server:
-            raise
-        if not call.idempotent:
-            try:
-                if _happened_soon(client, change, call, data):
-                    return
-            except (AzkabanError, TransportError) as check:
-                raise AzstateError(
-                    f"{exc}; whether it took effect could not be checked, so it was not sent "
-                    f"again: {check}"
-                ) from check
-        client.send(call, file_bytes=data)
-
-
-_GRACE_CAP = 10.0  # seconds
-
-
-def _happened_soon(client: AzkabanClient, change: Change, call: Call, data: bytes | None) -> bool:
-    """Whether the write took effect, asked again for a while before answering no.
-
-    A reply lost to a timeout or a reset does not mean the server stopped: Jetty finishes a
-    request whose client went away. So the read is repeated for up to twice the client's
-    timeout (at most 10 s) before the write is taken not to have happened and is sent again.
-    """
-    deadline = time.monotonic() + min(2 * client.timeout, _GRACE_CAP)
-    while True:
-        if _happened(client, change, call, data):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(min(0.25, client.timeout / 4))
-
-
-def _happened(client: AzkabanClient, change: Change, call: Call, data: bytes | None) -> bool:
-    """After a lost reply: did the write take effect? The change's unit knows how to read it."""
-    return unit_for(change.address.kind).happened(client, change, call, data)
 
 
 def left_over(

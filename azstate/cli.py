@@ -1,4 +1,5 @@
-"""Command line entry: parse, dispatch, turn AzstateError into one line and exit code 1.
+"""Command line entry: parse, dispatch, turn AzstateError into one line and exit code 1, and
+Ctrl-C or SIGTERM into exit code 130.
 
 This is the only place that exits. Each subcommand lives in azstate/commands/<module>.py and
 exposes ``add_arguments(parser)`` and ``run(args) -> int`` (which first reads args into
@@ -13,8 +14,12 @@ import difflib
 import gc
 import importlib
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import NoReturn
@@ -228,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(verbose=args.verbose)
     tune_gc()
     try:
-        code: int = _load(args._module).run(args)
+        with _sigterm_as_interrupt():
+            code: int = _load(args._module).run(args)
     except AzstateError as exc:
         # One line, nothing in it able to act on a terminal or a CI log: a message may quote
         # a server's reply or a value from the configuration.
@@ -237,6 +243,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Error: {for_text(describe(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if argv is None:  # exiting now: another Ctrl-C must not print a traceback instead
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
         print("Interrupted.", file=sys.stderr)
-        return 1
+        code = INTERRUPTED
+    if code == INTERRUPTED and argv is None:
+        _exit_now(code)
     return code
+
+
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, a container stopped) is handled as Ctrl-C is: by default
+    it would kill the process without a word, in the middle of an apply, with no report."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without waiting for calls still in flight on worker threads (the interpreter
+    would join them at exit): an interrupted command has printed all it will say."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

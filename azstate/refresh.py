@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -157,7 +158,7 @@ def read(
     schedules the reads on one pool and collects them.
     """
     progress = progress or NoProgress()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    with _cancelled_on_exception(ThreadPoolExecutor(max_workers=max(1, parallelism))) as pool:
         reader = _Reader(client, cache, progress, pool)
         listing, schedules = _listings(pool, client, progress)
         listed = [
@@ -177,6 +178,19 @@ def read(
     if cache is not None:
         cache.save()
     return ServerSnapshot(projects=projects, user=client.username)
+
+
+@contextmanager
+def _cancelled_on_exception(pool: ThreadPoolExecutor) -> Iterator[ThreadPoolExecutor]:
+    """The pool, shut down without running its queued reads when the body raises: a failed
+    read or a Ctrl-C (KeyboardInterrupt) ends the refresh at once, not after every read
+    already queued (the reads in flight finish on their own, bounded by the timeout)."""
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _snapshot(item: ProjectListing, parts: list[Mapping[str, Pending[Any]]]) -> ProjectSnapshot:

@@ -10,15 +10,20 @@ needed) and stderr gets one line per finished change, so a CI log shows an apply
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.text import Text
 
 from azstate import planfile
 from azstate.apply import ChangeOutcome, apply_plan, left_over, ordered_calls
+from azstate.cli import INTERRUPTED
 from azstate.commands.options import (
     Options,
     add_config_arg,
@@ -142,7 +147,11 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
             with lock, err.use_theme(THEME):
                 err.print(progress_line(outcome), soft_wrap=True)
 
-    with progress_for(err, "Applying", client=ws.client) as progress:
+    stop = threading.Event()
+    with (
+        progress_for(err, "Applying", client=ws.client) as progress,
+        _first_interrupt_stops(stop, err, ws.client.timeout),
+    ):
         outcomes = apply_plan(
             ws.client,
             plan,
@@ -150,7 +159,21 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
             parallelism=ws.parallelism,
             progress=progress,
             on_done=finished,
+            stop=stop,
         )
+    # The text report repeats the plan unless it is on the same screen already.
+    with_plan = not (out.is_terminal and err.is_terminal)
+    if stop.is_set():
+        render_report(plan, outcomes, fmt, out, matches=None, with_plan=with_plan)
+        err.print(
+            Text(
+                "Interrupted: apply stopped before it was done; the report says what was "
+                "applied and what was not. Run plan to see what is left; applying again "
+                "repairs it."
+            ),
+            soft_wrap=True,
+        )
+        return INTERRUPTED
     complete = all(o.status is ApplyStatus.APPLIED for o in outcomes)
     left = (
         left_over(plan, lambda targets, only: ws.plan(targets=targets, only=only))
@@ -158,8 +181,6 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
         else []
     )
     matches = (not left) if complete else None
-    # The text report repeats the plan unless it is on the same screen already.
-    with_plan = not (out.is_terminal and err.is_terminal)
     render_report(plan, outcomes, fmt, out, matches=matches, with_plan=with_plan)
     if not complete:
         raise ApplyError(
@@ -173,3 +194,33 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
             + ", ".join(str(c.address) for c in left)
         )
     return 0
+
+
+@contextmanager
+def _first_interrupt_stops(stop: threading.Event, err: Console, timeout: float) -> Iterator[None]:
+    """While apply sends calls, the first Ctrl-C or SIGTERM sets ``stop``: no new call starts
+    and the ones in flight finish, so the report can say what was done. The second raises
+    KeyboardInterrupt, which apply_plan answers by no longer waiting for them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        err.print(
+            Text(
+                f"\n{name}: no new call starts; waiting for the calls in flight (about "
+                f"{timeout:g} s at most). Press Ctrl-C again to stop at once."
+            ),
+            soft_wrap=True,
+        )
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

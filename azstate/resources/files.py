@@ -147,9 +147,9 @@ class FilesUnit(Unit):
     def happened(
         self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
     ) -> bool:
-        """An upload is sent again only while the project is still at the version the plan
-        saw (the change's fingerprint holds it): a version that moved to other content means
-        someone else uploaded meanwhile, and a second upload of ours would bury theirs unseen.
+        """Done when the project moved past the version the plan saw (the change's
+        fingerprint holds it) to our content; still at that version: not seen yet. A version
+        that moved to other content means someone else uploaded meanwhile: said at once.
         """
         assert data is not None
         project = change.address.project

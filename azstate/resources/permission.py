@@ -113,7 +113,8 @@ class PermissionUnit(Unit):
     def happened(
         self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
     ) -> bool:
-        """addPermission sent again would fail with "already exists"."""
+        """Whether the entry exists now (addPermission is never sent twice: the second
+        would fail with "already exists")."""
         if change.action is not Action.CREATE:
             return False
         addr = change.address

@@ -162,8 +162,9 @@ class Unit:
     def happened(
         self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
     ) -> bool:
-        """After a lost reply to a non-idempotent call: did it take effect? Reads only.
-        False sends it again."""
+        """After a lost reply to a non-idempotent call: does a read show it took effect?
+        Reads only. False is "not yet seen": apply asks again for a while, and never sends
+        the call again (its outcome is then unknown)."""
         return False
 
     def drift_fields(self, change: Change) -> list[str]:

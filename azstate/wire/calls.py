@@ -38,7 +38,8 @@ PERMISSION_FLAGS: tuple[Perm, ...] = (
 # Writes whose repetition leaves the server as one sending does: each replaces a whole value
 # (the schedule and its options, the SLA list, the description, a permission's five flags).
 # The others (create, delete, upload, removeSched, addPermission, executeFlow, cancelFlow) are
-# checked after a lost reply before anything is sent again (resources/, through the client).
+# never sent twice: after a lost reply apply checks by reads (resources/) whether they took
+# effect, and reports the outcome unknown when no read shows it.
 IDEMPOTENT_WRITES = frozenset(
     {"scheduleCronFlow", "setSla", "changeDescription", "changePermission"}
 )

@@ -344,11 +344,11 @@ _PER_PROJECT = ("fetchSchedule", "slaInfo", "download", "fetchprojectflows", "")
 
 def _unclear(call: Call, out: str, err: str) -> list[str]:
     """A stopped apply names the call that failed and the resource it was for: a write on the
-    report line of its change, a read in the error."""
+    report line of its change (failed, or outcome unknown), a read in the error."""
     label, path, action, _ = call
     shown = f"{path} {action}".strip()
     if call in WRITES:
-        failed = ("failed", "transient failure")
+        failed = ("failed", "transient failure", "outcome unknown")
         lines = [line for line in out.splitlines() if line.strip().startswith(failed)]
         if not any(shown in line and "project." in line for line in lines):
             return [f"no report line names the failed {label} and its resource"]
@@ -399,8 +399,9 @@ def _lost(server: SandboxServer) -> list[str]:
 
 
 def _duplicated(server: SandboxServer, kind: str, action: str) -> list[str]:
-    """A write that reached the server, its reply lost or late, must not be sent again."""
-    if kind not in ("reset_after", "slow") or action not in _NOT_TWICE:
+    """A write whose reply was lost or late, whether or not the server acted, must not be sent
+    again: a reset before the server acted looks to the client like one after."""
+    if kind not in ("reset_before", "reset_after", "slow") or action not in _NOT_TWICE:
         return []
     sent = [
         (e.params.get("project") or e.params.get("name"), e.params.get("name"))
