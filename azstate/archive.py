@@ -46,16 +46,39 @@ def collect_files(directory: Path | str, *, origin: str | None = None) -> dict[s
     if not root.is_dir():
         raise SourceError("not a directory", file=origin)
     real_root = Path(os.path.realpath(root))
-    files: dict[str, bytes] = {}
-    _walk(root, "", real_root, frozenset({real_root}), files, origin)
-    total = sum(len(data) for data in files.values())
-    if total > MAX_TOTAL or len(files) > MAX_ENTRIES:
+    found: dict[str, tuple[Path, int]] = {}
+    _walk(root, "", real_root, frozenset({real_root}), found, origin)
+    # Sizes are known before a byte is read: a 3 GB file is refused by its size, not read.
+    total = sum(size for _, size in found.values())
+    if total > MAX_TOTAL or len(found) > MAX_ENTRIES:
         raise SourceError(
-            f"{len(files)} files, {total} bytes: over the limit of {MAX_ENTRIES} files or "
+            f"{len(found)} files, {total} bytes: over the limit of {MAX_ENTRIES} files or "
             f"{MAX_TOTAL} bytes for one project",
             file=origin,
         )
-    return dict(sorted(files.items()))
+    files: dict[str, bytes] = {}
+    budget = MAX_TOTAL
+    for rel in sorted(found):
+        path, _ = found[rel]
+        files[rel] = _read_bounded(path, budget, f"{origin}/{rel}")
+        budget -= len(files[rel])
+    return files
+
+
+def _read_bounded(path: Path, budget: int, shown: str) -> bytes:
+    """The file's bytes, refusing it when it grew past what is left of the limit since it was
+    measured (a file written to while azstate reads the source)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(budget + 1)
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", file=shown) from exc
+    if len(data) > budget:
+        raise SourceError(
+            f"grew past the limit of {MAX_TOTAL} bytes for one project while being read",
+            file=shown,
+        )
+    return data
 
 
 def _walk(
@@ -63,9 +86,10 @@ def _walk(
     prefix: str,
     real_root: Path,
     ancestors: frozenset[Path],
-    out: dict[str, bytes],
+    out: dict[str, tuple[Path, int]],
     origin: str,
 ) -> None:
+    """Every regular file under ``directory`` with its size, nothing read yet."""
     try:
         names = sorted(os.listdir(directory))
     except OSError as exc:
@@ -109,10 +133,7 @@ def _walk(
                 )
             _walk(path, f"{rel}/", real_root, ancestors | {real}, out, origin)
         elif stat.S_ISREG(info.st_mode):
-            try:
-                out[rel] = path.read_bytes()
-            except OSError as exc:
-                raise SourceError(f"cannot read: {exc.strerror}", file=shown) from exc
+            out[rel] = (path, info.st_size)
         else:
             raise SourceError("not a regular file (device, socket or pipe)", file=shown)
 

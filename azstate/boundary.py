@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from azstate.gitrepo import GitUnavailable, run_git, toplevel
@@ -20,8 +21,9 @@ ALLOW_ENV = "AZSTATE_ALLOW_OUTSIDE_SOURCES"
 ALLOW_FLAG = "--allow-outside-sources"
 
 
-def allowed_by_environment() -> bool:
-    return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
+def allowed_by_environment(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
@@ -69,3 +71,67 @@ def untracked_files(source: Path, limit: int = 20) -> list[str]:
         return []
     names = [os.fsdecode(n) for n in done.stdout.split(b"\0") if n]
     return sorted(names)[:limit]
+
+
+def untracked_entries(root: Path) -> tuple[str, ...]:
+    """Everything under the work tree ``root`` that git does not track, ignored files
+    included, relative to ``root``; a directory holding nothing tracked is one entry ending in
+    ``/``. One git call for the whole repository, however many sources it holds."""
+    done = _git(root, "ls-files", "--others", "--directory", "--no-empty-directory", "-z")
+    if done is None or done.returncode != 0:
+        return ()
+    return tuple(sorted(os.fsdecode(n) for n in done.stdout.split(b"\0") if n))
+
+
+def untracked_in(
+    source: Path, root: Path, entries: tuple[str, ...], *, skipped: frozenset[str] = frozenset()
+) -> list[str]:
+    """The entries of ``untracked_entries(root)`` that lie in the directory ``source``, relative
+    to it (``"."`` when the whole directory is untracked); names in ``skipped`` (never zipped)
+    are left out."""
+    try:
+        rel = source.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return []
+    prefix = "" if rel == "." else rel + "/"
+    found: list[str] = []
+    for entry in entries:
+        if prefix.startswith(entry) and entry.endswith("/"):
+            return ["."]
+        if not entry.startswith(prefix):
+            continue
+        inner = entry[len(prefix) :]
+        if skipped.intersection(inner.rstrip("/").split("/")):
+            continue
+        found.append(inner)
+    return found
+
+
+class Confinement:
+    """The boundary of one loading of a configuration: what it refuses and what it warns of.
+
+    Git is asked once per load (the work tree, then the untracked files, only when a source
+    needs them), however many projects and sources the configuration holds.
+    """
+
+    def __init__(self, config_path: Path, *, allow_outside: bool) -> None:
+        resolved = config_path.resolve()
+        self.root = git_root(resolved)
+        self.boundary = self.root or (resolved if resolved.is_dir() else resolved.parent)
+        self.allow_outside = allow_outside
+        self._untracked: tuple[str, ...] | None = None
+
+    def refusal(self, path: Path, shown: str) -> str | None:
+        """Why ``path`` (a source or an extended file) may not be read; None when it may."""
+        if self.allow_outside or not outside(path, self.boundary):
+            return None
+        return outside_message(shown, self.boundary)
+
+    def unreviewed(self, source: Path, *, skipped: frozenset[str] = frozenset()) -> list[str]:
+        """Files of the directory ``source`` that git does not track (they would be uploaded
+        without anyone reviewing them); empty outside git."""
+        if self.root is None or not source.is_dir():
+            return []
+        if self._untracked is None:
+            self._untracked = untracked_entries(self.root)
+        return untracked_in(source, self.root, self._untracked, skipped=skipped)

@@ -399,7 +399,7 @@ class ServerConfig(_Model):
         default=None,
         description="A PEM file of CA certificates to trust, relative to this file.",
     )
-    timeout: Annotated[float, Strict(), Field(gt=0)] = Field(
+    timeout: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)] = Field(
         default=30, description="Seconds to wait for each request."
     )
     parallelism: Annotated[int, Strict(), Field(ge=1, le=64)] = Field(
@@ -692,6 +692,14 @@ class PermissionsConfig(_Model):
         default={},
         description='Group name to permissions, e.g. analysts = ["read"].',
     )
+    allow_admin_removal: Annotated[bool, Strict()] = Field(
+        default=False,
+        description=(
+            "Let a plan take ADMIN from a group, from the applying user, or from every entry. "
+            "Without it such a plan is refused: Azkaban cannot tell which groups the applying "
+            "user is in, and a project nobody administers cannot be repaired through its API."
+        ),
+    )
 
 
 class ProjectConfig(_Model):
@@ -731,6 +739,8 @@ def _source(value: object) -> object:
         raise ValueError(f"expected a path as a string, got {describe_value(value)}")
     if not value.strip():
         raise ValueError("must not be empty: give a directory or a .zip file")
+    if "\0" in value:
+        raise ValueError("holds a NUL character, which no path can")
     return Path(value)
 
 

@@ -25,10 +25,17 @@ from azstate import __version__
 from azstate.address import Address, Kind
 from azstate.errors import PlanError
 from azstate.globs import matches
+from azstate.lockout import lockout_risks
 from azstate.origins import Origin, field_origins, strongest
 from azstate.plan import Action, Baseline, Change, Plan
 from azstate.resources import ProjectContext, plan_project, unit_for, with_needs
-from azstate.state import DISPLAY_ONLY, ProjectState, ServerState
+from azstate.state import (
+    DISPLAY_ONLY,
+    PermissionValue,
+    ProjectState,
+    ServerState,
+    permission_key,
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ def diff(
     if options.targets:
         _check_targets(options.targets, desired, live)
         changes = _targeted(changes, options.targets)
+    if not options.refresh_only:
+        _check_lockout(changes, desired, live, live.user or desired.user)
     changes.sort(key=lambda c: c.address)
     converged: list[Address] = []
     if baseline is None:
@@ -162,6 +171,61 @@ def _check_protect(changes: list[Change], desired: ServerState, globs: tuple[str
             "the plan would delete protected project(s): "
             + ", ".join(refused)
             + " (remove the protection in the configuration first)"
+        )
+
+
+def _check_lockout(
+    changes: list[Change], desired: ServerState, live: ServerState, user: str
+) -> None:
+    """Refuse permission changes that could leave the applying user, or everyone, without
+    ADMIN on a project that stays (lockout.py says which), unless its configuration allows it.
+    Checked on the changes apply would make, so after targeting."""
+    touched: dict[str, list[Change]] = {}
+    recreated: set[str] = set()
+    deleted: set[str] = set()
+    for change in changes:
+        key = change.address.project.lower()
+        if change.address.kind is Kind.PERMISSION:
+            touched.setdefault(key, []).append(change)
+        elif change.address.kind is Kind.PROJECT and change.action is Action.DELETE:
+            deleted.add(key)  # the project goes whole (prune): its entries go with it
+        elif change.address.kind is Kind.PROJECT and change.action is not Action.UPDATE:
+            recreated.add(key)
+    refused: list[str] = []
+    for key, permission_changes in sorted(touched.items()):
+        if key in deleted:
+            continue
+        declared, have = desired.get(key), live.get(key)
+        if declared is not None and declared.allow_admin_removal:
+            continue
+        if key in recreated or have is None:
+            # Azkaban makes the creator ADMIN at create; nothing else is there yet.
+            now: dict[str, frozenset[str]] = {permission_key("user", user): frozenset({"admin"})}
+        elif have.permissions is None:
+            continue  # not read: nothing to compare against
+        else:
+            now = {k: frozenset(v.perms) for k, v in have.permissions.items()}
+        after = dict(now)
+        for change in permission_changes:
+            entry = permission_key(
+                "group" if change.address.principal == "group" else "user", change.address.name
+            )
+            if change.action is Action.DELETE or change.after is None:
+                after.pop(entry, None)
+            elif isinstance(change.after, PermissionValue):
+                after[entry] = frozenset(change.after.perms)
+        if not any("admin" in perms for perms in now.values()):
+            continue  # nobody holds ADMIN already: not this plan's doing (nor can it repair it)
+        risks = lockout_risks(after, now, user)
+        if risks:
+            name = declared.name if declared is not None else key
+            refused.append(f"{name}: " + "; ".join(risks))
+    if refused:
+        raise PlanError(
+            "the plan could leave the applying user, or everyone, without ADMIN: "
+            + "; ".join(refused)
+            + " (keep an ADMIN entry, or set allow_admin_removal = true in the project's "
+            "[projects.NAME.permissions] table if this is meant)"
         )
 
 

@@ -24,6 +24,7 @@ from azstate.errors import AzstateError, SourceError
 from azstate.export import Exported, export
 from azstate.flows import FlowInfo, discover
 from azstate.load import load_config
+from azstate.private import make_dirs, write_file
 from azstate.state import ProjectState
 from azstate.wire.client import AzkabanClient
 
@@ -91,7 +92,7 @@ def unpack_all(
     client: AzkabanClient, projects: Sequence[ProjectState], out_dir: Path, *, parallelism: int
 ) -> list[Unpacked]:
     """Every project's current upload unpacked under out_dir/projects, in the given order."""
-    (out_dir / "projects").mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir / "projects")
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
         return list(pool.map(lambda p: unpack(client, p.name, out_dir), projects))
 
@@ -107,10 +108,8 @@ def unpack(client: AzkabanClient, name: str, out_dir: Path) -> Unpacked:
         return Unpacked(uploaded=False)
     files = read_zip_safely(client.download(name, version))
     for rel, data in files.items():
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    target.mkdir(parents=True, exist_ok=True)
+        write_file(target / rel, data)
+    make_dirs(target)
     found = Unpacked(uploaded=True)
     left_out = sorted(set(files) - set(collect_files(target)))
     if left_out:
@@ -167,8 +166,8 @@ def write_config(
         _append(where.config, _project_tables(result.text))
         return result
     # The schema goes beside the file, so editors find it wherever the directory is checked out.
-    (where.out_dir / SCHEMA_FILE).write_text(schema_text, encoding="utf-8")
-    where.config.write_text(result.text, encoding="utf-8")
+    write_file(where.out_dir / SCHEMA_FILE, schema_text)
+    write_file(where.config, result.text)
     return result
 
 

@@ -36,6 +36,9 @@ from pydantic import BaseModel, ValidationError
 
 from azstate import cron
 from azstate.archive import (
+    MAX_TOTAL,
+    SKIPPED_DIRS,
+    SKIPPED_FILES,
     collect_files,
     digest_of,
     file_digests,
@@ -44,6 +47,7 @@ from azstate.archive import (
     upload_name,
     zip_files,
 )
+from azstate.boundary import Confinement
 from azstate.buildcache import BuildCache, Built, Discovered, tree_stamps
 from azstate.config import (
     Config,
@@ -64,6 +68,7 @@ from azstate.wire.replies import description_as_shown
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 20
+MAX_TOML = 64 * 1024 * 1024  # a file is checked before it is read: -c /dev/zero must not hang
 _MAX_LISTED = 12
 
 
@@ -471,6 +476,7 @@ def load_config(
     only: frozenset[str] | None = None,
     builds: BuildCache | None = None,
     undeclared_ok: bool = False,
+    allow_outside: bool = False,
 ) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
@@ -481,9 +487,12 @@ def load_config(
     (lower-cased names; None: all) are zipped and hashed, reusing ``builds`` where a tree is
     unchanged. With ``undeclared_ok`` (a --baseline configuration, evaluated with today's --var
     values) a --var the configuration does not declare is left out instead of refused.
-    Raises ConfigError or SourceError, never anything from pydantic or tomllib.
+    ``allow_outside`` (--allow-outside-sources) lets extended files and sources lie outside the
+    repository of ``path`` (boundary.py). Raises ConfigError or SourceError, never anything
+    from pydantic or tomllib.
     """
-    reader = _Reader()
+    confinement = Confinement(Path(path), allow_outside=allow_outside)
+    reader = _Reader(confinement)
     parts = reader.parts(Path(path))
     laid = {id(t): t for part in parts for t in part.files}  # in the order laid: bases first
     files = tuple(laid.values())
@@ -507,7 +516,9 @@ def load_config(
     ctx.fail_if_any()
     warnings = _unused_variables(ctx, declared, resolution.used)
     warnings += _variables_without_value(ctx, declared, resolution.used)
-    return _with_sources(ctx, config, document, declared, warnings, only=only, builds=builds)
+    return _with_sources(
+        ctx, config, document, declared, warnings, confinement, only=only, builds=builds
+    )
 
 
 def _interpolate(
@@ -582,6 +593,10 @@ _TOML_HINTS = (
 
 def _read_toml(path: Path, shown: str) -> TomlFile:
     try:
+        size = path.stat().st_size
+        if not path.is_file() or size > MAX_TOML:
+            what = f"{size} bytes, over the limit of {MAX_TOML}" if path.is_file() else "special"
+            raise ConfigError(f"not a configuration file ({what})", file=shown)
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from exc
@@ -592,9 +607,15 @@ def _read_toml(path: Path, shown: str) -> TomlFile:
         raise ConfigError("not UTF-8 text (TOML files are UTF-8)", file=shown, line=line) from exc
     try:
         raw = tomllib.loads(text)
+        locator = KeyLocator(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, shown, text) from exc
-    return TomlFile(path=path, shown=shown, raw=raw, locator=KeyLocator(text), data=data)
+    except RecursionError:
+        raise ConfigError(
+            "arrays or tables nested too deeply to read (a configuration needs a few levels)",
+            file=shown,
+        ) from None
+    return TomlFile(path=path, shown=shown, raw=raw, locator=locator, data=data)
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, shown: str, text: str) -> ConfigError:
@@ -630,8 +651,9 @@ class _Part:
 class _Reader:
     """Reads each file once (by its real path), however many files extend it."""
 
-    def __init__(self) -> None:
+    def __init__(self, confinement: Confinement) -> None:
         self._read: dict[Path, TomlFile] = {}
+        self._confinement = confinement
 
     def read(self, path: Path, shown: str) -> TomlFile:
         key = path.resolve()
@@ -641,7 +663,12 @@ class _Reader:
 
     def parts(self, path: Path) -> list[_Part]:
         """A file is one part; in a directory, every file that no other file there extends."""
-        tomls = [self.read(p, str(p)) for p in _toml_paths(path)]
+        files = _toml_paths(path)
+        for file in files:  # a link in a -c directory may lead out of the repository
+            refusal = self._confinement.refusal(file, str(file))
+            if refusal:
+                raise ConfigError(refusal, file=str(file))
+        tomls = [self.read(p, str(p)) for p in files]
         bases = {target.resolve() for t in tomls for _, target, _ in _extends(t)}
         entries = [t for t in tomls if t.path.resolve() not in bases] or tomls
         orders = [self._order(t) for t in entries]
@@ -664,6 +691,14 @@ class _Reader:
                     names = [t.shown for t in (*chain, toml)][start:]
                     raise ConfigError(
                         f"extends makes a cycle: {' -> '.join([*names, names[0]])}",
+                        file=toml.shown,
+                        line=toml.locator.find(("extends", index)),
+                        key=render_key_path(("extends", index)),
+                    )
+                refusal = self._confinement.refusal(target, shown)
+                if refusal:  # checked before it is read: a pull request names any file
+                    raise ConfigError(
+                        refusal,
                         file=toml.shown,
                         line=toml.locator.find(("extends", index)),
                         key=render_key_path(("extends", index)),
@@ -1060,6 +1095,7 @@ def _with_sources(
     document: Mapping[str, Any],
     declared: Mapping[str, Variable],
     warnings: list[str],
+    confinement: Confinement,
     *,
     only: frozenset[str] | None = None,
     builds: BuildCache | None = None,
@@ -1083,6 +1119,11 @@ def _with_sources(
         shown = _shown_path(toml, document["projects"][name]["source"])
         if ctx.touches_secret(key):
             shown = "(sensitive)"  # a path built from a secret is not shown either
+        refusal = confinement.refusal(project.source, shown)
+        if refusal:
+            ctx.add(key, refusal)
+            continue
+        warnings.extend(_unreviewed(name, shown, project.source, confinement))
         wanted = only is None or name.lower() in only
         if (project.source, wanted) not in built:
             result = _read_source(project.source, shown, build=wanted, builds=builds)
@@ -1153,6 +1194,17 @@ class _Read:
     from_directory: bool
 
 
+def _unreviewed(name: str, shown: str, source: Path, confinement: Confinement) -> list[str]:
+    untracked = confinement.unreviewed(source, skipped=SKIPPED_DIRS | SKIPPED_FILES)
+    if not untracked:
+        return []
+    what = "the whole directory" if untracked == ["."] else _listed(set(untracked))
+    return [
+        f"project {name} ({shown}): git does not track {what}: it would be uploaded without "
+        "review (commit it, or move it out of the source)"
+    ]
+
+
 def _read_source(
     source: Path, shown: str, *, build: bool = True, builds: BuildCache | None = None
 ) -> _Read | str:
@@ -1184,6 +1236,8 @@ def _read_source(
         return _Read(info, _source_files(info, made, f"{source.name}.zip"), rezip, True)
     if source.is_file() and source.suffix.lower() == ".zip":
         try:
+            if source.stat().st_size > MAX_TOTAL:
+                return f"{shown} is {source.stat().st_size} bytes, over the limit of {MAX_TOTAL}"
             data = source.read_bytes()
         except OSError as exc:
             return f"cannot read {shown}: {exc.strerror}"

@@ -301,6 +301,18 @@ class Plan(_Frozen):
     # The salt of the digests that stand for sensitive values (azstate/sensitive.py); only
     # in a plan that has one.
     sensitive_salt: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    # server.url from the configuration, set when AZKABAN_URL pointed the run at another server:
+    # every rendering shows it beside ``server``, so a mis-set CI secret cannot pass review.
+    configured_server: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+    @property
+    def server_warning(self) -> str | None:
+        """The sentence views print beside the server when it is not the configured one."""
+        if self.configured_server is None:
+            return None
+        return (
+            f"AZKABAN_URL points at {self.server}, not at server.url {self.configured_server}"
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

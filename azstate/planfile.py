@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from azstate.address import Address
 from azstate.errors import AzstateError, StalePlanError
 from azstate.plan import FORMAT_VERSION, Change, Plan
+from azstate.private import write_file
 
 
 def save(plan: Plan, path: Path) -> None:
-    """Written beside the target and renamed, so an interrupted save never leaves half a plan."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Written beside the target and renamed, so an interrupted save never leaves half a plan;
+    0600, since a plan holds what the server holds."""
     try:
-        tmp.write_text(plan.dumps(), encoding="utf-8")
-        tmp.replace(path)
+        write_file(path, plan.dumps(), parents=False)
     except OSError as exc:
         raise AzstateError(f"{path}: cannot save the plan ({exc.strerror or exc})") from exc
 
@@ -32,8 +34,14 @@ def load(path: Path) -> Plan:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise AzstateError(f"{path}: no such plan file") from exc
-    except (OSError, ValueError) as exc:
-        raise AzstateError(f"{path}: not a saved plan ({exc})") from exc
+    except IsADirectoryError as exc:
+        raise AzstateError(f"{path}: a directory, not a saved plan") from exc
+    except OSError as exc:
+        raise AzstateError(f"{path}: cannot read the plan ({exc.strerror or exc})") from exc
+    except RecursionError:
+        raise AzstateError(f"{path}: not a saved plan (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise AzstateError(f"{path}: not a saved plan (not JSON: {_first_line(exc)})") from None
     if not isinstance(data, dict) or "format_version" not in data:
         raise AzstateError(f"{path}: not a saved plan (no format_version)")
     if data["format_version"] != FORMAT_VERSION:
@@ -43,8 +51,27 @@ def load(path: Path) -> Plan:
         )
     try:
         return Plan.from_json(data)
-    except ValueError as exc:
-        raise AzstateError(f"{path}: the saved plan is damaged ({exc})") from exc
+    except ValidationError as exc:
+        raise AzstateError(f"{path}: the saved plan is damaged: {_what_is_wrong(exc)}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, AzstateError) as exc:
+        raise AzstateError(f"{path}: the saved plan is damaged: {_first_line(exc)}") from None
+
+
+def _what_is_wrong(exc: ValidationError) -> str:
+    """pydantic's report in one line: where the first problem is and what it is; the value
+    itself is left out (a plan may be large, and it is the file's, not azstate's, wording)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:
+        return "not a plan"
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "the plan"
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return f"{where}: {_first_line(first.get('msg', 'invalid'))}{more}"
+
+
+def _first_line(what: object) -> str:
+    text = str(what).strip() or type(what).__name__
+    return text.splitlines()[0][:300]
 
 
 def check_server(saved: Plan, url: str) -> None:

@@ -36,6 +36,7 @@ from azstate.address import Address
 from azstate.changetoken import ChangeToken, read_token
 from azstate.errors import AzkabanError, AzstateError
 from azstate.globs import matches
+from azstate.private import write_file
 from azstate.resources import UNITS, live_project, live_state
 from azstate.resources.reading import Listed, Pending
 from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
@@ -118,10 +119,7 @@ class DigestCache:
         if self.path is None or not self._dirty:
             return
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._data, sort_keys=True))
-            tmp.replace(self.path)
+            write_file(self.path, json.dumps(self._data, sort_keys=True))
             self._dirty = False
 
 

@@ -278,6 +278,7 @@ class ProjectState(Frozen):
     slas: Mapping[str, SlaValue] = {}
     permissions: Mapping[str, PermissionValue] | None = None  # key: permission_key()
     protect: bool = False
+    allow_admin_removal: bool = False  # desired only: [projects.NAME.permissions]
     ids: LiveIds | None = None  # live only
 
 

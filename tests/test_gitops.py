@@ -84,6 +84,16 @@ def repo(tmp_path: Path) -> Path:
     """A copy of the example as the root of a checked-out repository, with the schema beside."""
     root = tmp_path / "repo"
     shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate", "plan*"))
+    # The sandbox speaks plain HTTP: an AZKABAN_URL downgrading the example's https server.url
+    # would be refused, so the copy's server.url is http (AZKABAN_URL still names another host).
+    for toml in root.glob("*/azstate.toml"):
+        toml.write_text(toml.read_text().replace('url = "https://', 'url = "http://'))
+    # A checkout: sources in ../flows are inside its work tree, and every file is committed.
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "example"]):
+        subprocess.run(
+            ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *step],
+            cwd=root, check=True, capture_output=True,
+        )  # fmt: skip
     return root
 
 

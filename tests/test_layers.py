@@ -41,11 +41,28 @@ def no_variables_from_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
+@pytest.fixture(autouse=True)
+def a_repository(tmp_path: Path) -> None:
+    """The layouts here are repositories (``../base.toml`` from ``env/`` stays inside one):
+    outside git, the boundary would be the configuration's own directory."""
+    _git(tmp_path, "init", "-q")
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def write(root: Path, files: dict[str, str], *, track: bool = True) -> Path:
+    """The files, added to git's index (``track``): untracked ones would be warned about."""
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    if track:
+        _git(root, "add", "-A")
     return root
 
 
@@ -778,7 +795,8 @@ FRAGMENTS = [
 )
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=10).map("\n".join))
 def test_fuzz_overlays_never_crash_or_show_the_secret(tmp_path: Path, text: str) -> None:
-    write(tmp_path, {"base.toml": SENSITIVE, "top.toml": f'extends = ["base.toml"]\n{text}\n'})
+    files = {"base.toml": SENSITIVE, "top.toml": f'extends = ["base.toml"]\n{text}\n'}
+    write(tmp_path, files, track=False)  # no source: nothing git could warn about
     try:
         loaded = load(tmp_path / "top.toml", variables={"password": SECRET})
     except (ConfigError, SourceError) as exc:

@@ -213,6 +213,16 @@ def scratch(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns(".azstate"))
     shutil.copy(README, root / "README.md")
     shutil.copytree(ROOT / "docs", root / "docs")
+    # The sandbox speaks plain HTTP, and an AZKABAN_URL downgrading the example's https
+    # server.url is refused: the copy's server.url is http (another host, so still warned).
+    for toml in (root / "examples" / "gitops").glob("*/azstate.toml"):
+        toml.write_text(toml.read_text().replace('url = "https://', 'url = "http://'))
+    # A checkout: sources reached by ../ stay inside its work tree, every file committed.
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "docs"]):
+        subprocess.run(
+            ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *step],
+            cwd=root, check=True, capture_output=True,
+        )  # fmt: skip
     return root
 
 

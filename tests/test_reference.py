@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,9 @@ def test_every_table_has_an_example_that_loads(tmp_path: Path) -> None:
         (env / "flows" / "etl").mkdir(parents=True)
         (env / "flows" / "etl" / "etl.project").write_text("azkaban-flow-version: 2.0\n")
         (env.parent / "base.toml").write_text(server)
+        # a checkout: ../base.toml is inside its repository, and the flows are tracked
+        subprocess.run(["git", "init", "-q"], cwd=env.parent, check=True, capture_output=True)
+        subprocess.run(["git", "add", "-A"], cwd=env.parent, check=True, capture_output=True)
         needs_server = "extends" not in example and "[server]" not in example
         (env / "azstate.toml").write_text((server if needs_server else "") + example)
         loaded = load_config(env / "azstate.toml")

@@ -203,7 +203,9 @@ def test_each_state_field_has_one_unit_and_each_unit_fills_its_own() -> None:
 
     owned = [f for unit in UNITS for f in unit.state_fields]
     assert len(owned) == len(set(owned))
-    assert set(owned) == set(ProjectState.model_fields) - {"name", "protect", "ids"}
+    assert set(owned) == set(ProjectState.model_fields) - {
+        "name", "protect", "allow_admin_removal", "ids"
+    }
     project = _snapshot().projects["etl"]
     config = ProjectConfig.model_validate(
         {

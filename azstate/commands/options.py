@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azstate.address import Address
+from azstate.boundary import ALLOW_ENV, ALLOW_FLAG, allowed_by_environment
 from azstate.errors import AzstateError
 from azstate.variables import parse_assignment
 from azstate.views import Format
@@ -28,6 +29,12 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
         help="a TOML file or a directory of them (default: ./azstate.toml)",
     )
     parser.add_argument(
+        ALLOW_FLAG,
+        action="store_true",
+        help="let sources and extends files lie outside the repository holding the "
+        f"configuration (or set {ALLOW_ENV}=1); never settable in the configuration",
+    )
+    parser.add_argument(
         "--var",
         action="append",
         default=[],
@@ -39,10 +46,15 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
 def add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parallelism",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
-        help="concurrent requests (default: server.parallelism)",
+        help="concurrent requests, at least 1 (default: server.parallelism)",
+    )
+    parser.add_argument(
+        "--allow-http-downgrade",
+        action="store_true",
+        help="accept an AZKABAN_URL that points an https server.url at plain http",
     )
     parser.add_argument(
         "--sandbox",
@@ -59,6 +71,17 @@ def add_refresh_arg(parser: argparse.ArgumentParser) -> None:
         help="full: read every project in full, trusting no cached change token (a scheduled "
         "drift check; see docs/performance.md)",
     )
+
+
+def _positive(text: str) -> int:
+    """argparse's type for counts: a number of at least 1, else one clear line."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_format_arg(parser: argparse.ArgumentParser, what: str = "the plan") -> None:
@@ -117,6 +140,8 @@ class Options:
     parallelism: int | None = None
     targets: tuple[Address, ...] = ()
     format: Format = Format.TEXT
+    allow_http_downgrade: bool = False
+    allow_outside_sources: bool = False  # --allow-outside-sources or its environment variable
     variables: Mapping[str, str] = field(default_factory=dict)  # --var NAME=VALUE
     full_refresh: bool = False  # --refresh=full: no cached change token is trusted
 
@@ -135,6 +160,9 @@ class Options:
             parallelism=given.get("parallelism"),
             targets=tuple(Address.parse(t) for t in given.get("target") or ()),
             format=Format(given.get("format") or Format.TEXT),
+            allow_http_downgrade=bool(given.get("allow_http_downgrade", False)),
+            allow_outside_sources=bool(given.get("allow_outside_sources", False))
+            or allowed_by_environment(env),
             variables=_variables(given.get("var") or ()),
             full_refresh=given.get("refresh") == "full",
         )

@@ -30,7 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = Options.from_args(args)
-    loaded = load_config(options.config, variables=options.variables, require_values=False)
+    loaded = load_config(
+        options.config,
+        variables=options.variables,
+        require_values=False,
+        allow_outside=options.allow_outside_sources,
+    )
     if args.resolved:
         sys.stdout.write(render_resolved(loaded))
         return 0

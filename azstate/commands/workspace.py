@@ -32,7 +32,9 @@ from azstate.refresh import refresh as refresh_server
 from azstate.resources import desired_state
 from azstate.sensitive import Sealer, new_salt, seal_plan, secrets_of, unseal_plan
 from azstate.state import ServerState
+from azstate.target import ENV_URL, ServerTarget, resolve_target
 from azstate.tokencache import TokenCache
+from azstate.views.neutral import for_text
 from azstate.views.theme import THEME
 from azstate.wire.client import AzkabanClient
 
@@ -51,6 +53,7 @@ class Workspace:
     loaded: LoadedConfig
     client: AzkabanClient
     url: str
+    target: ServerTarget
     parallelism: int
     err: Console
     config_path: str
@@ -127,7 +130,8 @@ class Workspace:
             baseline=base[0] if base else None,
         )
         plan = diff(desired, live, options, base[1] if base else None)
-        return self.seal(plan.model_copy(update={"config": self.config_path}), salt)
+        update = {"config": self.config_path, "configured_server": self.target.configured_url}
+        return self.seal(plan.model_copy(update=update), salt)
 
     def seal(self, plan: Plan, salt: str | None = None) -> Plan:
         """The plan as it may be shown and saved: sensitive values as salted digests."""
@@ -159,25 +163,36 @@ def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
     return tuple(Address.parse(v) for v in values)
 
 
+def server_target(
+    options: Options, server: ServerConfig, *, where: str = "the configuration"
+) -> ServerTarget:
+    """Which server to talk to (AZKABAN_URL over server.url, or the local sandbox), and the
+    warnings every run prints about that choice."""
+    if options.sandbox:
+        from azstate.sandbox.server import ensure_local_sandbox
+
+        return ServerTarget(url=ensure_local_sandbox(SANDBOX_DIR))
+    return resolve_target(
+        server.url,
+        os.environ.get(ENV_URL),
+        allow_http_downgrade=options.allow_http_downgrade,
+        where=where,
+    )
+
+
 def connect(
     options: Options,
     server: ServerConfig,
     err: Console,
     *,
     where: str = "the configuration",
+    target: ServerTarget | None = None,
 ) -> AzkabanClient:
-    """A logged-in client for the configured server, AZKABAN_URL, or the local sandbox."""
+    """A logged-in client for ``target`` (by default server_target's); its warnings printed."""
     sandbox = options.sandbox
-    if sandbox:
-        from azstate.sandbox.server import ensure_local_sandbox
-
-        url = ensure_local_sandbox(SANDBOX_DIR)
-    else:
-        url = os.environ.get("AZKABAN_URL") or server.url or ""
-        if not url:
-            raise AzstateError(
-                f"no server: set server.url in {where} or AZKABAN_URL, or use --sandbox"
-            )
+    target = target or server_target(options, server, where=where)
+    for warning in target.warnings:
+        _warn(err, warning)
     username, password = _credentials(sandbox)
     if not server.verify_tls and not sandbox and server.ca_bundle:
         _warn(
@@ -192,7 +207,7 @@ def connect(
             "can read the session and change the plan.",
         )
     client = AzkabanClient(
-        url,
+        target.url,
         username,
         password,
         timeout=server.timeout,
@@ -206,7 +221,9 @@ def connect(
 
 
 def parallelism_of(options: Options, server: ServerConfig) -> int:
-    parallelism: int = options.parallelism or server.parallelism
+    parallelism: int = (
+        options.parallelism if options.parallelism is not None else server.parallelism
+    )
     if parallelism < 1:
         raise AzstateError("--parallelism must be at least 1")
     return parallelism
@@ -226,16 +243,26 @@ def open_workspace(
     chosen = options.targets if targets is None else targets
     only = frozenset(t.project.lower() for t in chosen) if chosen else None
     builds = BuildCache(default_cache_dir() / "builds.json")
-    loaded = load_config(Path(path), variables=options.variables, only=only, builds=builds)
+    loaded = load_config(
+        Path(path),
+        variables=options.variables,
+        only=only,
+        builds=builds,
+        allow_outside=options.allow_outside_sources,
+    )
+    for warning in loaded.warnings:  # validate's warnings (untracked files): plan and apply too
+        _warn(err, warning)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
-    client = connect(options, server, err, where=where)
+    target = server_target(options, server, where=where)
+    client = connect(options, server, err, where=where, target=target)
     secrets = secrets_of(loaded)
     client.also_redact(secrets)
     return Workspace(
         loaded=loaded,
         client=client,
         url=client.url,
+        target=target,
         parallelism=parallelism_of(options, server),
         err=err,
         config_path=path,
@@ -246,8 +273,9 @@ def open_workspace(
 
 
 def _warn(err: Console, message: str) -> None:
+    """A warning may quote a file name or a URL from the environment: shown neutralised."""
     with err.use_theme(THEME):
-        err.print(Text.assemble(("Warning:", "warning"), " ", message), soft_wrap=True)
+        err.print(Text.assemble(("Warning:", "warning"), " ", for_text(message)), soft_wrap=True)
 
 
 def _credentials(sandbox: bool) -> tuple[str, SecretStr]:

@@ -50,7 +50,8 @@ def desired_project(name: str, config: ProjectConfig, source: SourceFiles | None
     fields: dict[str, Any] = {}
     for unit in UNITS:
         fields.update(unit.desired(config, source))
-    return ProjectState(name=name, protect=config.protect, **fields)
+    allow = config.permissions is not None and config.permissions.allow_admin_removal
+    return ProjectState(name=name, protect=config.protect, allow_admin_removal=allow, **fields)
 
 
 def desired_state(

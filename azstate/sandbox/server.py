@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
 from azstate.errors import AzstateError
+from azstate.private import write_file
 from azstate.redaction import redact
 from azstate.sandbox.app import SandboxApp
 from azstate.sandbox.faults import Faults, LoggedRequest, RequestLog
@@ -320,5 +321,5 @@ def _start_on_remembered_port(data_dir: Path) -> SandboxServer:
         server = SandboxServer(data_dir=data_dir, host="127.0.0.1", port=0).start()
     if server.port != port:
         with contextlib.suppress(OSError):
-            port_file.write_text(f"{server.port}\n")
+            write_file(port_file, f"{server.port}\n")
     return server

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azstate.private import make_dirs, write_file
 from azstate.sandbox.flowload import FlowData
 from azstate.sandbox.flowoptions import Options
 
@@ -144,7 +145,7 @@ class Store:
         self.tie_order = TIE_ORDERS[0]
         self._by_name: dict[str, int] = {}
         for sub in ("projects", "schedules", "executions", "files"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            make_dirs(self.root / sub)
         self._load()
 
     # -- loading and saving -------------------------------------------------------------
@@ -255,8 +256,7 @@ class Store:
         """Store a new version (latest + 1) and forget zips older than the retention allows."""
         version = max((int(v) for v in project.versions), default=0) + 1
         path = self.zip_path(project.id, version)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_file(path, data)
         project.versions[str(version)] = {
             "file": filename, "user": user, "ms": now_ms(), "stored": True,
         }  # fmt: skip

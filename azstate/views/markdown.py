@@ -115,9 +115,20 @@ def _converged(plan: Plan) -> str:
     )
 
 
+def _server_warning(plan: Plan) -> str:
+    """Beside the server line, first thing in the comment: a mis-set AZKABAN_URL secret
+    would otherwise plan against another server without anyone reviewing it noticing."""
+    return (
+        f"> [!WARNING]\n> `AZKABAN_URL` points at {code(plan.server)}, not at `server.url` "
+        f"{code(plan.configured_server or '')}."
+    )
+
+
 def _head(plan: Plan, changes: list[Change], limit: int) -> str:
     title = "## azstate plan" + (" (refresh only)" if plan.refresh_only else "")
     out = [title, ""]
+    if plan.configured_server is not None:
+        out += [_server_warning(plan), ""]
     scope = f"cron times in {code(plan.timezone)}"
     if plan.baseline is not None:
         scope += (

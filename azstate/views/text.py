@@ -46,6 +46,8 @@ def render(plan: Plan, console: Console, *, now: datetime | None = None) -> None
 def lines(plan: Plan, *, now: datetime | None = None) -> list[Text]:
     """The whole plan as lines: pure, so tests and other views can look at it without I/O."""
     out: list[Text] = [_header(plan)]
+    if plan.server_warning:
+        out.append(Text.assemble(("Warning: ", "plan.warning"), for_text(plan.server_warning)))
     if plan.targets:
         out.append(
             Text.assemble(

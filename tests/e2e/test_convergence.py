@@ -207,7 +207,14 @@ def test_permissions_added_changed_removed(ws: Workspace) -> None:
     listing = next(p for p in ws.client().fetch_all_projects() if p.name == "etl")
     assert set(listing.group_permissions) == {"ops"}
     assert "azkaban" in listing.user_permissions  # the applying user keeps its entry
+    # ops holds ADMIN and the applying user may be in it: removing it must be meant.
     ws.write(ETL + "\n[projects.etl.permissions]\n")
+    refused = ws.run("apply", "--auto-approve", "-c", str(ws.config))
+    assert refused.code == 1 and "group ops is removed with ADMIN" in refused.err
+    assert "allow_admin_removal" in refused.err and "Traceback" not in refused.err
+    listing = next(p for p in ws.client().fetch_all_projects() if p.name == "etl")
+    assert set(listing.group_permissions) == {"ops"}  # nothing was sent
+    ws.write(ETL + "\n[projects.etl.permissions]\nallow_admin_removal = true\n")
     ws.apply()
     ws.assert_converged()
     listing = next(p for p in ws.client().fetch_all_projects() if p.name == "etl")

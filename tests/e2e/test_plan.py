@@ -352,6 +352,13 @@ def test_applying_user_keeps_its_permission_unless_named(ws: Workspace) -> None:
     assert plan_json(ws)["changes"] == []
 
     ws.write(ETL + READER.replace('["read"] }', '["read"], azkaban = ["read"] }'))
+    refused = plan(ws)  # the applying user would lose its ADMIN: only when meant
+    assert refused.code == 1 and "user azkaban (the applying user) loses ADMIN" in refused.err
+    ws.write(
+        ETL
+        + READER.replace('["read"] }', '["read"], azkaban = ["read"] }')
+        + "allow_admin_removal = true\n"
+    )
     data = plan_json(ws)
     change = data["changes"][0]
     assert actions(data) == {"project.etl.permission.user.azkaban": "update"}

@@ -75,6 +75,9 @@ def assert_whole(server: SandboxServer) -> None:
 @pytest.fixture
 def server(sandbox: SandboxServer, tmp_path: Path) -> SandboxServer:
     flow20(tmp_path / "src" / "etl", {"daily": ["extract", "load"]})
+    # One repository (a/ and b/ reach ../src/etl inside it), its source tracked.
+    for step in (["init", "-q"], ["add", "src"]):
+        subprocess.run(["git", *step], cwd=tmp_path, check=True, capture_output=True)
     sandbox.faults.latency = 0.01  # widen the window in which the two overlap
     return sandbox
 
