@@ -27,7 +27,7 @@ from tests.e2e.test_import import (
     planned_changes,
     uploaded,
 )
-from tests.e2e.workspace import Workspace, flow20
+from tests.e2e.workspace import Workspace, flow20, raw_fetch_schedule, raw_schedule
 
 # start -> sub (embedded: inner1 -> inner2) -> done
 MAIN = """nodes:
@@ -75,15 +75,7 @@ def post(client: AzkabanClient, ajax: str, *params: tuple[str, str]) -> dict[str
 
 
 def schedule(client: AzkabanClient, flow: str, *params: tuple[str, str]) -> int:
-    body = post(
-        client,
-        "scheduleCronFlow",
-        ("projectName", "etl"),
-        ("flow", flow),
-        ("cronExpression", "0 0 1 ? * *"),
-        *params,
-    )
-    return int(body["scheduleId"])
+    return raw_schedule(client, "etl", flow, *params, cron="0 0 1 ? * *")
 
 
 def project_id(client: AzkabanClient) -> int:
@@ -92,19 +84,7 @@ def project_id(client: AzkabanClient) -> int:
 
 def fetched(client: AzkabanClient, flow: str) -> dict[str, Any]:
     """fetchSchedule's `schedule`, without what changes on every post."""
-    reply = client.send(
-        Call(
-            method="GET",
-            path="/schedule",
-            params=(
-                ("ajax", "fetchSchedule"),
-                ("projectId", str(project_id(client))),
-                ("flowId", flow),
-            ),
-            mutating=False,
-        )
-    )
-    sched: dict[str, Any] = dict(reply.json["schedule"])
+    sched = raw_fetch_schedule(client, project_id(client), flow)
     for moving in ("firstSchedTime", "nextExecTime"):
         sched.pop(moving, None)
     return sched
