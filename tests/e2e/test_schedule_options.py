@@ -27,7 +27,13 @@ from tests.e2e.test_import import (
     planned_changes,
     uploaded,
 )
-from tests.e2e.workspace import Workspace, flow20, raw_fetch_schedule, raw_schedule
+from tests.e2e.workspace import (
+    Workspace,
+    flow20,
+    raw_fetch_schedule,
+    raw_schedule,
+    raw_schedule_call,
+)
 
 # start -> sub (embedded: inner1 -> inner2) -> done
 MAIN = """nodes:
@@ -56,6 +62,15 @@ MAIN = """nodes:
       - sub
     config:
       command: echo done
+"""
+# project etl with flow main scheduled at 01:00, what the hand-made schedules here post
+MAIN_DAILY = """
+[projects.etl]
+description = "d"
+source = "src/etl"
+
+[projects.etl.schedules.main]
+cron = "0 0 1 ? * *"
 """
 
 
@@ -329,17 +344,12 @@ def test_a_schedule_left_without_options_is_noted_and_reposted(ws: Workspace) ->
     client = ws.client()
     uploaded(ws, client, "etl")
     schedule(client, "main")
-    broken = Call(
-        method="POST",
-        path="/schedule",
-        params=(
-            ("ajax", "scheduleCronFlow"),
-            ("projectName", "etl"),
-            ("flow", "main"),
-            ("cronExpression", "0 0 3 ? * *"),
-            ("flowOverride[a]", "1"),
-            ("runtimeProperty[ROOT][b]", "2"),
-        ),
+    broken = raw_schedule_call(
+        "etl",
+        "main",
+        ("flowOverride[a]", "1"),
+        ("runtimeProperty[ROOT][b]", "2"),
+        cron="0 0 3 ? * *",
     )
     with pytest.raises(Exception, match=r"500|NullPointer"):
         client.send(broken)
@@ -352,17 +362,7 @@ def test_a_schedule_left_without_options_is_noted_and_reposted(ws: Workspace) ->
 
 
 def test_validate_refuses_a_runtime_property_node_the_flow_lacks(ws: Workspace) -> None:
-    ws.write(
-        """
-        [projects.etl]
-        description = "d"
-        source = "src/etl"
-
-        [projects.etl.schedules.main]
-        cron = "0 0 1 ? * *"
-        runtime_properties = { "sub:inner3" = { k = "v" } }
-        """
-    )
+    ws.write(MAIN_DAILY + 'runtime_properties = { "sub:inner3" = { k = "v" } }\n')
     result = ws.run("validate", "-c", str(ws.config))
     assert result.code == 1
     expected = r'runtime_properties\."sub:inner3": no job "sub:inner3" in flow "main"'
@@ -373,16 +373,7 @@ def test_validate_refuses_a_runtime_property_node_the_flow_lacks(ws: Workspace) 
 def test_a_saved_plan_is_stale_when_options_are_added_behind_its_back(ws: Workspace) -> None:
     """Someone adds runtime properties (same cron) between plan and apply: the saved plan's
     re-post would drop them, so it is refused as stale."""
-    ws.write(
-        """
-        [projects.etl]
-        description = "d"
-        source = "src/etl"
-
-        [projects.etl.schedules.main]
-        cron = "0 0 1 ? * *"
-        """
-    )
+    ws.write(MAIN_DAILY)
     ws.apply()
     ws.config.write_text(ws.config.read_text().replace("0 0 1 ?", "0 0 6 ?"))
     saved = ws.root / "tfplan.json"

@@ -142,6 +142,23 @@ def azstate_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 # azstate itself never sends.
 
 
+def raw_schedule_call(
+    project: str, flow: str, *params: tuple[str, str], cron: str = "0 0 2 ? * *"
+) -> Call:
+    """A scheduleCronFlow as the web UI or a script might send it."""
+    return Call(
+        method="POST",
+        path="/schedule",
+        params=(
+            ("ajax", "scheduleCronFlow"),
+            ("projectName", project),
+            ("flow", flow),
+            ("cronExpression", cron),
+            *params,
+        ),
+    )
+
+
 def raw_schedule(
     client: AzkabanClient,
     project: str,
@@ -149,20 +166,8 @@ def raw_schedule(
     *params: tuple[str, str],
     cron: str = "0 0 2 ? * *",
 ) -> int:
-    """A scheduleCronFlow as the web UI or a script might send it; the server must accept it."""
-    reply = client.send(
-        Call(
-            method="POST",
-            path="/schedule",
-            params=(
-                ("ajax", "scheduleCronFlow"),
-                ("projectName", project),
-                ("flow", flow),
-                ("cronExpression", cron),
-                *params,
-            ),
-        )
-    )
+    """raw_schedule_call sent; the server must accept it."""
+    reply = client.send(raw_schedule_call(project, flow, *params, cron=cron))
     assert reply.json["status"] == "success" and "error" not in reply.json, reply.json
     return int(reply.json["scheduleId"])
 
