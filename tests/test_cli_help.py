@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from azstate.cli import COMMANDS, build_parser, main
+from tests.e2e.workspace import flow20
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("AZSTATE_UPDATE_SNAPSHOTS") == "1"
@@ -146,12 +147,7 @@ def test_unknown_command_suggests_the_nearest(capsys: pytest.CaptureFixture[str]
 def test_misspelt_required_key_reports_the_suggestion_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "flow.project").write_text("azkaban-flow-version: 2.0\n")
-    (source / "daily.flow").write_text(
-        "nodes:\n  - name: a\n    type: command\n    config:\n      command: echo\n"
-    )
+    flow20(tmp_path / "src", {"daily": ["a"]})
     config = tmp_path / "azstate.toml"
     config.write_text(
         '[projects.etl]\ndescription = "d"\nsource = "src"\n\n'

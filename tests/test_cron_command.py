@@ -18,6 +18,12 @@ def _json_lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def _cron_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, Any]]]:
+    """`azstate cron ARGS --after AFTER --json`: its exit code and one object per line."""
+    code = main(["cron", *args, "--after", AFTER, "--json"])
+    return code, _json_lines(capsys.readouterr().out)
+
+
 def test_json_gives_one_object_per_expression(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["cron", "0 15 10 ? * 6#3", "0 0 2 ? * *", "--after", AFTER, "--count", "2", "--json"]
@@ -44,8 +50,7 @@ def test_json_gives_one_object_per_expression(capsys: pytest.CaptureFixture[str]
 
 
 def test_an_invalid_expression_exits_1_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["cron", "0 0 2 ? * *", "*/5 * * * *", "--after", AFTER, "--json"])
-    rows = _json_lines(capsys.readouterr().out)
+    code, rows = _cron_json(capsys, "0 0 2 ? * *", "*/5 * * * *")
     assert code == 1
     assert [r["valid"] for r in rows] == [True, False]
     assert rows[1]["error"].startswith("Unexpected end of expression.")
@@ -58,8 +63,7 @@ def test_never_firing_is_invalid_with_one_reason_and_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Issue 14: `0 0 0 31 2 ?` was both "valid" and "refused", exit 0. Azkaban refuses it."""
-    code = main(["cron", "0 0 0 31 2 ?", "0 0 L * * ?", "--after", AFTER, "--json"])
-    never, broken = _json_lines(capsys.readouterr().out)
+    code, (never, broken) = _cron_json(capsys, "0 0 0 31 2 ?", "0 0 L * * ?")
     assert code == 1
     assert never["valid"] is False and never["next"] == [] and never["description"] is None
     assert "never fires" in never["error"] and "Azkaban refuses" in never["error"]
@@ -84,8 +88,7 @@ def test_quartz23_refusal_is_invalid_and_says_what_to_write(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A 2.2 server takes `0/60`, 2.3 refuses it: configuration must suit both, so invalid."""
-    code = main(["cron", "0/60 0 2 ? * *", "0 0 0/24 ? * *", "--after", AFTER, "--json"])
-    seconds, hours = _json_lines(capsys.readouterr().out)
+    code, (seconds, hours) = _cron_json(capsys, "0/60 0 2 ? * *", "0 0 0/24 ? * *")
     assert code == 1
     assert seconds == {
         "expr": "0/60 0 2 ? * *",
@@ -118,8 +121,7 @@ def test_file_from_stdin_skips_blank_and_comment_lines(
     monkeypatch.setattr(
         "sys.stdin", io.StringIO("# nightly\n\n0 0 2 ? * *\n  # indented\n0 12 * * *\n")
     )
-    code = main(["cron", "--file", "-", "--after", AFTER, "--count", "1", "--json"])
-    rows = _json_lines(capsys.readouterr().out)
+    code, rows = _cron_json(capsys, "--file", "-", "--count", "1")
     assert code == 1
     assert [r["expr"] for r in rows] == ["0 0 2 ? * *", "0 12 * * *"]
 
@@ -127,8 +129,7 @@ def test_file_from_stdin_skips_blank_and_comment_lines(
 def test_file_from_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "crons.txt"
     source.write_text("0 0 2 ? * *\r\n0 30 8 L-5W * ?\n", encoding="utf-8")
-    code = main(["cron", "--file", str(source), "--after", AFTER, "--count", "1", "--json"])
-    rows = _json_lines(capsys.readouterr().out)
+    code, rows = _cron_json(capsys, "--file", str(source), "--count", "1")
     assert code == 0
     assert [r["next"] for r in rows] == [
         ["2026-11-23T02:00:00+00:00"],
@@ -191,7 +192,6 @@ def test_bad_arguments_are_one_clean_line(
 
 
 def test_count_zero_lists_no_times_but_still_judges(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["cron", "0 0 2 ? * *", "--after", AFTER, "--count", "0", "--json"])
-    (row,) = _json_lines(capsys.readouterr().out)
+    code, (row,) = _cron_json(capsys, "0 0 2 ? * *", "--count", "0")
     assert code == 0
     assert row["valid"] is True and row["error"] is None and row["next"] == []

@@ -28,6 +28,7 @@ from azstate.state import (
     SlaRuleValue,
     SlaValue,
 )
+from tests.strategies import schedule_values
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FLOWS = FlowInfo(
@@ -314,36 +315,20 @@ _EMAILS = st.frozensets(st.sampled_from(["a@example.com", "b@example.com", "c@x.
 _NODES = ["extract", "load", "sub", "sub:inner"]
 
 
-@st.composite
-def _live_schedules(draw: st.DrawFn) -> ScheduleValue:
-    concurrent = draw(st.sampled_from(["skip", "ignore", "pipeline", "queue"]))
-    level = draw(st.integers(0, 4))
-    return ScheduleValue(
-        cron=draw(st.sampled_from(["0 0 2 ? * *", "0 15 6 ? * MON-FRI", "0 0/30 * * * ?"])),
-        concurrent=concurrent,
-        pipeline_level=level if concurrent == "pipeline" else None,
-        queue_level=level if concurrent == "queue" else None,
-        failure_action=draw(st.sampled_from(list(FailureAction))),
-        failure_action_override=draw(st.booleans()),
-        failure_emails=draw(_EMAILS),
-        failure_emails_override=draw(st.booleans()),
-        success_emails=draw(_EMAILS),
-        success_emails_override=draw(st.booleans()),
-        notify_on_first_failure=draw(st.booleans()),
-        notify_on_last_failure=draw(st.booleans()),
-        mail_creator=draw(st.sampled_from(["default", "", "custom creator"])),
-        disabled_jobs=draw(st.frozensets(st.sampled_from(_NODES))),
-        parameters=draw(st.dictionaries(_KEYS.filter(str.strip), _TEXT, max_size=2)),  # type: ignore[arg-type]
-        runtime_properties=draw(  # type: ignore[arg-type]
-            st.dictionaries(
-                st.sampled_from(_NODES),
-                st.dictionaries(_KEYS.filter(str.strip), _TEXT, min_size=1, max_size=2),
-                max_size=2,
-            )
-        ),
-        back_execute_once=draw(st.booleans()),
-        submitted_by="someone",
-    )
+_LIVE_SCHEDULES = schedule_values(
+    crons=st.sampled_from(["0 0 2 ? * *", "0 15 6 ? * MON-FRI", "0 0/30 * * * ?"]),
+    max_level=4,
+    emails=_EMAILS,
+    mail_creators=["default", "", "custom creator"],
+    disabled_jobs=st.frozensets(st.sampled_from(_NODES)),
+    parameters=st.dictionaries(_KEYS.filter(str.strip), _TEXT, max_size=2),
+    runtime_properties=st.dictionaries(
+        st.sampled_from(_NODES),
+        st.dictionaries(_KEYS.filter(str.strip), _TEXT, min_size=1, max_size=2),
+        max_size=2,
+    ),
+    submitted_by="someone",
+)
 
 
 @st.composite
@@ -366,7 +351,7 @@ def _live_slas(draw: st.DrawFn) -> SlaValue | None:
 @settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(value=_live_schedules(), sla=_live_slas())
+@given(value=_LIVE_SCHEDULES, sla=_live_slas())
 def test_any_schedule_the_server_holds_is_written_so_the_plan_is_empty(
     tmp_path: Path, value: ScheduleValue, sla: SlaValue | None
 ) -> None:

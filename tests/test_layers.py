@@ -80,6 +80,12 @@ def error_of(path: Path, **kwargs: object) -> str:
     return str(info.value)
 
 
+def refusal(root: Path, text: str) -> str:
+    """The error a configuration of one file, azstate.toml holding text, is refused with."""
+    write(root, {"azstate.toml": text})
+    return error_of(root / "azstate.toml")
+
+
 BASE = """\
 [server]
 timezone = "UTC"
@@ -409,19 +415,19 @@ def test_a_default_that_does_not_fit_a_schedule_is_named_at_the_defaults_line(
         (tmp_path / "base.toml").read_text().replace("pipeline_level = 1", "")
     )
     assert error_of(tmp_path / "top.toml") == (
-        f"{base}:5: projects.etl.schedules.daily.sla.rules[0].job: no job \"lod\" in flow "
+        f'{base}:5: projects.etl.schedules.daily.sla.rules[0].job: no job "lod" in flow '
         '"daily" (did you mean "load"?); its jobs: extract, load'
     )
 
 
 def test_defaults_refuse_an_sla_and_unknown_keys(tmp_path: Path) -> None:
-    write(tmp_path, {"azstate.toml": "[defaults.schedule.sla]\nemails = []\n"})
-    assert error_of(tmp_path / "azstate.toml") == (
+    assert refusal(tmp_path, "[defaults.schedule.sla]\nemails = []\n") == (
         f"{tmp_path / 'azstate.toml'}:1: defaults.schedule.sla: unknown key: a default never "
         "creates an SLA; [defaults.sla] fills the sla tables that schedules have"
     )
-    write(tmp_path, {"azstate.toml": "[defaults.project]\nprotect = true\n"})
-    assert "defaults.project: unknown key" in error_of(tmp_path / "azstate.toml")
+    assert "defaults.project: unknown key" in refusal(
+        tmp_path, "[defaults.project]\nprotect = true\n"
+    )
 
 
 # variables ----------------------------------------------------------------------------------
@@ -516,8 +522,7 @@ def test_a_variable_with_no_value_fails_plan_but_not_validate(tmp_path: Path) ->
 
 
 def test_bad_references_and_var_flags_are_errors(tmp_path: Path) -> None:
-    write(tmp_path, {"azstate.toml": '[variables]\nenv = "x"\n[server]\nurl = "${var.en-v}"\n'})
-    message = error_of(tmp_path / "azstate.toml")
+    message = refusal(tmp_path, '[variables]\nenv = "x"\n[server]\nurl = "${var.en-v}"\n')
     assert message.startswith(f"{tmp_path / 'azstate.toml'}:4: server.url: bad variable reference")
     write(tmp_path, {"azstate.toml": VARIABLES})
     assert error_of(tmp_path / "azstate.toml", variables={"evn": "x"}) == (
@@ -830,13 +835,11 @@ def test_validate_says_which_variables_it_could_not_check(tmp_path: Path) -> Non
 
 
 def test_a_variable_must_be_a_string_or_a_table(tmp_path: Path) -> None:
-    write(tmp_path, {"azstate.toml": "[variables]\nport = 8080\n"})
-    assert error_of(tmp_path / "azstate.toml") == (
+    assert refusal(tmp_path, "[variables]\nport = 8080\n") == (
         f"{tmp_path / 'azstate.toml'}:2: variables.port: expected a table, got an integer "
         '(8080) (write port = "..." or { default = "...", ... })'
     )
-    write(tmp_path, {"azstate.toml": '[variables]\n"my-var" = "x"\n'})
-    assert "invalid variable name" in error_of(tmp_path / "azstate.toml")
+    assert "invalid variable name" in refusal(tmp_path, '[variables]\n"my-var" = "x"\n')
 
 
 def test_a_directory_shares_its_variables_and_declares_each_once(tmp_path: Path) -> None:

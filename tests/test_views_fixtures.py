@@ -7,20 +7,32 @@ a server: what a reviewer sees must not depend on how the plan was made.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 
-from azstate.address import Kind
+from azstate.address import Address, Kind
 from azstate.origins import Origin
-from azstate.plan import Action, Baseline, Call, Change, Plan, UploadFile
+from azstate.plan import Action, ApplyStatus, Baseline, Call, Change, Plan, UploadFile
 from azstate.wire.calls import restore
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)  # 05:00 in Los Angeles (PDT)
 TZ = "America/Los_Angeles"
 SERVER = "https://azkaban.example.com:8443"
 SHA = "5f" * 32
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The shape apply.ChangeOutcome has; the report must take any object like it."""
+
+    address: Address
+    action: str
+    status: ApplyStatus
+    message: str | None = None
+    calls_sent: int = 0
 
 
 def console(width: int = 100) -> Console:

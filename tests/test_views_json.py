@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
 
 import pytest
 from rich.console import Console
@@ -19,6 +18,7 @@ from azstate.views import markdown, render_plan
 from azstate.views.report import ChangeOutcome, render_apply_report
 from tests.test_views_fixtures import (
     SHA,
+    Outcome,
     console,
     empty_plan,
     full_plan,
@@ -152,17 +152,6 @@ def test_render_plan_text_and_unknown_format() -> None:
     assert "No changes." in output(con)
     with pytest.raises(ValueError, match="unknown plan format"):
         render_plan(empty_plan(), "yaml", con)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The shape apply.ChangeOutcome has; the report must take any object like it."""
-
-    address: Address
-    action: str
-    status: ApplyStatus
-    message: str | None = None
-    calls_sent: int = 0
 
 
 OUTCOMES: list[ChangeOutcome] = [

@@ -4,7 +4,6 @@ every value from the server or the configuration neutralised."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -12,17 +11,7 @@ from azstate.address import Address
 from azstate.plan import Action, ApplyStatus
 from azstate.views import markdown
 from azstate.views.report import progress_line, render_report
-from tests.test_views_fixtures import console, full_plan, output
-
-
-@dataclass(frozen=True)
-class Outcome:
-    address: Address
-    action: Action
-    status: ApplyStatus
-    message: str | None = None
-    calls_sent: int = 0
-
+from tests.test_views_fixtures import Outcome, console, full_plan, output
 
 HOSTILE = "bad | cell `x` \x1b[31mred\n::error::ci"
 UPDATE, CREATE = Action.UPDATE, Action.CREATE

@@ -36,6 +36,7 @@ from azstate.state import (
 from azstate.wire import calls, replies
 from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import SlaPartial, SlaRuleReadBack
+from tests.strategies import schedule_values
 from tests.test_wire_detect import GOLDENS, golden, transcript
 
 DATA = Path(__file__).parent / "data" / "wire"
@@ -718,37 +719,21 @@ VALUES = st.text(
 ).filter(lambda v: v == v.strip())
 
 
-@st.composite
-def schedule_values(draw: st.DrawFn) -> ScheduleValue:
-    concurrent = draw(st.sampled_from(["skip", "ignore", "pipeline", "queue"]))
-    level = draw(st.integers(0, 5))
-    return ScheduleValue(
-        cron=cron.normalize(draw(st.sampled_from(CRONS))),
-        concurrent=concurrent,
-        pipeline_level=level if concurrent == "pipeline" else None,
-        queue_level=level if concurrent == "queue" else None,
-        failure_action=draw(st.sampled_from(list(FailureAction))),
-        failure_action_override=draw(st.booleans()),
-        failure_emails=draw(EMAILS),
-        failure_emails_override=draw(st.booleans()),
-        success_emails=draw(EMAILS),
-        success_emails_override=draw(st.booleans()),
-        notify_on_first_failure=draw(st.booleans()),
-        notify_on_last_failure=draw(st.booleans()),
-        mail_creator=draw(st.sampled_from(["default", "custom", ""])),
-        disabled_jobs=draw(
-            st.frozensets(st.sampled_from(["jobA", "jobB", "sub", "sub:inner2", "sub:deep:x"]))
-        ),
-        parameters=draw(st.dictionaries(KEYS, VALUES, max_size=3).map(pairs)),
-        runtime_properties=draw(
-            st.dictionaries(
-                st.sampled_from(["jobA", "sub:inner1"]),
-                st.dictionaries(KEYS, VALUES, min_size=1, max_size=2),
-                max_size=2,
-            )
-        ),
-        back_execute_once=draw(st.booleans()),
-    )
+SCHEDULE_VALUES = schedule_values(
+    crons=st.sampled_from(CRONS).map(cron.normalize),
+    max_level=5,
+    emails=EMAILS,
+    mail_creators=["default", "custom", ""],
+    disabled_jobs=st.frozensets(
+        st.sampled_from(["jobA", "jobB", "sub", "sub:inner2", "sub:deep:x"])
+    ),
+    parameters=st.dictionaries(KEYS, VALUES, max_size=3).map(pairs),
+    runtime_properties=st.dictionaries(
+        st.sampled_from(["jobA", "sub:inner1"]),
+        st.dictionaries(KEYS, VALUES, min_size=1, max_size=2),
+        max_size=2,
+    ),
+)
 
 
 @st.composite
@@ -777,6 +762,6 @@ def sla_values(draw: st.DrawFn) -> SlaValue | None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(value=schedule_values(), sla=sla_values())
+@given(value=SCHEDULE_VALUES, sla=sla_values())
 def test_any_schedule_round_trips(live: Live, value: ScheduleValue, sla: SlaValue | None) -> None:
     roundtrip(live, value, sla, flow="other")

@@ -10,16 +10,14 @@ that mistake, so the user names are checked here against the stock list).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.workspace import azstate_process as azstate
 
 EXAMPLES = ROOT / "examples"
 # examples/gitops is a repository to copy, planned against a real server in its own CI; its
@@ -27,21 +25,6 @@ EXAMPLES = ROOT / "examples"
 NOT_HERE = {"gitops"}
 ALL = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and p.name not in NOT_HERE)
 STOCK_SOLO_USERS = {"azkaban", "metrics"}
-
-
-def azstate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One CLI run in its own process, with the worktree's azstate and no AZKABAN_* leaking in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NO_COLOR"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "azstate", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def copy(example: str, tmp_path: Path) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from azstate.archive import collect_files, content_digest, zip_files
 from azstate.views.diffmodel import human_size
-from tests.e2e.workspace import Workspace, flow20
+from tests.e2e.workspace import ETL, Workspace, flow20
 
 
 def sha(data: bytes) -> str:
@@ -84,13 +84,7 @@ FILES_BLOCK = [
 
 def test_a_files_change_lists_the_files_and_flows_it_changes(ws: Workspace) -> None:
     src = ws.root / "src" / "etl"
-    ws.write(
-        """
-        [projects.etl]
-        description = "Nightly ETL"
-        source = "src/etl"
-        """
-    )
+    ws.write(ETL)
     (src / "notes.txt").write_text("v1\n")
     (src / "old.txt").write_text("bye\n")
     ws.apply()
@@ -134,13 +128,7 @@ def test_a_files_change_lists_the_files_and_flows_it_changes(ws: Workspace) -> N
 
 
 def test_a_new_upload_lists_no_files_and_an_unchanged_one_reads_nothing(ws: Workspace) -> None:
-    ws.write(
-        """
-        [projects.etl]
-        description = "Nightly ETL"
-        source = "src/etl"
-        """
-    )
+    ws.write(ETL)
     created = ws.run("plan", "-c", str(ws.config)).out
     assert "files:" not in created and "flows: daily, hourly" in created
     ws.apply()
@@ -152,13 +140,7 @@ def test_a_new_upload_lists_no_files_and_an_unchanged_one_reads_nothing(ws: Work
 
 def test_an_older_cache_entry_without_files_is_filled_in_once(ws: Workspace) -> None:
     src = ws.root / "src" / "etl"
-    ws.write(
-        """
-        [projects.etl]
-        description = "Nightly ETL"
-        source = "src/etl"
-        """
-    )
+    ws.write(ETL)
     ws.apply()
     cache = Path(os.environ["AZSTATE_CACHE_DIR"]) / "digests.json"
     entries = json.loads(cache.read_text())

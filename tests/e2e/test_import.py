@@ -15,7 +15,7 @@ from azstate.plan import Call
 from azstate.sandbox.server import SandboxServer
 from azstate.state import Perm, ScheduleValue, SlaRule, SlaRuleValue, SlaValue
 from azstate.wire.client import AzkabanClient
-from tests.e2e.workspace import Workspace, flow10, flow20
+from tests.e2e.workspace import Workspace, flow10, flow20, raw_schedule
 
 FULL = """
 [projects.etl]
@@ -145,26 +145,6 @@ def assert_noted(out: Path, err: str, *fragments: str) -> None:
         assert hits, f"no note says {fragment!r}:\n{err}"
         for note in hits:
             assert f"# {note}\n" in text
-
-
-def raw_schedule(client: AzkabanClient, project: str, flow: str, *params: tuple[str, str]) -> int:
-    """A scheduleCronFlow as the web UI or a script might send it, options azstate never sends
-    included."""
-    reply = client.send(
-        Call(
-            method="POST",
-            path="/schedule",
-            params=(
-                ("ajax", "scheduleCronFlow"),
-                ("projectName", project),
-                ("flow", flow),
-                ("cronExpression", "0 0 2 ? * *"),
-                *params,
-            ),
-        )
-    )
-    assert reply.json["status"] == "success", reply.json
-    return int(reply.json["scheduleId"])
 
 
 def raw_sla(client: AzkabanClient, schedule_id: int, *settings: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from azstate.state import Perm, ScheduleValue
 from azstate.wire import calls
-from tests.e2e.workspace import DAILY, ETL, HOURLY, SLA, Result, Workspace, flow20
+from tests.e2e.workspace import DAILY, ETL, HOURLY, SLA, Workspace, flow20, plan, plan_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,17 +26,6 @@ READER = """
 users = { reader = ["read"] }
 """
 FULL = ETL + DAILY + SLA + READER
-
-
-def plan(ws: Workspace, *args: str) -> Result:
-    return ws.run("plan", "-c", str(ws.config), *args)
-
-
-def plan_json(ws: Workspace, *args: str) -> dict[str, Any]:
-    result = plan(ws, "--format", "json", *args)
-    assert result.code in (0, 2), result.err
-    data: dict[str, Any] = json.loads(result.out)
-    return data
 
 
 def actions(data: dict[str, Any]) -> dict[str, str]:

@@ -9,7 +9,6 @@ that cannot be read stops the plan; a schedule whose options the server lost is 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -19,7 +18,7 @@ from azstate.resources.schedule import read_sla
 from azstate.state import ScheduleValue
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
-from tests.e2e.workspace import DAILY, ETL, SLA, Result, Workspace
+from tests.e2e.workspace import DAILY, ETL, SLA, Workspace, plan, plan_json
 
 PERMISSIONS = """
 [projects.etl.permissions]
@@ -30,17 +29,6 @@ OPTIONS = """failure_emails = ["oncall@example.com"]
 concurrent = "pipeline"
 pipeline_level = 2
 """
-
-
-def plan(ws: Workspace, *args: str) -> Result:
-    return ws.run("plan", "-c", str(ws.config), *args)
-
-
-def plan_json(ws: Workspace, *args: str) -> dict[str, Any]:
-    result = plan(ws, "--format", "json", *args)
-    assert result.code in (0, 2), result.err
-    data: dict[str, Any] = json.loads(result.out)
-    return data
 
 
 def sent(ws: Workspace) -> list[str]:

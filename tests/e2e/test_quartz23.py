@@ -9,39 +9,19 @@ from __future__ import annotations
 
 import tomllib
 
-from azstate.plan import Call
 from azstate.wire.client import AzkabanClient
-from tests.e2e.workspace import DAILY, ETL, Workspace
+from tests.e2e.workspace import DAILY, ETL, Workspace, raw_fetch_schedule, raw_schedule
 
 ONLY_22 = "0/60 0 2 ? * *"
 
 
 def repost_cron(client: AzkabanClient, expr: str) -> None:
     """What a 2.2 server's web UI stores when someone types the old form."""
-    reply = client.send(
-        Call(
-            method="POST",
-            path="/schedule",
-            params=(
-                ("ajax", "scheduleCronFlow"),
-                ("projectName", "etl"),
-                ("flow", "daily"),
-                ("cronExpression", expr),
-            ),
-        )
-    )
-    assert reply.json["status"] == "success", reply.json
+    raw_schedule(client, "etl", "daily", cron=expr)
 
 
 def live_cron(client: AzkabanClient) -> str:
-    reply = client.send(
-        Call(
-            method="GET",
-            path="/schedule",
-            params=(("ajax", "fetchSchedule"), ("projectId", "1"), ("flowId", "daily")),
-        )
-    )
-    return str(reply.json["schedule"]["cronExpression"])
+    return str(raw_fetch_schedule(client, 1, "daily")["cronExpression"])
 
 
 def test_validate_refuses_a_cron_quartz23_refuses_in_one_line(ws: Workspace) -> None:

@@ -3,10 +3,7 @@ with its own emulator, on the port the data directory remembers."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,18 +11,7 @@ import pytest
 from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from tests.conftest import ROOT
-
-
-def azstate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
-    return subprocess.run(
-        [sys.executable, "-m", "azstate", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.e2e.workspace import azstate_process as azstate
 
 
 def test_a_plan_saved_by_one_sandbox_command_applies_in_the_next(tmp_path: Path) -> None:

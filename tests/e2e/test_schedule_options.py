@@ -27,7 +27,13 @@ from tests.e2e.test_import import (
     planned_changes,
     uploaded,
 )
-from tests.e2e.workspace import Workspace, flow20
+from tests.e2e.workspace import (
+    Workspace,
+    flow20,
+    raw_fetch_schedule,
+    raw_schedule,
+    raw_schedule_call,
+)
 
 # start -> sub (embedded: inner1 -> inner2) -> done
 MAIN = """nodes:
@@ -57,6 +63,15 @@ MAIN = """nodes:
     config:
       command: echo done
 """
+# project etl with flow main scheduled at 01:00, what the hand-made schedules here post
+MAIN_DAILY = """
+[projects.etl]
+description = "d"
+source = "src/etl"
+
+[projects.etl.schedules.main]
+cron = "0 0 1 ? * *"
+"""
 
 
 @pytest.fixture
@@ -75,15 +90,7 @@ def post(client: AzkabanClient, ajax: str, *params: tuple[str, str]) -> dict[str
 
 
 def schedule(client: AzkabanClient, flow: str, *params: tuple[str, str]) -> int:
-    body = post(
-        client,
-        "scheduleCronFlow",
-        ("projectName", "etl"),
-        ("flow", flow),
-        ("cronExpression", "0 0 1 ? * *"),
-        *params,
-    )
-    return int(body["scheduleId"])
+    return raw_schedule(client, "etl", flow, *params, cron="0 0 1 ? * *")
 
 
 def project_id(client: AzkabanClient) -> int:
@@ -92,19 +99,7 @@ def project_id(client: AzkabanClient) -> int:
 
 def fetched(client: AzkabanClient, flow: str) -> dict[str, Any]:
     """fetchSchedule's `schedule`, without what changes on every post."""
-    reply = client.send(
-        Call(
-            method="GET",
-            path="/schedule",
-            params=(
-                ("ajax", "fetchSchedule"),
-                ("projectId", str(project_id(client))),
-                ("flowId", flow),
-            ),
-            mutating=False,
-        )
-    )
-    sched: dict[str, Any] = dict(reply.json["schedule"])
+    sched = raw_fetch_schedule(client, project_id(client), flow)
     for moving in ("firstSchedTime", "nextExecTime"):
         sched.pop(moving, None)
     return sched
@@ -349,17 +344,12 @@ def test_a_schedule_left_without_options_is_noted_and_reposted(ws: Workspace) ->
     client = ws.client()
     uploaded(ws, client, "etl")
     schedule(client, "main")
-    broken = Call(
-        method="POST",
-        path="/schedule",
-        params=(
-            ("ajax", "scheduleCronFlow"),
-            ("projectName", "etl"),
-            ("flow", "main"),
-            ("cronExpression", "0 0 3 ? * *"),
-            ("flowOverride[a]", "1"),
-            ("runtimeProperty[ROOT][b]", "2"),
-        ),
+    broken = raw_schedule_call(
+        "etl",
+        "main",
+        ("flowOverride[a]", "1"),
+        ("runtimeProperty[ROOT][b]", "2"),
+        cron="0 0 3 ? * *",
     )
     with pytest.raises(Exception, match=r"500|NullPointer"):
         client.send(broken)
@@ -372,17 +362,7 @@ def test_a_schedule_left_without_options_is_noted_and_reposted(ws: Workspace) ->
 
 
 def test_validate_refuses_a_runtime_property_node_the_flow_lacks(ws: Workspace) -> None:
-    ws.write(
-        """
-        [projects.etl]
-        description = "d"
-        source = "src/etl"
-
-        [projects.etl.schedules.main]
-        cron = "0 0 1 ? * *"
-        runtime_properties = { "sub:inner3" = { k = "v" } }
-        """
-    )
+    ws.write(MAIN_DAILY + 'runtime_properties = { "sub:inner3" = { k = "v" } }\n')
     result = ws.run("validate", "-c", str(ws.config))
     assert result.code == 1
     expected = r'runtime_properties\."sub:inner3": no job "sub:inner3" in flow "main"'
@@ -393,16 +373,7 @@ def test_validate_refuses_a_runtime_property_node_the_flow_lacks(ws: Workspace) 
 def test_a_saved_plan_is_stale_when_options_are_added_behind_its_back(ws: Workspace) -> None:
     """Someone adds runtime properties (same cron) between plan and apply: the saved plan's
     re-post would drop them, so it is refused as stale."""
-    ws.write(
-        """
-        [projects.etl]
-        description = "d"
-        source = "src/etl"
-
-        [projects.etl.schedules.main]
-        cron = "0 0 1 ? * *"
-        """
-    )
+    ws.write(MAIN_DAILY)
     ws.apply()
     ws.config.write_text(ws.config.read_text().replace("0 0 1 ?", "0 0 6 ?"))
     saved = ws.root / "tfplan.json"

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from azstate.cli import main
+from azstate.plan import Call
 from azstate.sandbox.server import SandboxServer
 from azstate.wire.client import AzkabanClient
+from tests.conftest import ROOT
 
 # Configuration fragments the end-to-end tests build their files from.
 ETL = """
@@ -103,3 +110,76 @@ class Workspace:
         client = AzkabanClient(self.sandbox.url, "azkaban", SecretStr("azkaban"))
         client.login()
         return client
+
+
+def plan(ws: Workspace, *args: str) -> Result:
+    return ws.run("plan", "-c", str(ws.config), *args)
+
+
+def plan_json(ws: Workspace, *args: str) -> dict[str, Any]:
+    result = plan(ws, "--format", "json", *args)
+    assert result.code in (0, 2), result.err
+    data: dict[str, Any] = json.loads(result.out)
+    return data
+
+
+def azstate_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One CLI run in its own process, with the worktree's azstate and no AZKABAN_* leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "azstate", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# Calls another tool would send (the web UI, a script), built by hand: options and spellings
+# azstate itself never sends.
+
+
+def raw_schedule_call(
+    project: str, flow: str, *params: tuple[str, str], cron: str = "0 0 2 ? * *"
+) -> Call:
+    """A scheduleCronFlow as the web UI or a script might send it."""
+    return Call(
+        method="POST",
+        path="/schedule",
+        params=(
+            ("ajax", "scheduleCronFlow"),
+            ("projectName", project),
+            ("flow", flow),
+            ("cronExpression", cron),
+            *params,
+        ),
+    )
+
+
+def raw_schedule(
+    client: AzkabanClient,
+    project: str,
+    flow: str,
+    *params: tuple[str, str],
+    cron: str = "0 0 2 ? * *",
+) -> int:
+    """raw_schedule_call sent; the server must accept it."""
+    reply = client.send(raw_schedule_call(project, flow, *params, cron=cron))
+    assert reply.json["status"] == "success" and "error" not in reply.json, reply.json
+    return int(reply.json["scheduleId"])
+
+
+def raw_fetch_schedule(client: AzkabanClient, project_id: int, flow: str) -> dict[str, Any]:
+    """fetchSchedule's `schedule` as the server sends it, Azkaban's spellings unchanged."""
+    reply = client.send(
+        Call(
+            method="GET",
+            path="/schedule",
+            params=(("ajax", "fetchSchedule"), ("projectId", str(project_id)), ("flowId", flow)),
+            mutating=False,
+        )
+    )
+    return dict(reply.json["schedule"])

@@ -14,7 +14,7 @@ from azstate.sandbox import users
 from azstate.sandbox.server import LateReply, SandboxServer
 from azstate.sandbox.store import Store
 from tests.e2e.workspace import flow20
-from tests.reliability.matrix import quick_retries
+from tests.reliability.matrix import QuickClock, quick_retries
 
 PASSWORD = "Pw-7x!Q2#s3cr3t"
 WRONG = "Wr0ng-Pa55!zz"
@@ -64,23 +64,17 @@ def deployer(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> Sandbox
     return sandbox
 
 
+@pytest.fixture
+def clock() -> Iterator[QuickClock]:
+    """Retry pauses are recorded, not waited for (quick_retries): the error paths retry a lot."""
+    with quick_retries() as clock:
+        yield clock
+
+
 def test_no_command_format_or_error_shows_a_secret(
     deployer: SandboxServer,
     session_ids: list[str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Retry pauses are recorded, not waited for (quick_retries): the error paths retry a lot."""
-    with quick_retries() as clock:
-        _every_path(deployer, session_ids, tmp_path, capsys, caplog, monkeypatch)
-    assert len(clock.pauses) >= 12  # four error paths ran out of three retries each
-
-
-def _every_path(
-    deployer: SandboxServer,
-    session_ids: list[str],
+    clock: QuickClock,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -140,6 +134,7 @@ def _every_path(
     monkeypatch.setenv("AZKABAN_PASSWORD", PASSWORD)
     monkeypatch.setenv("AZKABAN_URL", "http://127.0.0.1:9")
     run("-v", "plan", "-c", c, expect=1)
+    assert len(clock.pauses) >= 12  # four error paths ran out of three retries each
 
     assert len(session_ids) >= 10
     texts = seen + [r.getMessage() for r in caplog.records]
