@@ -114,10 +114,18 @@ class Confinement:
     needs them), however many projects and sources the configuration holds.
     """
 
-    def __init__(self, config_path: Path, *, allow_outside: bool) -> None:
+    def __init__(
+        self, config_path: Path, *, allow_outside: bool, boundary: Path | None = None
+    ) -> None:
+        """``boundary`` replaces the repository's work tree, for a tree that git wrote out
+        but that is no work tree (a --baseline revision): it is the repository as it was."""
         resolved = config_path.resolve()
-        self.root = git_root(resolved)
-        self.boundary = self.root or (resolved if resolved.is_dir() else resolved.parent)
+        self.root = None if boundary is not None else git_root(resolved)
+        self.boundary = (
+            boundary.resolve()
+            if boundary is not None
+            else self.root or (resolved if resolved.is_dir() else resolved.parent)
+        )
         self.allow_outside = allow_outside
         self._untracked: tuple[str, ...] | None = None
 

@@ -17,13 +17,14 @@ a damaged or foreign-format file is ignored (everything is rebuilt).
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from azstate.private import write_file
 
 BUILD_CACHE_FORMAT = 3
 RACY_NS = 2_000_000_000
@@ -162,14 +163,4 @@ class BuildCache:
                 return
             text = _File(format=BUILD_CACHE_FORMAT, trees=self._trees).model_dump_json()
             self._dirty = False
-        directory = self.path.parent
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".builds-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(self.path, text)

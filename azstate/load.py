@@ -477,6 +477,7 @@ def load_config(
     builds: BuildCache | None = None,
     undeclared_ok: bool = False,
     allow_outside: bool = False,
+    boundary: Path | None = None,
 ) -> LoadedConfig:
     """Read, validate and resolve the configuration and its sources.
 
@@ -488,10 +489,11 @@ def load_config(
     unchanged. With ``undeclared_ok`` (a --baseline configuration, evaluated with today's --var
     values) a --var the configuration does not declare is left out instead of refused.
     ``allow_outside`` (--allow-outside-sources) lets extended files and sources lie outside the
-    repository of ``path`` (boundary.py). Raises ConfigError or SourceError, never anything
+    repository of ``path`` (boundary.py); ``boundary`` names that repository's root where
+    ``path`` is in no work tree (a --baseline tree). Raises ConfigError or SourceError, never anything
     from pydantic or tomllib.
     """
-    confinement = Confinement(Path(path), allow_outside=allow_outside)
+    confinement = Confinement(Path(path), allow_outside=allow_outside, boundary=boundary)
     reader = _Reader(confinement)
     parts = reader.parts(Path(path))
     laid = {id(t): t for part in parts for t in part.files}  # in the order laid: bases first

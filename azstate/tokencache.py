@@ -21,8 +21,6 @@ import enum
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from azstate.changetoken import ChangeToken
+from azstate.private import write_file
 
 log = logging.getLogger("azstate.cache")
 
@@ -179,17 +178,4 @@ class TokenCache:
             ).model_dump(mode="json")
             text = json.dumps(body, sort_keys=True, separators=(",", ":"))
             self._dirty = False
-        directory = self.path.parent
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(self.path, text)

@@ -117,6 +117,7 @@ def test_the_pre_commit_hooks_validate_each_environment_as_pre_commit_runs_them(
     """pre-commit runs the published entry with the example's args appended."""
     root = tmp_path / "copy"
     shutil.copytree(GITOPS, root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)  # as in the repository it is in
     (published,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert published["language"] == "python"  # pre-commit installs azstate itself
     config = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())
@@ -360,6 +361,10 @@ def new_repo(where: Path) -> Repo:
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
     root = where / "repo"
     shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate", "plan*"))
+    # The sandbox speaks plain HTTP: an AZKABAN_URL downgrading the example's https server.url
+    # would be refused, so the copy's server.url is http (AZKABAN_URL still names another host).
+    for toml in root.glob("*/azstate.toml"):
+        toml.write_text(toml.read_text().replace('url = "https://', 'url = "http://'))
     git(root, "init", "-q", "-b", "main")
     git(root, "remote", "add", "origin", str(origin))
     github = where / "github"
@@ -572,6 +577,7 @@ def test_pull_requests_plan_against_the_recorded_revision_and_the_drift_check_fi
     # someone changes the server by hand: a copy of the repository with another cron
     other = tmp_path / "by-hand"
     shutil.copytree(repo.root, other, ignore=shutil.ignore_patterns(".git"))
+    subprocess.run(["git", "init", "-q", str(other)], check=True)  # base.toml is in its repo
     staging = other / "staging" / "azstate.toml"
     text = staging.read_text()
     assert '"0 0 */6 ? * *"' in text

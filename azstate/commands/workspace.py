@@ -150,7 +150,9 @@ class Workspace:
         read from git as a checkout would write it and loaded like the work tree's."""
         with baseline_tree(Path(self.config_path), revision) as tree:
             try:
-                loaded = load_config(tree.config, variables=self.variables, undeclared_ok=True)
+                loaded = load_config(
+                    tree.config, variables=self.variables, undeclared_ok=True, boundary=tree.root
+                )
             except AzstateError as exc:
                 # The loader names files inside the temporary tree: name them as git does.
                 message = str(exc).replace(f"{tree.root}/", f"{revision}:")

@@ -72,10 +72,11 @@ def test_a_read_only_plan_for_the_deploy_user_applies_as_that_user_and_converges
     # and the read-only account sees the same: nothing to do for the deploy user
     seen = azstate(work, "reader", "plan", "--plan-for", "azkaban", "--detailed-exitcode")
     assert seen.returncode == 0, seen.stdout + seen.stderr
-    # planned for itself, the read-only account would remove the deploy user's own entry
+    # planned for itself, the read-only account would remove the deploy user's own entry,
+    # the project's only ADMIN: the lock-out rule refuses that plan (issue 15, item 3)
     unaware = azstate(work, "reader", "plan", "--detailed-exitcode")
-    assert unaware.returncode == 2, unaware.stdout + unaware.stderr
-    assert "project.etl.permission.user.azkaban" in unaware.stdout
+    assert unaware.returncode == 1, unaware.stdout + unaware.stderr
+    assert "etl: no entry would hold ADMIN" in unaware.stderr
 
 
 def test_a_plan_made_for_one_user_is_refused_when_applied_as_another(work: Path) -> None:
