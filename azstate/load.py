@@ -490,8 +490,8 @@ def load_config(
     values) a --var the configuration does not declare is left out instead of refused.
     ``allow_outside`` (--allow-outside-sources) lets extended files and sources lie outside the
     repository of ``path`` (boundary.py); ``boundary`` names that repository's root where
-    ``path`` is in no work tree (a --baseline tree). Raises ConfigError or SourceError, never anything
-    from pydantic or tomllib.
+    ``path`` is in no work tree (a --baseline tree). Raises ConfigError or SourceError, never
+    anything from pydantic or tomllib.
     """
     confinement = Confinement(Path(path), allow_outside=allow_outside, boundary=boundary)
     reader = _Reader(confinement)
