@@ -128,7 +128,7 @@ def test_blocks_not_run_are_exactly_these() -> None:
     assert skipped == [
         ("installation from a release",
          "# from the repository at a tag (or a commit id), with your copy's git URL"),
-        ("usage synopsis", "azstate validate [-c PATH]"),
+        ("usage synopsis", "azstate validate [-c PATH] [--var NAME=VALUE]... [--resolved]"),
         ("environment for a real server",
          "export AZKABAN_URL=https://azkaban.example.com:8443   # overrides server.url"),
         ("configuration excerpt", "[server]"),
@@ -164,7 +164,7 @@ def test_the_workflow_excerpt_is_what_the_workflow_says() -> None:
 def test_the_layout_shown_is_the_example_s() -> None:
     (layout,) = [b for b in blocks() if b.skipped_because == "directory layout"]
     paths = [line.split()[0] for line in layout.content.splitlines() if not line.startswith(" ")]
-    assert len(paths) == 7
+    assert len(paths) == 9
     for path in paths:
         assert (ROOT / "examples" / "gitops" / path).exists(), path
 
