@@ -37,10 +37,10 @@ from azstate.changetoken import ChangeToken, read_token
 from azstate.errors import AzkabanError, AzstateError
 from azstate.globs import matches
 from azstate.private import write_file
-from azstate.resources import UNITS, live_project, live_state
+from azstate.resources import UNITS, live_project
 from azstate.resources.reading import Listed, Pending
 from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
-from azstate.state import ProjectState, ServerState
+from azstate.state import ProjectState
 from azstate.tokencache import CachedProject, TokenCache, value_digest
 from azstate.wire.client import AzkabanClient
 from azstate.wire.index import descriptions_from_index, index_all
@@ -141,31 +141,6 @@ class RefreshScope:
 
     def wanted(self, key: str) -> bool:
         return self.only is None or key in self.only
-
-
-def refresh(
-    client: AzkabanClient,
-    scope: RefreshScope,
-    *,
-    parallelism: int = 8,
-    cache: DigestCache | None = None,
-    tokens: TokenCache | None = None,
-    trust_tokens: bool = True,
-    uploads: Mapping[tuple[int, int], Uploaded] | None = None,
-    progress: Progress | None = None,
-) -> ServerState:
-    """The live server as the values the configuration is compared with."""
-    snapshot = read(
-        client,
-        scope,
-        parallelism=parallelism,
-        cache=cache,
-        tokens=tokens,
-        trust_tokens=trust_tokens,
-        uploads=uploads,
-        progress=progress,
-    )
-    return live_state(snapshot)
 
 
 def read(

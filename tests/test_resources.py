@@ -245,7 +245,7 @@ def test_a_failed_read_keeps_its_error_type_and_names_the_resource(
 ) -> None:
     from pydantic import SecretStr
 
-    from azstate.refresh import RefreshScope, refresh
+    from azstate.refresh import RefreshScope, read
     from azstate.state import FilesValue, ProjectState
     from azstate.wire.client import AzkabanClient
 
@@ -256,6 +256,6 @@ def test_a_failed_read_keeps_its_error_type_and_names_the_resource(
     desired = ProjectState(name="etl", description="ETL", files=FilesValue(digest="d"))
     scope = RefreshScope(declared={"etl": desired})
     with pytest.raises(AzkabanError) as caught:
-        refresh(client, scope, parallelism=2)
+        read(client, scope, parallelism=2)
     assert type(caught.value) is AzkabanError  # not re-raised as the base class
     assert describe(caught.value).startswith("reading project.etl.files: ")

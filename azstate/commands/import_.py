@@ -20,7 +20,8 @@ from azstate.commands.progress import progress_for
 from azstate.commands.workspace import connect, consoles, parallelism_of
 from azstate.config import DEFAULT_TIMEZONE, ServerConfig, check_timezone
 from azstate.errors import AzstateError
-from azstate.refresh import RefreshScope, refresh
+from azstate.refresh import RefreshScope, read
+from azstate.resources import live_state
 from azstate.state import ProjectState
 from azstate.views.counts import count
 from azstate.views.neutral import for_text
@@ -80,8 +81,13 @@ def run(args: argparse.Namespace) -> int:
         where.check_new([listing[k].name for k in chosen])
         declared = {k: ProjectState(name=listing[k].name, permissions={}) for k in chosen}
         with progress_for(err, "Reading the server", client=client) as progress:
-            live = refresh(
-                client, RefreshScope(declared=declared), parallelism=parallelism, progress=progress
+            live = live_state(
+                read(
+                    client,
+                    RefreshScope(declared=declared),
+                    parallelism=parallelism,
+                    progress=progress,
+                )
             )
         projects = [live.projects[k] for k in chosen if k in live.projects]
         unpacked = importer.unpack_all(client, projects, out_dir, parallelism=parallelism)

@@ -28,8 +28,8 @@ from azstate.errors import AzstateError, BaselineError
 from azstate.load import LoadedConfig, load_config
 from azstate.plan import Baseline, Plan
 from azstate.refresh import DigestCache, RefreshScope, Uploaded, default_cache_dir
-from azstate.refresh import refresh as refresh_server
-from azstate.resources import desired_state
+from azstate.refresh import read as read_server
+from azstate.resources import desired_state, live_state
 from azstate.sensitive import Sealer, new_salt, seal_plan, secrets_of, unseal_plan
 from azstate.state import ServerState
 from azstate.target import ENV_URL, ServerTarget, resolve_target
@@ -67,6 +67,7 @@ class Workspace:
             if source.zip_sha256 == zip_sha256:
                 self.uploads[(project_id, version)] = (source.content_digest, source.file_digests)
                 return
+
     # Sensitive values (sensitive.py): every plan made here is sealed; the sealers, by salt,
     # give apply back the values behind their markers.
     secrets: frozenset[str] = frozenset()
@@ -88,15 +89,17 @@ class Workspace:
         for warning in tokens.warnings:
             _warn(self.err, warning)
         with progress_for(self.err, "Reading the server", client=self.client) as progress:
-            return refresh_server(
-                self.client,
-                scope,
-                parallelism=self.parallelism,
-                cache=cache,
-                tokens=tokens,
-                trust_tokens=not self.full_refresh,
-                uploads=self.uploads,
-                progress=progress,
+            return live_state(
+                read_server(
+                    self.client,
+                    scope,
+                    parallelism=self.parallelism,
+                    cache=cache,
+                    tokens=tokens,
+                    trust_tokens=not self.full_refresh,
+                    uploads=self.uploads,
+                    progress=progress,
+                )
             )
 
     def plan(
