@@ -212,6 +212,7 @@ def scratch(tmp_path: Path) -> Path:
     for name in ("examples", "schema"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns(".azstate"))
     shutil.copy(README, root / "README.md")
+    shutil.copy(ROOT / ".gitignore", root / ".gitignore")
     shutil.copytree(ROOT / "docs", root / "docs")
     # The sandbox speaks plain HTTP, and an AZKABAN_URL downgrading the example's https
     # server.url is refused: the copy's server.url is http (another host, so still warned).
@@ -253,3 +254,9 @@ def test_every_command_in_the_readme_exits_as_it_says(
     for doc in DOCS[1:]:
         assert (scratch / doc.relative_to(ROOT)).read_text() == doc.read_text()
     assert (scratch / "plan.md").read_text().startswith("## azstate plan\n")
+    # The commands leave the repository as it was: what they write is ignored, nothing else.
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=scratch, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert status == "", status

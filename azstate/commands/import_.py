@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     server = ServerConfig()
     out_dir = Path(args.out)
     where = importer.destination(out_dir, force=args.force, merge=args.merge)
-    with connect(options, server, err, where="the environment") as client:
+    with connect(options, server, err, where="the environment", near=out_dir) as client:
         parallelism = parallelism_of(options, server)
         listing = {p.name.lower(): p for p in client.fetch_all_projects()}
         if args.all:

@@ -59,7 +59,8 @@ def add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="run against the built-in Azkaban emulator (state in .azstate/sandbox/)",
+        help="run against the built-in Azkaban emulator (state in the nearest .azstate/sandbox/ "
+        "at or above the configuration, else beside it)",
     )
 
 
@@ -113,8 +114,7 @@ def add_target_arg(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="ADDRESS",
-        help="limit the plan to this resource (and what it needs); repeatable; "
-        "see addresses below",
+        help="limit the plan to this resource (and what it needs); repeatable; see addresses below",
     )
     parser.epilog = f"{parser.epilog}\n\n{ADDRESSES}" if parser.epilog else ADDRESSES
 

@@ -168,15 +168,35 @@ def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[Address, ...]:
     return tuple(Address.parse(v) for v in values)
 
 
+def sandbox_home(near: Path) -> Path:
+    """Where ``--sandbox`` keeps its state for a configuration at ``near`` (a file or a
+    directory, existing or not): the nearest ``.azstate/sandbox`` in that directory or one
+    above it, as git finds ``.git``, else beside the configuration. So the state stays with
+    the configuration it serves (never in whatever directory the command ran from), and a
+    configuration written into a folder below another (``import --out``) shares its server."""
+    start = near.resolve()
+    if start.suffix.lower() == ".toml" or start.is_file():
+        start = start.parent
+    for directory in (start, *start.parents):
+        if (directory / SANDBOX_DIR).is_dir():
+            return directory / SANDBOX_DIR
+    return start / SANDBOX_DIR
+
+
 def server_target(
-    options: Options, server: ServerConfig, *, where: str = "the configuration"
+    options: Options,
+    server: ServerConfig,
+    *,
+    where: str = "the configuration",
+    near: Path | None = None,
 ) -> ServerTarget:
-    """Which server to talk to (AZKABAN_URL over server.url, or the local sandbox), and the
-    warnings every run prints about that choice."""
+    """Which server to talk to (AZKABAN_URL over server.url, or the local sandbox kept near
+    the configuration), and the warnings every run prints about that choice."""
     if options.sandbox:
         from azstate.sandbox.server import ensure_local_sandbox
 
-        return ServerTarget(url=ensure_local_sandbox(SANDBOX_DIR))
+        home = sandbox_home(near if near is not None else Path(options.config))
+        return ServerTarget(url=ensure_local_sandbox(home))
     return resolve_target(
         server.url,
         os.environ.get(ENV_URL),
@@ -192,10 +212,11 @@ def connect(
     *,
     where: str = "the configuration",
     target: ServerTarget | None = None,
+    near: Path | None = None,
 ) -> AzkabanClient:
     """A logged-in client for ``target`` (by default server_target's); its warnings printed."""
     sandbox = options.sandbox
-    target = target or server_target(options, server, where=where)
+    target = target or server_target(options, server, where=where, near=near)
     for warning in target.warnings:
         _warn(err, warning)
     username, password = _credentials(sandbox)
@@ -259,7 +280,7 @@ def open_workspace(
         _warn(err, warning)
     server = loaded.config.server
     where = str(loaded.files[0]) if loaded.files else path
-    target = server_target(options, server, where=where)
+    target = server_target(options, server, where=where, near=Path(path))
     client = connect(options, server, err, where=where, target=target)
     secrets = secrets_of(loaded)
     client.also_redact(secrets)
