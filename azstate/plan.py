@@ -266,10 +266,20 @@ class Baseline(_Frozen):
     commit: str
 
 
+_COUNTED_AS: dict[Action, tuple[str, ...]] = {
+    Action.CREATE: ("create",),
+    Action.UPDATE: ("update",),
+    Action.DELETE: ("delete",),
+    Action.REPLACE: ("create", "delete"),
+}
+
+
 class Summary(_Frozen):
+    """The actions azstate takes; a replacement (which azstate never plans today) would count
+    as one create and one delete, as Terraform counts it."""
+
     create: int = 0
     update: int = 0
-    replace: int = 0
     delete: int = 0
 
 
@@ -318,10 +328,10 @@ class Plan(_Frozen):
     @property
     def summary(self) -> Summary:
         """What apply would do: nothing for a refresh-only plan, whatever it found."""
-        counts = {a: 0 for a in ("create", "update", "replace", "delete")}
+        counts = {a: 0 for a in ("create", "update", "delete")}
         for change in () if self.refresh_only else self.changes:
-            if change.action.value in counts:
-                counts[change.action.value] += 1
+            for counted in _COUNTED_AS.get(change.action, ()):
+                counts[counted] += 1
         return Summary(**counts)
 
     @property

@@ -40,7 +40,7 @@ def test_plan_json_round_trips(plan: Plan) -> None:
 def test_plan_json_has_the_documented_shape() -> None:
     data = json.loads(json_view.render(full_plan()))
     assert data["format_version"] == "2"
-    assert data["summary"] == {"create": 5, "update": 4, "replace": 1, "delete": 3}
+    assert data["summary"] == {"create": 6, "update": 4, "delete": 4}
     first = data["changes"][0]
     assert set(first) >= {"address", "action", "before", "after", "calls"}
     assert "drift" not in data and data["baseline"] is None and data["converged"] == []

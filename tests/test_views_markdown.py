@@ -75,12 +75,12 @@ def test_summary_table_comes_first() -> None:
     lines = [line for line in md.splitlines() if line.strip()]
     assert lines[0] == "## azstate plan"
     assert lines[1] == "| Create | Update | Delete | Server |"
-    assert lines[3] == f"| 5 | 4 | 3 | `{SERVER}` |"
+    assert lines[3] == f"| 6 | 4 | 4 | `{SERVER}` |"
     html = to_html(md)
     assert html.index("<table>") < html.index("<details")
     first_table = html[: html.index("</table>")]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", first_table)
-    assert cells == ["5", "4", "3", f"<code>{SERVER}</code>"]
+    assert cells == ["6", "4", "4", f"<code>{SERVER}</code>"]
 
 
 def test_deletions_are_listed_before_everything_else_after_the_summary() -> None:

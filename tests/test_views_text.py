@@ -190,7 +190,7 @@ def test_reason_is_dim_and_actions_coloured_on_a_terminal() -> None:
 
 def test_summary_line_counts_every_action() -> None:
     out = render(full_plan())
-    assert out.rstrip().endswith("Plan: 5 to create, 4 to update, 3 to delete.")
+    assert out.rstrip().endswith("Plan: 6 to create, 4 to update, 4 to delete.")
 
 
 def test_no_changes() -> None:
@@ -309,5 +309,5 @@ def test_no_op_changes_are_not_listed() -> None:
 def test_lines_is_pure_and_matches_render() -> None:
     plan = three_way_plan()
     plain = "\n".join(line.plain for line in text.lines(plan, now=NOW))
-    assert "Plan: 5 to create" in plain
+    assert "Plan: 6 to create" in plain
     assert text.lines(plan, now=NOW) == text.lines(plan, now=NOW)

@@ -75,7 +75,7 @@ def test_create_of_every_resource_type(ws: Workspace) -> None:
     data = plan_json(ws)
     validate_plan(data)
     assert actions(data) == {a: "create" for a in symbol_lines(result.out)}
-    assert data["summary"] == {"create": 5, "update": 0, "replace": 0, "delete": 0}
+    assert data["summary"] == {"create": 5, "update": 0, "delete": 0}
     by_addr = {c["address"]: c for c in data["changes"]}
     assert by_addr["project.etl"]["after"] == {"description": "Nightly ETL"}
     assert by_addr["project.etl.schedule.daily"]["after"]["cron"] == "0 0 2 ? * *"
@@ -251,7 +251,7 @@ def test_refresh_only_reports_differences_and_changes_nothing(ws: Workspace) -> 
     assert data["refresh_only"] is True
     assert [c["address"] for c in data["changes"]] == ["project.etl.schedule.daily"]
     assert all(c["calls"] == [] for c in data["changes"])
-    assert data["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    assert data["summary"] == {"create": 0, "update": 0, "delete": 0}
     assert mutations(ws) == []
 
 
