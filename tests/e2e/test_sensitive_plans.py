@@ -4,6 +4,7 @@ plan, so a changed secret still shows as a change and a saved plan still applies
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from tests.e2e.workspace import flow20
 
@@ -47,6 +49,11 @@ def work(tmp_path: Path, sandbox: SandboxServer) -> Path:
 
 
 def run(work: Path, secret: str, *args: str, expect: int = 0) -> str:
+    """One CLI run. With -v in a separate process: the -v log goes to the real stderr handler
+    there (in-process, pytest's own log handler would take the records). Without -v in-process,
+    which shows the same stdout and stderr without an interpreter start."""
+    if "-v" not in args:
+        return _in_process(work, secret, *args, expect=expect)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZKABAN_", "AZSTATE_VAR"))}
     env.update(
         PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
@@ -60,6 +67,24 @@ def run(work: Path, secret: str, *args: str, expect: int = 0) -> str:
     )
     assert done.returncode == expect, done.stdout + done.stderr
     return done.stdout + done.stderr
+
+
+def _in_process(work: Path, secret: str, *args: str, expect: int) -> str:
+    with pytest.MonkeyPatch.context() as mp:
+        for name in os.environ:
+            if name.startswith(("AZKABAN_", "AZSTATE_VAR")):
+                mp.delenv(name)
+        mp.setenv("AZKABAN_USERNAME", "azkaban")
+        mp.setenv("AZKABAN_PASSWORD", "azkaban")
+        mp.setenv("AZSTATE_VAR_db_password", secret)
+        mp.setenv("NO_COLOR", "1")
+        mp.chdir(work)
+        out, err = io.StringIO(), io.StringIO()
+        mp.setattr(sys, "stdout", out)
+        mp.setattr(sys, "stderr", err)
+        code = main(list(args))
+    assert code == expect, out.getvalue() + err.getvalue()
+    return out.getvalue() + err.getvalue()
 
 
 def assert_secret_free(text: str) -> None:
