@@ -71,7 +71,7 @@ def run(work: Path, secret: str, *args: str, expect: int = 0) -> str:
 
 def _in_process(work: Path, secret: str, *args: str, expect: int) -> str:
     with pytest.MonkeyPatch.context() as mp:
-        for name in os.environ:
+        for name in list(os.environ):
             if name.startswith(("AZKABAN_", "AZSTATE_VAR")):
                 mp.delenv(name)
         mp.setenv("AZKABAN_USERNAME", "azkaban")
