@@ -9,6 +9,7 @@ apply against a server that died stops early.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -186,20 +187,14 @@ def test_ci_apply_prints_a_line_per_change_while_it_runs(
 
 
 def test_ci_apply_without_auto_approve_says_what_it_needs(
-    ws: Workspace, azkaban_env: SandboxServer
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws.write(ETL)
-    done = subprocess.run(
-        [*AZSTATE, "apply", "-c", str(ws.config)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=_env(azkaban_env),
-        cwd=ws.root,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.splitlines()[-1] == (
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal, as stdin=/dev/null
+    done = ws.run("apply", "-c", str(ws.config))
+    assert done.code == 1 and done.out == ""
+    assert not [e for e in ws.sandbox.log.snapshot() if e.mutating]
+    assert done.err.splitlines()[-1] == (
         "Error: apply needs --auto-approve when not run from a terminal (or apply a saved plan)"
     )
 
