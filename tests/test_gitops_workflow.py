@@ -12,6 +12,7 @@ vendored schema are checked as files.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
-from azstate.cli import build_parser
+from azstate.cli import build_parser, main
 from azstate.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -486,11 +487,17 @@ def test_a_stale_saved_plan_is_refused_asks_for_a_new_plan_and_records_nothing(
     assert planned.output("plan", "exitcode") == "2"
     repo.carry_artifact("plan-staging")
     # someone applies by hand between the plan and the approval
-    by_hand = subprocess.run(
-        ["azstate", "apply", "-c", "staging", "--auto-approve"],
-        cwd=repo.root, env=ci, capture_output=True, text=True, timeout=120,
-    )
-    assert by_hand.returncode == 0, by_hand.stderr
+    with pytest.MonkeyPatch.context() as mp:  # in-process: the workflow is not what is tested
+        for name in list(os.environ):
+            mp.delenv(name)
+        for name, value in ci.items():
+            mp.setenv(name, value)
+        mp.chdir(repo.root)
+        err = io.StringIO()
+        mp.setattr(sys, "stdout", io.StringIO())
+        mp.setattr(sys, "stderr", err)
+        code = main(["apply", "-c", "staging", "--auto-approve"])
+    assert code == 0, err.getvalue()
 
     applied = run_job("apply-staging", repo.root, ci)
     assert applied.failed == "Apply exactly the saved plan"

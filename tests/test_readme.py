@@ -4,7 +4,8 @@ The shell blocks are run in order (the README, then docs/*.md by name), one comm
 in a scratch copy of the repository's examples, schema, README and docs, against a sandbox over
 HTTP (AZKABAN_URL and the credentials come from the azkaban_env fixture; `--sandbox` commands
 start their own emulator in the scratch directory). A command expects exit 0 unless its line
-ends in `# exit N`.
+ends in `# exit N`. A line of plain words starting with `azstate` runs in-process (bash would
+pass main the same words); the rest run in bash.
 `pip install` and the test run are not executed: they are checked against what .ci/run runs.
 Blocks that are not commands (the usage synopsis, a directory tree, a workflow excerpt) carry an
 explicit `<!-- readme-test: not run (...) -->` marker, and that list is pinned here. Inline
@@ -13,6 +14,7 @@ explicit `<!-- readme-test: not run (...) -->` marker, and that list is pinned h
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shlex
@@ -26,7 +28,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from azstate.cli import build_parser
+from azstate.cli import build_parser, main
 from azstate.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,6 +229,30 @@ def scratch(tmp_path: Path) -> Path:
     return root
 
 
+PLAIN = re.compile(r"azstate(?: [A-Za-z0-9_./:=-]+)*")
+
+
+def _run(part: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A plain `azstate` line (words only: no quoting, globbing, redirection or pipe, so bash
+    would hand main exactly these words) runs in-process, which saves an interpreter start;
+    anything else runs in bash."""
+    words = part.split("#", 1)[0].strip()
+    if PLAIN.fullmatch(words):
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            mp.chdir(cwd)
+            out, err = io.StringIO(), io.StringIO()
+            mp.setattr(sys, "stdout", out)
+            mp.setattr(sys, "stderr", err)
+            code = main(words.split()[1:])
+        return subprocess.CompletedProcess(words, code, out.getvalue(), err.getvalue())
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", part],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def test_every_command_in_the_readme_exits_as_it_says(
     scratch: Path, azkaban_env: SandboxServer
 ) -> None:
@@ -236,10 +262,7 @@ def test_every_command_in_the_readme_exits_as_it_says(
     ran: list[str] = []
     for command in commands():
         for part in runnable(command):
-            done = subprocess.run(
-                ["bash", "-o", "pipefail", "-c", part],
-                cwd=scratch, env=env, capture_output=True, text=True, timeout=120,
-            )
+            done = _run(part, scratch, env)
             assert done.returncode == command.expected, (
                 f"{command.doc} line {command.line}: `{part}` exited {done.returncode}, "
                 f"expected {command.expected}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

@@ -9,15 +9,19 @@ that mistake, so the user names are checked here against the stock list).
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from azstate.cli import main
 from tests.conftest import ROOT
-from tests.e2e.workspace import azstate_process as azstate
 
 EXAMPLES = ROOT / "examples"
 # examples/gitops is a repository to copy, planned against a real server in its own CI; its
@@ -25,6 +29,22 @@ EXAMPLES = ROOT / "examples"
 NOT_HERE = {"gitops"}
 ALL = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and p.name not in NOT_HERE)
 STOCK_SOLO_USERS = {"azkaban", "metrics"}
+
+
+def azstate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One CLI run in-process (the same argument parsing, output and exit code as the command
+    line, without an interpreter start), from cwd, with no AZKABAN_* leaking in."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("AZKABAN_"):
+                mp.delenv(name)
+        mp.setenv("NO_COLOR", "1")
+        mp.chdir(cwd)
+        out, err = io.StringIO(), io.StringIO()
+        mp.setattr(sys, "stdout", out)
+        mp.setattr(sys, "stderr", err)
+        code = main(list(args))
+    return subprocess.CompletedProcess(["azstate", *args], code, out.getvalue(), err.getvalue())
 
 
 def copy(example: str, tmp_path: Path) -> Path:

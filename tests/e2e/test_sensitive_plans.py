@@ -4,14 +4,16 @@ plan, so a changed secret still shows as a change and a saved plan still applies
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from tests.e2e.workspace import flow20
 
@@ -47,19 +49,31 @@ def work(tmp_path: Path, sandbox: SandboxServer) -> Path:
 
 
 def run(work: Path, secret: str, *args: str, expect: int = 0) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZKABAN_", "AZSTATE_VAR"))}
-    env.update(
-        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
-        AZKABAN_USERNAME="azkaban",
-        AZKABAN_PASSWORD="azkaban",
-        AZSTATE_VAR_db_password=secret,
-        NO_COLOR="1",
-    )
-    done = subprocess.run(
-        ["azstate", *args], cwd=work, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == expect, done.stdout + done.stderr
-    return done.stdout + done.stderr
+    """One CLI run in-process, as from the shell in ``work``: stdout and stderr as the user sees
+    them, the -v log included (it goes through azstate's own stderr handler and its redacting
+    filter, as in a process of its own: pytest's handlers are set aside for the run)."""
+    root = logging.getLogger()
+    azstate_logger = logging.getLogger("azstate")
+    level = azstate_logger.level
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("AZKABAN_", "AZSTATE_VAR")):
+                mp.delenv(name)
+        mp.setenv("AZKABAN_USERNAME", "azkaban")
+        mp.setenv("AZKABAN_PASSWORD", "azkaban")
+        mp.setenv("AZSTATE_VAR_db_password", secret)
+        mp.setenv("NO_COLOR", "1")
+        mp.chdir(work)
+        out, err = io.StringIO(), io.StringIO()
+        mp.setattr(sys, "stdout", out)
+        mp.setattr(sys, "stderr", err)
+        mp.setattr(root, "handlers", [])  # so that main's logging setup takes effect
+        try:
+            code = main(list(args))
+        finally:
+            azstate_logger.setLevel(level)
+    assert code == expect, out.getvalue() + err.getvalue()
+    return out.getvalue() + err.getvalue()
 
 
 def assert_secret_free(text: str) -> None:

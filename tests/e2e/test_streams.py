@@ -9,6 +9,7 @@ apply against a server that died stops early.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -24,6 +25,7 @@ import pytest
 
 from azstate.commands import progress
 from azstate.sandbox.server import SandboxServer
+from azstate.wire.client import AzkabanClient
 from tests.e2e.workspace import DAILY, ETL, HOURLY, SLA, Workspace, flow20
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,20 +187,14 @@ def test_ci_apply_prints_a_line_per_change_while_it_runs(
 
 
 def test_ci_apply_without_auto_approve_says_what_it_needs(
-    ws: Workspace, azkaban_env: SandboxServer
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws.write(ETL)
-    done = subprocess.run(
-        [*AZSTATE, "apply", "-c", str(ws.config)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=_env(azkaban_env),
-        cwd=ws.root,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.splitlines()[-1] == (
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal, as stdin=/dev/null
+    done = ws.run("apply", "-c", str(ws.config))
+    assert done.code == 1 and done.out == ""
+    assert not [e for e in ws.sandbox.log.snapshot() if e.mutating]
+    assert done.err.splitlines()[-1] == (
         "Error: apply needs --auto-approve when not run from a terminal (or apply a saved plan)"
     )
 
@@ -206,13 +202,16 @@ def test_ci_apply_without_auto_approve_says_what_it_needs(
 def test_a_server_that_does_not_answer_is_named_while_waited_for(
     ws: Workspace, azkaban_env: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(progress, "WAIT_NOTICE", 1.0)
+    # A shorter threshold and poll than the defaults (the default is checked below): the notice
+    # is due after at most 0.15 s, the reply comes after 0.75 s.
+    monkeypatch.setattr(progress, "WAIT_NOTICE", 0.1)
+    monkeypatch.setattr(progress, "_POLL", 0.05)
     ws.write(ETL)
-    azkaban_env.faults.add("slow", path="/index", action="fetchallprojects", delay=2.5)
+    azkaban_env.faults.add("slow", path="/index", action="fetchallprojects", delay=0.75)
     started = time.monotonic()
     result = ws.run("plan", "-c", str(ws.config))
     assert result.code == 0, result.err
-    assert time.monotonic() - started >= 2.5
+    assert time.monotonic() - started >= 0.75
     (line,) = [line for line in result.err.splitlines() if line.startswith("Still waiting")]
     assert line.startswith(
         f"Still waiting for {azkaban_env.url} (GET /index fetchallprojects): no reply after "
@@ -242,8 +241,10 @@ def test_the_waiting_notice_comes_after_five_seconds_by_default(
 
 
 def test_an_apply_against_a_server_that_died_stops_early(
-    ws: Workspace, azkaban_env: SandboxServer
+    ws: Workspace, azkaban_env: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Reads are still retried against the dead server, without the backoff sleeps between.
+    monkeypatch.setattr(AzkabanClient, "_pause", lambda *args: None)
     names = [f"p{i}" for i in range(6)]
     _projects(ws, names)
     ws.config.write_text(ws.config.read_text().replace("[server]\n", "[server]\ntimeout = 1\n", 1))
