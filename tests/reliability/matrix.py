@@ -76,9 +76,14 @@ FAULTS: list[Fault] = [
     ("session expired", "expire_session", 1),
     ("error in 200", "error200", 1),
 ]
-# The client's timeout in every case: at least 5x what a request to the sandbox takes on a
-# loaded machine (a few ms to some tens), and what a slow reply costs a case.
+# The client's timeout the other reliability tests use (they import it): 0.5 s.
 TIMEOUT = 0.5
+# The client's timeout in every matrix case: what a slow reply costs a case, and half the
+# window in which apply looks for a non-idempotent write whose reply was lost (a "reset
+# before" write waits all of it). A request to the sandbox takes a few ms here (36 requests
+# of a case in 0.13 s), so 0.25 s is still 5x the 50 ms one can take on a loaded machine; and
+# a request that does run late only costs a retried read or a write checked by a read.
+CASE_TIMEOUT = 0.25
 SETTLE = 30.0  # at most this long for a late write to finish on the server (it takes ms)
 
 HEADER = """\
@@ -263,7 +268,7 @@ def run_case(template: Path, root: Path, call: Call, fault: Fault) -> Outcome:
         quick_retries() as clock,
     ):
         config = root / "azstate.toml"
-        config.write_text(HEADER.format(url=server.url, timeout=TIMEOUT) + AFTER)
+        config.write_text(HEADER.format(url=server.url, timeout=CASE_TIMEOUT) + AFTER)
         injected = server.faults.add(
             kind, path=path, action=action, method=method, times=times, on_fire=late
         )
