@@ -10,7 +10,6 @@ sides), and a converged description (changed alike on both sides).
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from azstate.state import Perm, ScheduleValue
 from azstate.wire import calls
 from tests.e2e.workspace import DAILY, ETL, HOURLY, Result, Workspace, flow20
+from tests.test_baseline import git
 
 READER = """
 [projects.etl.permissions]
@@ -34,24 +34,6 @@ REVIEWED = (
     + HOURLY
     + READER
 )
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(root), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.com",
-            "HOME": str(root),
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-        },
-    )
-    return done.stdout.strip()
 
 
 def commit(ws: Workspace, message: str) -> str:
