@@ -20,7 +20,8 @@ from azstate.cli import main
 from azstate.sandbox.server import LateReply, SandboxServer
 from azstate.wire.client import AzkabanClient
 from tests.e2e.workspace import flow20
-from tests.reliability.matrix import HEADER, TIMEOUT, settle
+from tests.reliability.matrix import CASE_TIMEOUT as TIMEOUT
+from tests.reliability.matrix import HEADER, settle
 
 ETL = """
 [projects.etl]
