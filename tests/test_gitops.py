@@ -48,7 +48,8 @@ def steps(job: str) -> list[dict[str, Any]]:
 
 
 def azstate_commands(script: str) -> list[list[str]]:
-    """The azstate invocations in a step's shell script, as argv (redirections dropped)."""
+    """The azstate invocations in a step's shell script, as argv (redirections and arrays
+    dropped)."""
     joined = script.replace("\\\n", " ")
     found: list[list[str]] = []
     for line in joined.splitlines():
@@ -63,7 +64,7 @@ def azstate_commands(script: str) -> list[list[str]]:
                     skip = False
                 elif re.fullmatch(r"\d?>>?|<", word):
                     skip = True
-                elif not re.match(r"\d?>", word):
+                elif not re.match(r"\d?>", word) and not word.startswith("${"):
                     argv.append(word)
             found.append(argv)
     return found

@@ -30,8 +30,9 @@ from typing import Any
 import pytest
 import yaml
 
-from azstate.cli import build_parser, main
+from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
+from tests.test_gitops import azstate_commands, parses
 
 ROOT = Path(__file__).resolve().parent.parent
 GITOPS = ROOT / "examples" / "gitops"
@@ -40,7 +41,9 @@ SCRIPTS = GITOPS / ".github" / "scripts"
 ENVIRONMENTS = ("staging", "production")
 BIN = str(Path(sys.executable).parent)
 NODE = shutil.which("node")
-SPEC = re.compile(r"azstate @ git\+(?P<url>https://github\.com/[\w.-]+/[\w.-]+)@(?P<tag>v\d+\.\d+\.\d+)")
+SPEC = re.compile(
+    r"azstate @ git\+(?P<url>https://github\.com/[\w.-]+/[\w.-]+)@(?P<tag>v\d+\.\d+\.\d+)"
+)
 INSTALL = 'pip install "$AZSTATE_SPEC"'
 
 
@@ -48,44 +51,6 @@ def workflow() -> dict[str, Any]:
     data: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     data["on"] = data.pop(True)  # YAML 1.1 reads the bare key `on` as a boolean
     return data
-
-
-def parses(argv: list[str]) -> bool:
-    """True when azstate's own parser accepts argv (it exits on an unknown flag)."""
-    command = next((a for a in argv if not a.startswith("-")), None)
-    try:
-        build_parser(only=command).parse_args(argv)
-    except SystemExit:
-        return False
-    return True
-
-
-# --baseline and --refresh=full come with the three-way plan; the steps that use them are run
-# only where this azstate has them.
-THREE_WAY = parses(["plan", "--baseline", "HEAD"]) and parses(["plan", "--refresh=full"])
-needs_three_way = pytest.mark.skipif(not THREE_WAY, reason="this azstate has no --baseline yet")
-
-
-def azstate_commands(script: str) -> list[list[str]]:
-    """The azstate invocations in a shell script, as argv (redirections and arrays dropped)."""
-    joined = script.replace("\\\n", " ")
-    found: list[list[str]] = []
-    for line in joined.splitlines():
-        for part in re.split(r"&&|\|\||;|\|", line):
-            words = shlex.split(part.strip(), comments=True)
-            if not words or words[0] != "azstate":
-                continue
-            argv: list[str] = []
-            skip = False
-            for word in words[1:]:
-                if skip:
-                    skip = False
-                elif re.fullmatch(r"\d?>>?|<", word):
-                    skip = True
-                elif not re.match(r"\d?>", word) and not word.startswith("${"):
-                    argv.append(word)
-            found.append(argv)
-    return found
 
 
 def all_steps() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -139,8 +104,7 @@ def test_the_pre_commit_hooks_validate_each_environment_as_pre_commit_runs_them(
 def test_the_schema_reference_survives_the_copy() -> None:
     vendored = GITOPS / "azstate.schema.json"
     assert vendored.read_text() == (ROOT / "schema" / "azstate.schema.json").read_text(), (
-        "examples/gitops/azstate.schema.json is a copy of schema/azstate.schema.json: "
-        "copy it again"
+        "examples/gitops/azstate.schema.json is a copy of schema/azstate.schema.json: copy it again"
     )
     tomls = sorted(GITOPS.glob("*.toml")) + sorted(GITOPS.glob("*/azstate.toml"))
     assert tomls
@@ -200,13 +164,10 @@ def test_every_azstate_command_in_the_workflow_is_a_valid_invocation() -> None:
         "plan -c $AZSTATE_ENV --refresh-only --baseline $tag --refresh=full --detailed-exitcode "
         "--format markdown",
     } <= seen
-    three_way = [a for a in commands if "--baseline" in a or "--refresh=full" in a]
     for argv in commands:
-        if argv not in three_way or THREE_WAY:
-            assert parses(argv), argv
+        assert parses(argv), argv
     # the pull request's plan with its baseline, as the array expands once the tag exists
-    if THREE_WAY:
-        assert parses(["plan", "-c", "staging", "--baseline", "azstate-applied/staging"])
+    assert parses(["plan", "-c", "staging", "--baseline", "azstate-applied/staging"])
 
 
 def test_merges_plan_before_the_protected_environment_and_apply_only_that_plan() -> None:
@@ -223,7 +184,8 @@ def test_merges_plan_before_the_protected_environment_and_apply_only_that_plan()
         assert apply["environment"] == env and apply["needs"] == f"plan-{env}"
         assert "needs.plan-" + env + ".outputs.exitcode == '2'" in apply["if"]
         assert apply["concurrency"] == {
-            "group": f"azstate-apply-{env}", "cancel-in-progress": False
+            "group": f"azstate-apply-{env}",
+            "cancel-in-progress": False,
         }
         saved = next(s for s in plan["steps"] if s.get("id") == "plan")
         assert "--out plan" in saved["run"] and "GITHUB_STEP_SUMMARY" in saved["run"]
@@ -294,7 +256,11 @@ def run_job(job: str, root: Path, env: dict[str, str]) -> Ran:
         step_env = env | {str(k): str(v) for k, v in step.get("env", {}).items()}
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=root, env=step_env, capture_output=True, text=True, timeout=120,
+            cwd=root,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         name = step.get("id") or step.get("name", "?")
         ran.ran.append(name)
@@ -318,8 +284,10 @@ GIT_ENV = {
     "PATH": os.environ.get("PATH", ""),
     "HOME": "/nonexistent",
     "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@example.com",
-    "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@example.com",
+    "GIT_AUTHOR_NAME": "ci",
+    "GIT_AUTHOR_EMAIL": "ci@example.com",
+    "GIT_COMMITTER_NAME": "ci",
+    "GIT_COMMITTER_EMAIL": "ci@example.com",
 }
 
 
@@ -345,7 +313,8 @@ class Repo:
     def carry_artifact(self, job: str) -> None:
         """Upload in the plan job, a fresh work tree, download in the apply job."""
         (upload,) = [
-            s for s in workflow()["jobs"][job]["steps"]
+            s
+            for s in workflow()["jobs"][job]["steps"]
             if s.get("uses", "").startswith("actions/upload-artifact")
         ]
         kept = {p: (self.root / p).read_bytes() for p in upload["with"]["path"].split()}
@@ -390,9 +359,7 @@ def second_sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
         server.stop()
 
 
-def ci_env(
-    repo: Repo, env: str, server: SandboxServer, *, user: str = "azkaban"
-) -> dict[str, str]:
+def ci_env(repo: Repo, env: str, server: SandboxServer, *, user: str = "azkaban") -> dict[str, str]:
     """What a runner gives the steps: the workflow's env, the job's, and GitHub's files. The
     deploy user is azkaban; ``user`` is who the job logs in as."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AZKABAN_", "GIT_"))}
@@ -543,8 +510,12 @@ def test_the_revision_tag_never_moves_backwards(repo: Repo, sandbox: SandboxServ
     record = SCRIPTS / "record-applied.sh"
     for sha in (newer, older):
         done = subprocess.run(
-            ["bash", str(record)], cwd=repo.root, env=ci | {"GITHUB_SHA": sha},
-            capture_output=True, text=True, timeout=60,
+            ["bash", str(record)],
+            cwd=repo.root,
+            env=ci | {"GITHUB_SHA": sha},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 0, done.stderr
     assert repo.applied("staging") == newer
@@ -561,7 +532,6 @@ def test_the_pull_request_plan_stays_plain_until_a_revision_is_recorded(
     assert drift.ran == ["drift"], "no issue step without a recorded revision"
 
 
-@needs_three_way
 def test_pull_requests_plan_against_the_recorded_revision_and_the_drift_check_finds_drift(
     repo: Repo, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
@@ -591,7 +561,11 @@ def test_pull_requests_plan_against_the_recorded_revision_and_the_drift_check_fi
     staging.write_text(text.replace('"0 0 */6 ? * *"', '"0 0 */3 ? * *"'))
     by_hand = subprocess.run(
         ["azstate", "apply", "-c", "staging", "--auto-approve"],
-        cwd=other, env=ci, capture_output=True, text=True, timeout=120,
+        cwd=other,
+        env=ci,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert by_hand.returncode == 0, by_hand.stderr
 
@@ -605,7 +579,11 @@ def test_pull_requests_plan_against_the_recorded_revision_and_the_drift_check_fi
     # the drift is undone (applied from the recorded revision): the next check finds none
     undone = subprocess.run(
         ["azstate", "apply", "-c", "staging", "--auto-approve"],
-        cwd=repo.root, env=ci, capture_output=True, text=True, timeout=120,
+        cwd=repo.root,
+        env=ci,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert undone.returncode == 0, undone.stderr
     gone = run_job("drift", repo.root, ci_env(repo, "staging", sandbox))
@@ -674,7 +652,9 @@ def github_script(
     done = subprocess.run(
         [NODE, str(harness), str(SCRIPTS / script), str(state), str(work)],
         env={"PATH": os.environ.get("PATH", ""), **env},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -682,7 +662,10 @@ def github_script(
 
 def drift_issue(tmp_path: Path, state: Path, env: str, exitcode: str, report: str) -> Any:
     return github_script(
-        tmp_path, "drift-issue.js", state, {"drift.md": report},
+        tmp_path,
+        "drift-issue.js",
+        state,
+        {"drift.md": report},
         {"AZSTATE_ENV": env, "DRIFT_EXITCODE": exitcode},
     )
 
@@ -690,10 +673,21 @@ def drift_issue(tmp_path: Path, state: Path, env: str, exitcode: str, report: st
 @pytest.mark.skipif(NODE is None, reason="node is needed to run the github-script step")
 def test_one_drift_issue_per_environment_is_opened_updated_and_closed(tmp_path: Path) -> None:
     state = tmp_path / "issues.json"
-    human = {"number": 1, "title": "a bug", "body": "<!-- azstate-drift: staging --> quoted",
-             "state": "closed", "comments": []}
-    pr = {"number": 2, "title": "a PR", "body": "<!-- azstate-drift: staging -->",
-          "state": "open", "comments": [], "pull_request": {}}
+    human = {
+        "number": 1,
+        "title": "a bug",
+        "body": "<!-- azstate-drift: staging --> quoted",
+        "state": "closed",
+        "comments": [],
+    }
+    pr = {
+        "number": 2,
+        "title": "a PR",
+        "body": "<!-- azstate-drift: staging -->",
+        "state": "open",
+        "comments": [],
+        "pull_request": {},
+    }
     state.write_text(json.dumps({"next": 3, "issues": [human, pr], "comments": []}))
 
     assert drift_issue(tmp_path, state, "staging", "0", "") == {"action": "none"}

@@ -17,7 +17,7 @@ import pytest
 
 from azstate.state import Perm, ScheduleValue
 from azstate.wire import calls
-from tests.e2e.workspace import DAILY, ETL, HOURLY, Result, Workspace, flow20
+from tests.e2e.workspace import DAILY, ETL, HOURLY, Workspace, flow20, plan, plan_json
 from tests.test_baseline import git
 
 READER = """
@@ -40,17 +40,6 @@ def commit(ws: Workspace, message: str) -> str:
     git(ws.root, "add", "-A")
     git(ws.root, "commit", "-q", "-m", message)
     return git(ws.root, "rev-parse", "HEAD")
-
-
-def plan(ws: Workspace, *args: str) -> Result:
-    return ws.run("plan", "-c", str(ws.config), *args)
-
-
-def plan_json(ws: Workspace, *args: str) -> dict[str, Any]:
-    result = plan(ws, "--format", "json", *args)
-    assert result.code in (0, 2), result.err
-    data: dict[str, Any] = json.loads(result.out)
-    return data
 
 
 def by_address(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -178,9 +167,7 @@ def test_the_baseline_is_read_from_git_not_the_work_tree(repo: Workspace) -> Non
     assert "M src/etl/daily.flow" in status and "?? src/etl/x.flow" in status
 
 
-def test_a_baseline_error_names_the_path_and_the_revision(
-    ws: Workspace, tmp_path: Path
-) -> None:
+def test_a_baseline_error_names_the_path_and_the_revision(ws: Workspace, tmp_path: Path) -> None:
     ws.write(BASE)
     outside = plan(ws, "--baseline", "HEAD")
     assert outside.code == 1 and "Traceback" not in outside.err
@@ -226,11 +213,7 @@ def test_the_baseline_is_evaluated_with_the_same_variables(ws: Workspace) -> Non
     ws.apply("--var", "desc=Nightly")
     ws.client().send(calls.change_description("etl", "edited in the UI"))
     ws.write(
-        variables
-        + "owner = {}\n"
-        + described
-        + DAILY
-        + 'parameters = { owner = "${var.owner}" }\n'
+        variables + "owner = {}\n" + described + DAILY + 'parameters = { owner = "${var.owner}" }\n'
     )
     commit(ws, "under review")
     data = plan_json(ws, "--baseline", "HEAD~1", "--var", "desc=Nightly", "--var", "owner=me")
