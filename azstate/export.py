@@ -145,21 +145,14 @@ def export(
     return Exported(text="\n".join(out) + "\n", notes=writer.notes)
 
 
+@dataclass
 class _Writer:
-    def __init__(
-        self,
-        timezone: str,
-        flows: Mapping[str, FlowInfo],
-        remarks: Remarks,
-        now: datetime | None,
-        cron_notes: Mapping[tuple[str, str], str],
-    ) -> None:
-        self.timezone = timezone
-        self.flows = flows
-        self.remarks = remarks
-        self.cron_notes = cron_notes
-        self.now = now
-        self.notes: list[str] = []
+    timezone: str
+    flows: Mapping[str, FlowInfo]
+    remarks: Remarks
+    now: datetime | None
+    cron_notes: Mapping[tuple[str, str], str]
+    notes: list[str] = field(default_factory=list)
 
     def note(self, lines: list[str], where: str, text: str) -> None:
         note = f"{where}: {text}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -569,12 +569,20 @@ def _props(raw: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in (raw or {}).items())
 
 
-def disabled_paths(items: Any, parent: str = "") -> list[str]:
+def disabled_paths(items: Any) -> list[str]:
     """`disabledJobs` beans (`{"name","children","embeddedFlow"}`) as TOML names: `job` at the
     top, `sub:inner` for a child of embedded flow `sub`, at any depth. An embedded flow with no
     children disables nothing and gives nothing; so do `null` items (objects sent without
     `children`, section 13) and plain names holding ':' (stored literally, section 14)."""
-    names: list[str] = []
+    return [path for path, name in _disabled_leaves(items, "") if ":" not in name]
+
+
+def _literal_colon_names(items: Any) -> list[str]:
+    return [name for _, name in _disabled_leaves(items, "") if ":" in name]
+
+
+def _disabled_leaves(items: Any, parent: str) -> Iterator[tuple[str, str]]:
+    """(path, name) of every leaf of the bean tree, where the path names its embedded flows."""
     for item in items or []:
         if isinstance(item, str):
             item = {"name": item}
@@ -583,24 +591,9 @@ def disabled_paths(items: Any, parent: str = "") -> list[str]:
         name = str(item["name"])
         children = item.get("children")
         if item.get("embeddedFlow") or children is not None:
-            names += disabled_paths(children, f"{parent}{name}:")
-        elif ":" not in name:
-            names.append(parent + name)
-    return names
-
-
-def _literal_colon_names(items: Any) -> list[str]:
-    found: list[str] = []
-    for item in items or []:
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict) or not item.get("name"):
-            continue
-        if item.get("embeddedFlow") or item.get("children") is not None:
-            found += _literal_colon_names(item.get("children"))
-        elif ":" in str(item["name"]):
-            found.append(str(item["name"]))
-    return found
+            yield from _disabled_leaves(children, f"{parent}{name}:")
+        else:
+            yield parent + name, name
 
 
 def _sla_partial(options: list[Any]) -> SlaPartial:
