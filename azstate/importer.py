@@ -153,14 +153,8 @@ def write_config(
         if files.flows is not None:
             flows[project.name] = files.flows
     result = export(
-        projects,
-        url=url,
-        timezone=timezone,
-        sources=sources,
-        schema=SCHEMA_FILE,
-        flows=flows,
-        remarks=remarks,
-        cron_notes=cron_notes,
+        projects, url=url, timezone=timezone, sources=sources, schema=SCHEMA_FILE,
+        flows=flows, remarks=remarks, cron_notes=cron_notes,
     )
     if where.merge:
         _append(where.config, _project_tables(result.text))

@@ -78,10 +78,8 @@ def test_flows_in_hidden_directories_and_embedded_sla_jobs_are_accepted(
         [projects.etl.schedules.main]
         cron = "0 0 3 ? * *"
         disabled_jobs = ["start"]
-
-        [projects.etl.schedules.main.sla]
-        emails = ["ops@example.com"]
-        rules = [{ job = "sub:inner", rule = "SUCCESS", duration = "1h", email = true }]
+        sla.emails = ["ops@example.com"]
+        sla.rules = [{ job = "sub:inner", rule = "SUCCESS", duration = "1h", email = true }]
         """,
         capsys,
     )

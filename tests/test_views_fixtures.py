@@ -7,32 +7,22 @@ a server: what a reviewer sees must not depend on how the plan was made.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 
-from azstate.address import Address, Kind
+from azstate.address import Kind
+from azstate.apply import ChangeOutcome
 from azstate.origins import Origin
-from azstate.plan import Action, ApplyStatus, Baseline, Call, Change, Plan, UploadFile
+from azstate.plan import Action, Baseline, Call, Change, Plan, UploadFile
 from azstate.wire.calls import restore
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)  # 05:00 in Los Angeles (PDT)
 TZ = "America/Los_Angeles"
 SERVER = "https://azkaban.example.com:8443"
 SHA = "5f" * 32
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The shape apply.ChangeOutcome has; the report must take any object like it."""
-
-    address: Address
-    action: str
-    status: ApplyStatus
-    message: str | None = None
-    calls_sent: int = 0
+Outcome = ChangeOutcome  # the report takes what apply gives it
 
 
 def console(width: int = 100) -> Console:
@@ -254,16 +244,8 @@ def three_way_changes() -> list[Change]:
 
 
 def three_way_plan(**overrides: Any) -> Plan:
-    data: dict[str, Any] = {
-        "server": SERVER,
-        "timezone": TZ,
-        "user": "azkaban",
-        "changes": tuple(three_way_changes()),
-        "baseline": BASELINE,
-        "converged": ("project.etl.schedule.weekly",),
-    }
-    data.update(overrides)
-    return Plan(**data)
+    three_way = {"baseline": BASELINE, "converged": ("project.etl.schedule.weekly",)}
+    return full_plan(**{"changes": tuple(three_way_changes()), **three_way, **overrides})
 
 
 def full_plan(**overrides: Any) -> Plan:

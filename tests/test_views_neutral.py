@@ -27,18 +27,18 @@ HOSTILE = (ANSI, CI, BIDI, ZERO_WIDTH, COMMENT, TICKS)
 INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-@pytest.mark.parametrize(
-    ("raw", "shown"),
-    [
-        (ANSI, "\\u001b[31mred\\u001b[0m"),
-        (CI, "x\\n::error::pwned"),
-        (BIDI, "admin\\u202eexe.txt"),
-        (ZERO_WIDTH, "ro\\u200bot"),
-        ("tab\there\r", "tab\\there\\r"),
-        ("\u2028\ufeff\U000e0041", "\\u2028\\ufeff\\udb40\\udc41"),
-        ("plain café → ok", "plain café → ok"),
-    ],
-)
+SHOWN_AS = {
+    ANSI: "\\u001b[31mred\\u001b[0m",
+    CI: "x\\n::error::pwned",
+    BIDI: "admin\\u202eexe.txt",
+    ZERO_WIDTH: "ro\\u200bot",
+    "tab\there\r": "tab\\there\\r",
+    "\u2028\ufeff\U000e0041": "\\u2028\\ufeff\\udb40\\udc41",
+    "plain café → ok": "plain café → ok",
+}
+
+
+@pytest.mark.parametrize(("raw", "shown"), SHOWN_AS.items())
 def test_for_text_escapes_what_could_act_or_hide(raw: str, shown: str) -> None:
     assert neutral.for_text(raw) == shown
 

@@ -189,14 +189,10 @@ def test_schedule_call_sends_every_option() -> None:
 
 def test_schedule_call_names_match_the_recorded_requests() -> None:
     """Every parameter name the recorded requests used, our builder uses too."""
+    emails = {"failure_emails": frozenset({"a@x"}), "success_emails": frozenset({"b@x"})}
     value = ScheduleValue(
-        cron="0 0 2 ? * *",
-        concurrent="pipeline",
-        pipeline_level=2,
-        failure_emails=frozenset({"a@x"}),
-        success_emails=frozenset({"b@x"}),
-        disabled_jobs=frozenset({"jobA"}),
-        parameters=pairs({"env": "prod"}),
+        cron="0 0 2 ? * *", concurrent="pipeline", pipeline_level=2,
+        disabled_jobs=frozenset({"jobA"}), parameters=pairs({"env": "prod"}), **emails,
     )
     sla = SlaValue(emails=frozenset({"s@x"}), rules=frozenset({rule(email=True)}))
     ours = {k for k, _ in calls.schedule_cron_flow("p", "basic", value, sla).params}

@@ -130,9 +130,7 @@ def test_an_https_server_url_is_not_downgraded_unless_meant(
 def test_plain_http_off_loopback_warns_on_every_run(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws.write(ETL)
-    monkeypatch.setattr(AzkabanClient, "_pause", _no_pause)  # the retries' sleeps only
-    monkeypatch.setenv("AZKABAN_URL", "http://scheduler.invalid:8081")
+    _offline(ws, monkeypatch, "http://scheduler.invalid:8081")
     result = ws.run("plan", "-c", str(ws.config))
     assert "Warning: plain HTTP to scheduler.invalid" in result.err
     line = _one_line_error(result)  # and the unknown host is one line too
@@ -181,6 +179,13 @@ def _no_pause(client: AzkabanClient, info: object, attempt: int, why: str) -> No
     """A retry without the backoff sleep: the tries and the final message stay the same."""
 
 
+def _offline(ws: Workspace, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """The ETL configuration pointed at ``url``, a server that does not answer."""
+    ws.write(ETL)
+    monkeypatch.setattr(AzkabanClient, "_pause", _no_pause)  # the retries' sleeps only
+    monkeypatch.setenv("AZKABAN_URL", url)
+
+
 def test_no_transport_error_prints_a_traceback(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch, misbehaving: dict[str, int]
 ) -> None:
@@ -213,9 +218,7 @@ def test_no_transport_error_prints_a_traceback(
 def test_a_proxy_that_is_down_is_named_as_the_proxy(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws.write(ETL)
-    monkeypatch.setattr(AzkabanClient, "_pause", _no_pause)  # the retries' sleeps only
-    monkeypatch.setenv("AZKABAN_URL", "http://azkaban.example.com:8081")
+    _offline(ws, monkeypatch, "http://azkaban.example.com:8081")
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_free_port()}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
