@@ -17,6 +17,11 @@ only when the digest cache has no entry for the project's (id, created time, ver
 version's content never changes. ``--refresh=full`` trusts no token (it still reads and stores
 them, so the next plan is warm); without a token cache (import) everything is read.
 
+Apply's verification reads narrower still (``RefreshScope.reads``): the listings, and of each
+touched project only the resources the apply changed and those the server changes as a
+consequence (the units declare them: Unit.verify_reads); no token, and an upload's digest is
+the one apply recorded, so no zip is downloaded.
+
 Calls: warm and unchanged 4 + P; cold 4 + 2P + S + S_sla (docs/performance.md).
 """
 
@@ -138,6 +143,16 @@ class RefreshScope:
     declared: Mapping[str, ProjectState]  # lower name -> desired project
     prune: tuple[str, ...] = ()
     only: frozenset[str] | None = None  # lower names; None = every declared project
+    # Apply's verification: lower name -> the resources to read again (resources.verify_reads);
+    # the rest of such a project is taken as desired where the listings agree, and neither
+    # its token is read nor the token cache written (what was read is not the whole project).
+    reads: Mapping[str, frozenset[Address]] | None = None
+
+    def narrowed(self, key: str) -> frozenset[Address] | None:
+        """The resources of a declared project to read with calls; None: all of them."""
+        if self.reads is None:
+            return None
+        return self.reads.get(key, frozenset())
 
     def wanted(self, key: str) -> bool:
         return self.only is None or key in self.only
@@ -162,7 +177,8 @@ def read(
     built from the desired values, the rest read in full. What is read of a project is its
     units' business (Unit.read); this function lists, schedules the reads on one pool and
     collects them. ``uploads`` maps (project id, version) to the content digest and file
-    digests of an upload this process made.
+    digests of an upload this process made. ``scope.reads`` (apply's verification) narrows
+    each declared project's reads to what the apply changed and its consequences.
     """
     progress = progress or NoProgress()
     with _cancelled_on_exception(ThreadPoolExecutor(max_workers=max(1, parallelism))) as pool:
@@ -177,6 +193,7 @@ def read(
                 schedules.get(k, {}),
                 scope.declared[k],
                 descriptions.get(listing[k].name) if descriptions is not None else None,
+                scope.narrowed(k),
             )
             for k in declared
             if k in listing
@@ -196,7 +213,7 @@ def read(
             one.item.project_id: reader.submit(
                 Address(one.item.name), _token, client, one.item.name
             )
-            for one in (listed if tokens is not None else [])
+            for one in (listed if tokens is not None and scope.reads is None else [])
         }
         got = {pid: f.result() for pid, f in token_f.items()}
         projects: dict[str, ProjectSnapshot] = {}
@@ -220,7 +237,7 @@ def read(
             snap = _snapshot(one.item, parts)
             projects[one.item.name.lower()] = snap
             token = got.get(one.item.project_id)
-            if tokens is not None and one.desired is not None:
+            if tokens is not None and one.desired is not None and one.reads is None:
                 if token is None:
                     tokens.drop(one.item.project_id)
                 else:
