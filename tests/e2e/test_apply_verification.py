@@ -15,8 +15,19 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
+from azstate.address import Address
+from azstate.plan import Action, Change
+from azstate.resources import verify_reads
 from azstate.sandbox.faults import LoggedRequest
 from azstate.sandbox.server import SandboxServer
+from azstate.state import (
+    FilesValue,
+    Perm,
+    PermissionValue,
+    ProjectState,
+    ScheduleValue,
+    SlaValue,
+)
 from tests.e2e.workspace import Result, Workspace, flow20
 
 FLOWS = ("a", "b", "c", "d", "e")
@@ -225,3 +236,73 @@ def test_a_pruned_project_is_verified_gone(ws: Workspace) -> None:
     assert result.code == 0, result.out + result.err
     assert seen["GET fetchSchedule"] == 0 and seen["HEAD download"] == 0, seen
     ws.assert_converged()
+
+
+def test_an_sla_dropped_after_an_upload_is_caught(ws: Workspace) -> None:
+    """An upload's consequences include the project's schedules and SLAs: a server that drops
+    a surviving flow's SLA on upload is caught."""
+    converged(ws)
+    store = ws.sandbox.store
+
+    def drop_sla() -> None:
+        with store.lock:
+            for schedule in store.schedules.values():
+                if schedule.flow == "a" and schedule.options is not None:
+                    schedule.options["slaOptions"] = []
+
+    _on_verification(ws.sandbox, "/manager", "upload", drop_sla)
+    (ws.root / "src" / "big" / "readme.txt").write_text("new file\n")
+    result, seen, _ = apply_logged(ws)
+    assert result.code == 1, result.out + result.err
+    assert "server still differs" in result.err and "project.big.sla.a" in result.err, result.err
+    assert seen["GET fetchSchedule"] == len(FLOWS) and seen["GET download"] == 0, seen
+
+
+# -- the declarations, without a server ------------------------------------------------------
+
+
+def _desired() -> ProjectState:
+    schedule = ScheduleValue(cron="0 0 1 ? * *")
+    return ProjectState(
+        name="etl",
+        description="d",
+        files=FilesValue(digest="x"),
+        schedules={"a": schedule, "b": schedule},
+        slas={"a": SlaValue(emails=frozenset({"o@example.com"}), rules=frozenset())},
+        permissions={"user.bob": PermissionValue(perms=frozenset({Perm.READ}))},
+    )
+
+
+def _reads(address: str, action: Action) -> frozenset[str]:
+    change = Change(address=Address.parse(address), action=action, fingerprint="f")
+    found = verify_reads([change], {"etl": _desired()})
+    return frozenset(str(a) for a in found.get("etl", frozenset()))
+
+
+def test_each_unit_declares_what_its_changes_may_have_changed() -> None:
+    assert _reads("project.etl.schedule.a", Action.UPDATE) == {
+        "project.etl.schedule.a",
+        "project.etl.sla.a",  # a re-post wipes the SLA
+    }
+    assert _reads("project.etl.schedule.a", Action.DELETE) == {"project.etl.schedule.a"}
+    assert _reads("project.etl.sla.a", Action.UPDATE) == {"project.etl.sla.a"}
+    assert _reads("project.etl.files", Action.UPDATE) == {  # an upload removes schedules
+        "project.etl.files",
+        "project.etl.schedule.a",
+        "project.etl.schedule.b",
+        "project.etl.sla.a",
+    }
+    assert _reads("project.etl", Action.UPDATE) == {"project.etl"}
+    assert _reads("project.etl", Action.DELETE) == {"project.etl"}
+    assert _reads("project.etl", Action.CREATE) == {  # all of a new project
+        "project.etl",
+        "project.etl.files",
+        "project.etl.schedule.a",
+        "project.etl.schedule.b",
+        "project.etl.sla.a",
+        "project.etl.permission.user.bob",
+    }
+    assert _reads("project.etl.permission.user.bob", Action.CREATE) == {
+        "project.etl.permission.user.bob"
+    }
+    assert _reads("project.etl.schedule.a", Action.NO_OP) == frozenset()
