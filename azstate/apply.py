@@ -23,7 +23,8 @@ from azstate.address import Address
 from azstate.errors import AzkabanError, AzstateError, SessionExpiredError, TransportError
 from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
-from azstate.resources import apply_key, stops, unit_for
+from azstate.resources import apply_key, stops, unit_for, verify_reads
+from azstate.state import ProjectState
 from azstate.wire import replies
 from azstate.wire.client import AzkabanClient, Reply
 
@@ -395,20 +396,25 @@ def _reached_server(exc: AzstateError) -> bool:
     return isinstance(exc, AzkabanError) or exc.__cause__ is not None
 
 
-def left_over(
-    plan: Plan, replan: Callable[[tuple[Address, ...], frozenset[str]], Plan]
-) -> list[Change]:
-    """What still differs after every call of ``plan`` was sent; empty means the apply
-    succeeded. An apply succeeds only when a fresh plan (``replan(targets, projects)``, read
-    from the server again) is empty for the resources it touched.
+Replan = Callable[[tuple[Address, ...], frozenset[str], Mapping[str, frozenset[Address]]], Plan]
 
-    Only the touched projects are re-read, so only their changes count: an untouched declared
-    project is absent from that refresh and would otherwise look like one to create.
+
+def left_over(plan: Plan, desired: Mapping[str, ProjectState], replan: Replan) -> list[Change]:
+    """What still differs after every call of ``plan`` was sent; empty means the apply
+    succeeded. An apply succeeds only when a fresh plan (``replan(targets, projects, reads)``,
+    read from the server again) is empty for the resources it touched.
+
+    Only the touched projects are re-read, and of them only what the units say the apply may
+    have changed (``reads``, by lower project name: each changed resource and what the server
+    changes on its own as a consequence, resources.verify_reads, from the ``desired``
+    projects); the rest of a touched project is taken as the plan saw it, as desired. So only
+    their changes count: an untouched declared project is absent from that refresh and would
+    otherwise look like one to create.
     """
     touched = frozenset(c.address.project.lower() for c in plan.changes)
     # Re-planned without targets: a targeted resource the apply deleted names nothing any more,
     # which a targeted plan refuses. What was not targeted is then left out here instead.
-    check = replan((), touched)
+    check = replan((), touched, verify_reads(plan.changes, desired))
     planned = {c.address for c in plan.changes}
 
     def in_scope(address: Address) -> bool:

@@ -17,6 +17,13 @@ only when the digest cache has no entry for the project's (id, created time, ver
 version's content never changes. ``--refresh=full`` trusts no token (it still reads and stores
 them, so the next plan is warm); without a token cache (import) everything is read.
 
+Apply's verification reads narrower still (``RefreshScope.reads``): the listings, and of each
+touched project only the resources the apply changed and those the server changes as a
+consequence (the units declare them: Unit.verify_reads); an upload's digest is the one apply
+recorded, so no zip is downloaded. A touched project's token is read (first) and cached only
+when those reads cover every value the cache keeps digests of (a new project, an upload): then
+the next plan finds it warm; otherwise that plan reads it in full once.
+
 Calls: warm and unchanged 4 + P; cold 4 + 2P + S + S_sla (docs/performance.md).
 """
 
@@ -138,6 +145,16 @@ class RefreshScope:
     declared: Mapping[str, ProjectState]  # lower name -> desired project
     prune: tuple[str, ...] = ()
     only: frozenset[str] | None = None  # lower names; None = every declared project
+    # Apply's verification: lower name -> the resources to read again (resources.verify_reads);
+    # the rest of such a project is taken as desired where the listings agree. Its token is
+    # read and cached only if those reads cover every value the cache keeps digests of.
+    reads: Mapping[str, frozenset[Address]] | None = None
+
+    def narrowed(self, key: str) -> frozenset[Address] | None:
+        """The resources of a declared project to read with calls; None: all of them."""
+        if self.reads is None:
+            return None
+        return self.reads.get(key, frozenset())
 
     def wanted(self, key: str) -> bool:
         return self.only is None or key in self.only
@@ -162,7 +179,8 @@ def read(
     built from the desired values, the rest read in full. What is read of a project is its
     units' business (Unit.read); this function lists, schedules the reads on one pool and
     collects them. ``uploads`` maps (project id, version) to the content digest and file
-    digests of an upload this process made.
+    digests of an upload this process made. ``scope.reads`` (apply's verification) narrows
+    each declared project's reads to what the apply changed and its consequences.
     """
     progress = progress or NoProgress()
     with _cancelled_on_exception(ThreadPoolExecutor(max_workers=max(1, parallelism))) as pool:
@@ -177,6 +195,7 @@ def read(
                 schedules.get(k, {}),
                 scope.declared[k],
                 descriptions.get(listing[k].name) if descriptions is not None else None,
+                scope.narrowed(k),
             )
             for k in declared
             if k in listing
@@ -192,11 +211,12 @@ def read(
             if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
         ]
         # Tokens first, all at once; a project is read in full only after its token is known.
+        cached = [one for one in listed if tokens is not None and _vouches(one)]
         token_f = {
             one.item.project_id: reader.submit(
                 Address(one.item.name), _token, client, one.item.name
             )
-            for one in (listed if tokens is not None else [])
+            for one in cached
         }
         got = {pid: f.result() for pid, f in token_f.items()}
         projects: dict[str, ProjectSnapshot] = {}
@@ -206,7 +226,11 @@ def read(
             entry = tokens.get(one.item.project_id) if tokens is not None else None
             assumed = (
                 _as_desired(one, entry)
-                if trust_tokens and token is not None and entry is not None and entry.token == token
+                if trust_tokens
+                and one.reads is None
+                and token is not None
+                and entry is not None
+                and entry.token == token
                 else None
             )
             if assumed is not None:
@@ -220,7 +244,7 @@ def read(
             snap = _snapshot(one.item, parts)
             projects[one.item.name.lower()] = snap
             token = got.get(one.item.project_id)
-            if tokens is not None and one.desired is not None:
+            if tokens is not None and one.desired is not None and _vouches(one):
                 if token is None:
                     tokens.drop(one.item.project_id)
                 else:
@@ -272,6 +296,23 @@ def project_digests(state: ProjectState) -> dict[str, str]:
     for flow, sla in state.slas.items():
         out[f"sla:{flow}"] = value_digest(sla)
     return out
+
+
+def _vouches(one: Listed) -> bool:
+    """Whether what is read of a declared project can be cached under its token: a full read,
+    or a narrowed one (apply's verification) that reads every value the cache keeps digests of
+    (project_digests: the files, each schedule, each SLA; the rest comes from the listings
+    every time), as the verification of a new project or of an upload does. Then its token is
+    read first, as for a full read, and the next plan finds the project warm."""
+    if one.reads is None:
+        return True
+    desired, name = one.desired, one.item.name
+    if desired is None:
+        return False
+    needed = {Address.files(name)} if desired.files is not None else set()
+    needed.update(Address.schedule(name, flow) for flow in desired.schedules)
+    needed.update(Address.sla(name, flow) for flow in desired.slas)
+    return needed <= one.reads
 
 
 def _cached(item: ProjectListing, token: ChangeToken, snap: ProjectSnapshot) -> CachedProject:

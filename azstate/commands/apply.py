@@ -187,7 +187,11 @@ def _apply(ws: Workspace, plan: Plan, out: Console, err: Console, fmt: Format) -
         return INTERRUPTED
     complete = all(o.status is ApplyStatus.APPLIED for o in outcomes)
     left = (
-        left_over(plan, lambda targets, only: ws.plan(targets=targets, only=only))
+        left_over(
+            plan,
+            ws.desired().projects,
+            lambda targets, only, reads: ws.plan(targets=targets, only=only, reads=reads),
+        )
         if complete
         else []
     )

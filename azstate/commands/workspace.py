@@ -82,8 +82,15 @@ class Workspace:
     def desired(self, user: str | None = None) -> ServerState:
         return desired_state(self.config, self.loaded.sources, user or self.client.username)
 
-    def refresh(self, desired: ServerState, *, only: frozenset[str] | None = None) -> ServerState:
-        scope = RefreshScope(declared=desired.projects, prune=self.config.azstate.prune, only=only)
+    def refresh(
+        self,
+        desired: ServerState,
+        *,
+        only: frozenset[str] | None = None,
+        reads: Mapping[str, frozenset[Address]] | None = None,
+    ) -> ServerState:
+        prune = self.config.azstate.prune
+        scope = RefreshScope(declared=desired.projects, prune=prune, only=only, reads=reads)
         cache = DigestCache(default_cache_dir() / "digests.json")
         tokens = TokenCache(default_cache_dir(), server=self.url, user=self.client.username)
         for warning in tokens.warnings:
@@ -108,6 +115,7 @@ class Workspace:
         targets: tuple[Address, ...] = (),
         refresh_only: bool = False,
         only: frozenset[str] | None = None,
+        reads: Mapping[str, frozenset[Address]] | None = None,
         user: str | None = None,
         salt: str | None = None,
         baseline: str | None = None,
@@ -119,7 +127,7 @@ class Workspace:
         base = self.baseline(baseline, user) if baseline is not None else None
         if only is None and targets:
             only = frozenset(t.project.lower() for t in targets)
-        live = self.refresh(desired, only=only)
+        live = self.refresh(desired, only=only, reads=reads)
         if user:
             live = live.model_copy(update={"user": user})
         options = DiffOptions(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from azstate.address import Kind
+from azstate.address import Address, Kind
 from azstate.config import Config, ProjectConfig
 from azstate.plan import Action, Change
 from azstate.resources import files, permission, project, schedule, sla
@@ -33,6 +33,7 @@ __all__ = [
     "plan_project",
     "stops",
     "unit_for",
+    "verify_reads",
     "with_needs",
 ]
 
@@ -115,6 +116,21 @@ def stops(change: Change, stopped: Change) -> bool:
     if not change.address.same_project(stopped.address):
         return False
     return change.action is Action.DELETE or _needs(change, stopped)
+
+
+def verify_reads(
+    changes: Iterable[Change], desired: Mapping[str, ProjectState]
+) -> dict[str, frozenset[Address]]:
+    """What apply's verification re-reads, by lower project name: per change, what its unit
+    declares (Unit.verify_reads: the resource, and the server's own consequences)."""
+    out: dict[str, set[Address]] = {}
+    for change in changes:
+        if change.action is Action.NO_OP:
+            continue
+        key = change.address.project.lower()
+        unit = unit_for(change.address.kind)
+        out.setdefault(key, set()).update(unit.verify_reads(change, desired.get(key)))
+    return {key: frozenset(addresses) for key, addresses in out.items()}
 
 
 def with_needs(chosen: Iterable[Change], changes: Sequence[Change]) -> list[Change]:

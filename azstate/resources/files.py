@@ -21,10 +21,10 @@ from azstate.archive import (
 from azstate.config import ProjectConfig
 from azstate.errors import AzstateError
 from azstate.plan import Action, Call, Change, UploadFile
-from azstate.resources.reading import Listed, Pending, Reader
+from azstate.resources.reading import Done, Listed, Pending, Reader
 from azstate.resources.unit import PROJECT_CREATED, ProjectContext, Unit, by_action, fingerprint
 from azstate.snapshot import FilesRead, ProjectSnapshot
-from azstate.state import FilesValue, SourceFiles
+from azstate.state import FilesValue, ProjectState, SourceFiles
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import ProjectListing
@@ -96,6 +96,8 @@ class FilesUnit(Unit):
         item = listed.item
         wanted = listed.desired.files.digest
         address = Address.files(item.name)
+        if not listed.reading(address):  # not changed by this apply
+            return {"files": Done(FilesRead(version=None, digest=wanted))}
         return {"files": reader.submit(address, _read_files, reader, item, wanted)}
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
@@ -136,6 +138,16 @@ class FilesUnit(Unit):
                 fingerprint_extra=extra,
             )
         ]
+
+    def verify_reads(self, change: Change, desired: ProjectState | None) -> frozenset[Address]:
+        """The upload, and the project's schedules with their SLAs: the server removes those
+        of flows that vanished (trap 13) and re-applies flow locks to the others."""
+        name = change.address.project
+        out = {change.address}
+        if desired is not None:
+            out.update(Address.schedule(name, flow) for flow in desired.schedules)
+            out.update(Address.sla(name, flow) for flow in desired.slas)
+        return frozenset(out)
 
     def value_from_json(self, data: Mapping[str, Any]) -> FilesValue:
         return FilesValue.from_plan_json(data)

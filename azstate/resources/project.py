@@ -19,7 +19,7 @@ from azstate.config import ProjectConfig
 from azstate.errors import AzkabanError, PlanError
 from azstate.plan import Action, Call, Change
 from azstate.resources.reading import Done, Listed, Pending, Reader
-from azstate.resources.unit import ProjectContext, Unit, by_action
+from azstate.resources.unit import ProjectContext, Unit, addresses_of, by_action
 from azstate.snapshot import ProjectSnapshot
 from azstate.state import ProjectState, ProjectValue, SourceFiles
 from azstate.wire import calls
@@ -65,10 +65,20 @@ class ProjectUnit(Unit):
         if listed.description is not None:
             return {"description": Done(listed.description)}
         name = listed.item.name
+        desired = listed.desired
+        if not listed.reading(Address.project_(name)) and desired and desired.description:
+            return {"description": Done(desired.description)}  # not changed by this apply
         return {"description": reader.submit(Address(name), read_description, reader.client, name)}
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         return {"description": snapshot.description}
+
+    def verify_reads(self, change: Change, desired: ProjectState | None) -> frozenset[Address]:
+        """A new project is verified whole (everything in it is new); a deleted one by its
+        absence from the listing, which every read starts with."""
+        if change.action is Action.CREATE:
+            return addresses_of(change.address.project, desired)
+        return frozenset({change.address})
 
     def plan(self, ctx: ProjectContext) -> list[Change]:
         addr = Address.project_(ctx.name)

@@ -73,9 +73,18 @@ class Listed:
     """One project as the listings (fetchallprojects, fetchSchedules, /index?all) show it, and
     what the configuration wants of it (None: a prune candidate, read as fully as a declared
     project but for its files, so that its deletion shows what goes). ``description`` is None
-    when the index page did not list it (then the project page)."""
+    when the index page did not list it (then the project page).
+
+    ``reads``: the resources to read with calls of their own (apply's verification: what it
+    changed and what the server changed as a consequence); the others a unit takes as desired,
+    unless the listings show them otherwise. None: read everything."""
 
     item: ProjectListing
     schedules: Mapping[str, ScheduleListing]
     desired: ProjectState | None
     description: str | None = None
+    reads: frozenset[Address] | None = None
+
+    def reading(self, *addresses: Address) -> bool:
+        """Whether any of ``addresses`` is to be read with calls of its own."""
+        return self.reads is None or not self.reads.isdisjoint(addresses)

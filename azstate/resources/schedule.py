@@ -17,10 +17,16 @@ from azstate.address import Address, Kind
 from azstate.config import ProjectConfig, ScheduleConfig
 from azstate.errors import AzkabanError
 from azstate.plan import Action, Call, Change
-from azstate.resources.reading import AllOf, Listed, Pending, Reader
+from azstate.resources.reading import AllOf, Done, Listed, Pending, Reader
 from azstate.resources.unit import PROJECT_CREATED, Need, ProjectContext, Unit, by_action
 from azstate.snapshot import ProjectSnapshot, ScheduleRead
-from azstate.state import END_SCHED_TIME_DEFAULT, ScheduleValue, SlaValue, SourceFiles
+from azstate.state import (
+    END_SCHED_TIME_DEFAULT,
+    ProjectState,
+    ScheduleValue,
+    SlaValue,
+    SourceFiles,
+)
 from azstate.wire import calls
 from azstate.wire.client import AzkabanClient
 from azstate.wire.replies import ProjectListing, ScheduleListing
@@ -80,6 +86,20 @@ def _read_schedule(reader: Reader, item: ProjectListing, listed: ScheduleListing
     )
 
 
+def _as_desired(listed: Listed, flow: str, s: ScheduleListing) -> Done[ScheduleRead] | None:
+    """A schedule not to be read again (apply's verification did not change it) taken as
+    desired, when the listing agrees: it is wanted, with the desired cron; else None."""
+    desired = listed.desired
+    addresses = (Address.schedule(listed.item.name, flow), Address.sla(listed.item.name, flow))
+    if listed.reading(*addresses) or desired is None or flow not in desired.schedules:
+        return None
+    want = desired.schedules[flow]
+    if s.cron != want.cron:
+        return None
+    sla = desired.slas.get(flow)
+    return Done(ScheduleRead(schedule_id=s.schedule_id, value=want, sla=sla))
+
+
 def read_sla(client: AzkabanClient, schedule_id: int, project: str) -> SlaValue | None:
     """slaInfo, whose "Project N doesn't exist" for a project that was just listed means the
     user lacks READ on it (it looks the project up as the user): said so, in the error."""
@@ -122,13 +142,22 @@ class ScheduleUnit(Unit):
         return {
             "schedules": AllOf(
                 {
-                    flow: reader.submit(
+                    flow: _as_desired(listed, flow, s)
+                    or reader.submit(
                         Address.schedule(item.name, flow), _read_schedule, reader, item, s
                     )
                     for flow, s in listed.schedules.items()
                 }
             )
         }
+
+    def verify_reads(self, change: Change, desired: ProjectState | None) -> frozenset[Address]:
+        """A posted schedule and its SLA: every re-post replaces all options, wiping the SLA
+        unless it came in the same call (trap 23). A removed one: its absence from the
+        listing."""
+        if change.action is Action.DELETE:
+            return frozenset({change.address})
+        return frozenset({change.address, Address.sla(change.address.project, change.address.name)})
 
     def live(self, snapshot: ProjectSnapshot) -> Mapping[str, Any]:
         return {

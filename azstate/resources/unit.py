@@ -120,6 +120,21 @@ class ProjectContext:
         )
 
 
+def addresses_of(name: str, desired: ProjectState | None) -> frozenset[Address]:
+    """Every resource a configured project declares: what a new project's verification reads."""
+    out = {Address.project_(name)}
+    if desired is None:
+        return frozenset(out)
+    if desired.files is not None:
+        out.add(Address.files(name))
+    out.update(Address.schedule(name, flow) for flow in desired.schedules)
+    out.update(Address.sla(name, flow) for flow in desired.slas)
+    for key in desired.permissions or {}:
+        principal, _, who = key.partition(".")
+        out.add(Address.permission(name, principal, who))
+    return frozenset(out)
+
+
 def fingerprint(value: Any, extra: Any = None) -> str:
     """A digest of the live value (and identities) a change was planned against."""
     text = json.dumps([value, extra], sort_keys=True, default=str)
@@ -158,6 +173,13 @@ class Unit:
     def plan(self, ctx: ProjectContext) -> list[Change]:
         """The changes that make the live project's values of this kind the desired ones."""
         raise NotImplementedError
+
+    def verify_reads(self, change: Change, desired: ProjectState | None) -> frozenset[Address]:
+        """What apply's verification re-reads after ``change`` was applied (``desired``: its
+        project as configured): the resource itself, and whatever the server changes on its
+        own as a consequence of the change's calls. The rest of the project is not read again:
+        the plan read it as desired, and nothing the apply sent could have changed it."""
+        return frozenset({change.address})
 
     def happened(
         self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
