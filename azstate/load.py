@@ -1249,10 +1249,9 @@ def _read_source(
         zipped = ZipOnDisk(source, size, sha256)
         try:
             digests = zip_digests(zipped)
-            info = discover(_FlowFilesOf(zipped, digests), origin=shown)
         except SourceError as exc:
-            file = f"{shown}/{exc.file}" if exc.file else shown
-            raise SourceError(exc.message, file=file) from exc
+            raise _within(exc, shown) from exc
+        info = discover(_FlowFilesOf(zipped, digests, shown), origin=shown)
         if not build:
             return _Read(info, None, _no_zip, from_directory=False)
         made = _built(digests, zipped)
@@ -1270,18 +1269,24 @@ class _FlowFilesOf(Mapping[str, bytes]):
     only the files discovery asks for (flow and properties files), read in one pass when
     first asked for."""
 
-    def __init__(self, zipped: ZipOnDisk, digests: Mapping[str, str]) -> None:
+    def __init__(self, zipped: ZipOnDisk, digests: Mapping[str, str], shown: str) -> None:
         self._zipped = zipped
         self._names = list(digests)
+        self._shown = shown
         self._read: dict[str, bytes] | None = None
 
     def __getitem__(self, name: str) -> bytes:
         if name not in self._names:
             raise KeyError(name)
-        if self._read is None:
-            self._read = read_zip_safely(self._zipped, wanted=lambda n: n.endswith(_FLOW_SUFFIXES))
-        if name not in self._read:  # not a file discovery was expected to ask for
-            self._read.update(read_zip_safely(self._zipped, wanted=lambda n: n == name))
+        try:
+            if self._read is None:
+                self._read = read_zip_safely(
+                    self._zipped, wanted=lambda n: n.endswith(_FLOW_SUFFIXES)
+                )
+            if name not in self._read:  # not a file discovery was expected to ask for
+                self._read.update(read_zip_safely(self._zipped, wanted=lambda n: n == name))
+        except SourceError as exc:
+            raise _within(exc, self._shown) from exc
         return self._read[name]
 
     def __iter__(self) -> typing.Iterator[str]:
@@ -1289,6 +1294,11 @@ class _FlowFilesOf(Mapping[str, bytes]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+def _within(exc: SourceError, shown: str) -> SourceError:
+    """A zip's error named under the zip source as the user wrote it."""
+    return SourceError(exc.message, file=f"{shown}/{exc.file}" if exc.file else shown)
 
 
 def _built(digests: Mapping[str, str], data: ZipOnDisk) -> Built:

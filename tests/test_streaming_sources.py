@@ -236,3 +236,38 @@ def test_a_large_source_is_built_and_uploaded_in_bounded_memory(
         "main.flow": hashlib.sha256(FLOW.encode()).hexdigest(),
     }
     print(f"apply of a {SIZE // MIB} MiB source: {took:.2f} s, peak grew {grew / MIB:.1f} MiB")
+
+
+def test_a_zip_sources_flow_error_names_the_file_once(tmp_path: Path) -> None:
+    """A .zip source is digested entry by entry and only its flow files are read for discovery;
+    an error still names the file inside the zip under the path the user wrote."""
+    from azstate.load import load_config
+
+    files = {"flow.project": b"azkaban-flow-version: 2.0\n", "main.flow": b"nodes: [\n"}
+    (tmp_path / "etl.zip").write_bytes(whole_file_zip(files))
+    (tmp_path / "azstate.toml").write_text(
+        '[projects.etl]\ndescription = "d"\nsource = "etl.zip"\n'
+    )
+    with pytest.raises(SourceError) as caught:
+        load_config(tmp_path / "azstate.toml")
+    assert caught.value.file is not None
+    assert caught.value.file.endswith("/etl.zip/main.flow")
+    assert caught.value.file.count("etl.zip") == 1
+
+
+def test_a_zip_source_is_uploaded_from_the_users_file(tmp_path: Path) -> None:
+    from azstate.load import load_config
+
+    files = {"flow.project": b"azkaban-flow-version: 2.0\n", "main.flow": FLOW.encode()}
+    data = whole_file_zip(files)
+    (tmp_path / "etl.zip").write_bytes(data)
+    (tmp_path / "azstate.toml").write_text(
+        '[projects.etl]\ndescription = "d"\nsource = "etl.zip"\n'
+    )
+    loaded = load_config(tmp_path / "azstate.toml")
+    source = loaded.sources["etl"]
+    zipped = loaded.artifacts[source.zip_sha256]
+    assert zipped.path == tmp_path / "etl.zip" and not zipped.owned
+    assert (zipped.sha256, zipped.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert source.content_digest == content_digest(files)
+    assert loaded.flows["etl"].flows == {"main"}
