@@ -10,6 +10,10 @@ Sources are user files and downloaded zips are server data: both are read defens
 symbolic link that leaves the directory, an absolute path or ``..``, a name that is not UTF-8
 (Azkaban reads names as UTF-8), and a zip that inflates past a size limit are refused with a
 SourceError naming the entry.
+
+Sizes are checked before anything is read, and a source is never held whole: its files are
+hashed and zipped in chunks into a temporary file (``build_zip_file``), from which apply
+uploads, so memory does not grow with a source's size.
 """
 
 from __future__ import annotations
@@ -120,8 +124,7 @@ def list_files(directory: Path | str, *, origin: str | None = None) -> SourceTre
 def _read_bounded(path: Path, limit: int, shown: str) -> bytes:
     """The file's bytes, refusing it when it grew past ``limit`` since it was measured (a
     file written to while azstate reads the source)."""
-    chunks = list(_chunks(path, limit, shown))
-    return b"".join(chunks)
+    return b"".join(_chunks(path, limit, shown))
 
 
 def _chunks(path: Path, limit: int, shown: str) -> Iterator[bytes]:
