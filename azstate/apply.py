@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from azstate.address import Address
+from azstate.archive import ZipData
 from azstate.errors import AzkabanError, AzstateError, SessionExpiredError, TransportError
 from azstate.plan import Action, ApplyStatus, Call, Change, Plan
 from azstate.refresh import NoProgress, Progress
@@ -83,7 +84,7 @@ class _Breaker:
 def apply_plan(
     client: AzkabanClient,
     plan: Plan,
-    artifacts: Mapping[str, bytes],
+    artifacts: Mapping[str, ZipData],
     *,
     parallelism: int = 8,
     progress: Progress | None = None,
@@ -145,7 +146,7 @@ class _Run:
     def __init__(
         self,
         client: AzkabanClient,
-        artifacts: Mapping[str, bytes],
+        artifacts: Mapping[str, ZipData],
         progress: Progress,
         stop: threading.Event,
         on_done: Callable[[ChangeOutcome], None] | None,
@@ -313,7 +314,9 @@ class _Run:
                 "sent again, run plan to see what the server holds"
             ) from exc
 
-    def _happened_soon(self, change: Change, call: Call, data: bytes | None, window: float) -> bool:
+    def _happened_soon(
+        self, change: Change, call: Call, data: ZipData | None, window: float
+    ) -> bool:
         """Whether a read shows the write done within ``window`` seconds.
 
         A reply lost to a timeout or a reset does not mean the server stopped: Jetty finishes

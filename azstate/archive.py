@@ -10,18 +10,27 @@ Sources are user files and downloaded zips are server data: both are read defens
 symbolic link that leaves the directory, an absolute path or ``..``, a name that is not UTF-8
 (Azkaban reads names as UTF-8), and a zip that inflates past a size limit are refused with a
 SourceError naming the entry.
+
+Sizes are checked before anything is read, and a source is never held whole: its files are
+hashed and zipped in chunks into a temporary file (``build_zip_file``), from which apply
+uploads, so memory does not grow with a source's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import stat
+import tempfile
+import weakref
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from azstate.errors import SourceError
 
@@ -35,7 +44,61 @@ _CHUNK = 1024 * 1024
 
 
 def collect_files(directory: Path | str, *, origin: str | None = None) -> dict[str, bytes]:
-    """The files of a source directory by relative POSIX path, as they will be zipped.
+    """The files of a source directory by relative POSIX path, as they will be zipped, read
+    whole: for importing and tests. A source being planned is read through ``list_files``."""
+    tree = list_files(directory, origin=origin)
+    return {name: tree[name] for name in tree}
+
+
+class SourceTree(Mapping[str, bytes]):
+    """A source directory's files by relative POSIX path, sized but not read.
+
+    A file's bytes are read when first asked for (flow discovery asks for the few flow and
+    properties files) and kept; zipping (``write_zip``) streams every other file from disk, so
+    a large data file in a source never sits in memory. A file that grew past what is left of
+    the project's size limit since it was measured is refused.
+    """
+
+    def __init__(self, root: Path, origin: str, found: Mapping[str, tuple[Path, int]]) -> None:
+        self.root = root
+        self.origin = origin
+        self._found = dict(sorted(found.items()))
+        self._slack = MAX_TOTAL - sum(size for _, size in found.values())
+        self._read: dict[str, bytes] = {}
+
+    def size(self, name: str) -> int:
+        return self._found[name][1]
+
+    def path(self, name: str) -> Path:
+        return self._found[name][0]
+
+    def shown(self, name: str) -> str:
+        return f"{self.origin}/{name}"
+
+    def limit(self, name: str) -> int:
+        """The most bytes this file may hold when read: its measured size plus what the
+        other files leave of the limit."""
+        return self.size(name) + self._slack
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self._read:
+            path, _ = self._found[name]
+            self._read[name] = _read_bounded(path, self.limit(name), self.shown(name))
+        return self._read[name]
+
+    def read_already(self, name: str) -> bytes | None:
+        return self._read.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+def list_files(directory: Path | str, *, origin: str | None = None) -> SourceTree:
+    """The files of a source directory, sizes checked against the limits before a byte is
+    read: a 3 GB file is refused by its size, not read.
 
     Symbolic links are followed only while they stay inside the directory: a project zip holds
     real files, and a link out of the tree would upload whatever it points at. Errors name
@@ -48,7 +111,6 @@ def collect_files(directory: Path | str, *, origin: str | None = None) -> dict[s
     real_root = Path(os.path.realpath(root))
     found: dict[str, tuple[Path, int]] = {}
     _walk(root, "", real_root, frozenset({real_root}), found, origin)
-    # Sizes are known before a byte is read: a 3 GB file is refused by its size, not read.
     total = sum(size for _, size in found.values())
     if total > MAX_TOTAL or len(found) > MAX_ENTRIES:
         raise SourceError(
@@ -56,29 +118,31 @@ def collect_files(directory: Path | str, *, origin: str | None = None) -> dict[s
             f"{MAX_TOTAL} bytes for one project",
             file=origin,
         )
-    files: dict[str, bytes] = {}
-    budget = MAX_TOTAL
-    for rel in sorted(found):
-        path, _ = found[rel]
-        files[rel] = _read_bounded(path, budget, f"{origin}/{rel}")
-        budget -= len(files[rel])
-    return files
+    return SourceTree(root, origin, found)
 
 
-def _read_bounded(path: Path, budget: int, shown: str) -> bytes:
-    """The file's bytes, refusing it when it grew past what is left of the limit since it was
-    measured (a file written to while azstate reads the source)."""
+def _read_bounded(path: Path, limit: int, shown: str) -> bytes:
+    """The file's bytes, refusing it when it grew past ``limit`` since it was measured (a
+    file written to while azstate reads the source)."""
+    return b"".join(_chunks(path, limit, shown))
+
+
+def _chunks(path: Path, limit: int, shown: str) -> Iterator[bytes]:
+    """The file's bytes in chunks of at most _CHUNK, refused past ``limit``."""
+    size = 0
     try:
         with open(path, "rb") as handle:
-            data = handle.read(budget + 1)
+            while chunk := handle.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise SourceError(
+                        f"grew past the limit of {MAX_TOTAL} bytes for one project while "
+                        "being read",
+                        file=shown,
+                    )
+                yield chunk
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", file=shown) from exc
-    if len(data) > budget:
-        raise SourceError(
-            f"grew past the limit of {MAX_TOTAL} bytes for one project while being read",
-            file=shown,
-        )
-    return data
 
 
 def _walk(
@@ -138,22 +202,108 @@ def _walk(
             raise SourceError("not a regular file (device, socket or pipe)", file=shown)
 
 
-def zip_files(files: Mapping[str, bytes]) -> bytes:
-    """The zip of these files: sorted names, fixed time and mode, deflated, no directory entries."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+def _member(name: str, size: int) -> zipfile.ZipInfo:
+    """The entry for one file: fixed time and mode, deflated at level 9. The size is set
+    before writing, as ``writestr`` does, so a streamed entry has the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = FILE_MODE << 16
+    info.file_size = size
+    # Python 3.13 renamed the attribute writestr(compresslevel=) sets
+    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", 9)
+    return info
+
+
+def write_zip(files: Mapping[str, bytes], out: BinaryIO) -> dict[str, str]:
+    """The zip of these files written to ``out`` (seekable): sorted names, fixed time and
+    mode, deflated, no directory entries. Each file's sha256 by path is returned, taken from
+    the same bytes that were zipped. A ``SourceTree``'s files are streamed from disk in
+    chunks, one pass each for hash and zip, never read whole."""
+    digests: dict[str, str] = {}
+    with zipfile.ZipFile(out, "w") as archive:
         for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = FILE_MODE << 16
-            archive.writestr(info, files[name], compresslevel=9)
+            held = files.read_already(name) if isinstance(files, SourceTree) else files[name]
+            if held is not None or not isinstance(files, SourceTree):
+                data = held if held is not None else files[name]
+                with archive.open(_member(name, len(data)), "w") as entry:
+                    entry.write(data)
+                digests[name] = hashlib.sha256(data).hexdigest()
+                continue
+            hashed = hashlib.sha256()
+            chunks = _chunks(files.path(name), files.limit(name), files.shown(name))
+            with archive.open(_member(name, files.size(name)), "w") as entry:
+                for chunk in chunks:
+                    hashed.update(chunk)
+                    entry.write(chunk)
+            digests[name] = hashed.hexdigest()
+    return digests
+
+
+def zip_files(files: Mapping[str, bytes]) -> bytes:
+    """The zip of these files as bytes (``write_zip``): for small trees and tests."""
+    buffer = io.BytesIO()
+    write_zip(files, buffer)
     return buffer.getvalue()
 
 
 def build_zip(directory: Path | str) -> bytes:
     """The deterministic zip of a source directory (VCS folders and .DS_Store left out)."""
-    return zip_files(collect_files(directory))
+    return zip_files(list_files(directory))
+
+
+@dataclass(frozen=True)
+class ZipOnDisk:
+    """A zip to upload kept in a file, so that it is hashed, sent and checked in chunks and
+    never held whole. ``owned``: a temporary file azstate wrote (0600), removed when this
+    value is dropped or the process exits; otherwise the user's own ``.zip`` source."""
+
+    path: Path
+    size: int
+    sha256: str
+    owned: bool = False
+
+    def __post_init__(self) -> None:
+        if self.owned:
+            weakref.finalize(self, _unlink, self.path)
+
+    def open(self) -> BinaryIO:
+        return open(self.path, "rb")
+
+
+ZipData = bytes | ZipOnDisk
+"""A zip to upload: in a file when read from the configuration, in memory in tests and tools."""
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def file_sha256(path: Path | str) -> tuple[str, int]:
+    """sha256 and size of a file, read in chunks."""
+    hashed = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hashed.update(chunk)
+            size += len(chunk)
+    return hashed.hexdigest(), size
+
+
+def build_zip_file(files: Mapping[str, bytes]) -> tuple[ZipOnDisk, dict[str, str]]:
+    """The zip of these files written to a temporary file (0600) and each file's sha256:
+    ``write_zip``, with the zip's own sha256 read back from the file (zip headers are
+    rewritten in place, so it cannot be hashed as it is written)."""
+    fd, name = tempfile.mkstemp(prefix="azstate-", suffix=".zip")
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            digests = write_zip(files, handle)
+        sha256, size = file_sha256(name)
+    except BaseException:
+        _unlink(Path(name))
+        raise
+    return ZipOnDisk(Path(name), size, sha256, owned=True), digests
 
 
 def upload_name(project: str, source: Path) -> str:
@@ -198,20 +348,50 @@ def content_digest_from_dir(directory: Path | str) -> str:
     return content_digest(collect_files(directory))
 
 
-def content_digest_from_zip(data: bytes) -> str:
-    return content_digest(read_zip_safely(data))
+def content_digest_from_zip(data: bytes | ZipOnDisk) -> str:
+    return digest_of(zip_digests(data))
+
+
+def zip_digests(data: bytes | ZipOnDisk) -> dict[str, str]:
+    """Each file's sha256 by normalized path, sorted, for a zip in memory or on disk: the
+    checks of ``read_zip_safely``, with each entry hashed in chunks, never held whole."""
+    digests: dict[str, str] = {}
+    for name, chunks in _safe_entries(data, MAX_TOTAL, MAX_ENTRIES):
+        hashed = hashlib.sha256()
+        for chunk in chunks:
+            hashed.update(chunk)
+        digests[name] = hashed.hexdigest()
+    return dict(sorted(digests.items()))
 
 
 def read_zip_safely(
-    data: bytes, *, max_total: int = MAX_TOTAL, max_entries: int = MAX_ENTRIES
+    data: bytes | ZipOnDisk,
+    *,
+    max_total: int = MAX_TOTAL,
+    max_entries: int = MAX_ENTRIES,
+    wanted: Callable[[str], bool] | None = None,
 ) -> dict[str, bytes]:
-    """The files of a zip by normalized path, refusing what could hurt when unpacked or read.
+    """The files of a zip by normalized path, refusing what could hurt when unpacked or read;
+    only those ``wanted`` when given (the others are checked but not inflated).
 
     Sizes are checked twice: the declared sizes before anything is inflated, then the bytes
     actually produced, so a zip that lies about its sizes cannot get past the limit either.
     """
+    files = {
+        name: b"".join(chunks)
+        for name, chunks in _safe_entries(data, max_total, max_entries)
+        if wanted is None or wanted(name)
+    }
+    return dict(sorted(files.items()))
+
+
+def _safe_entries(
+    data: bytes | ZipOnDisk, max_total: int, max_entries: int
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each file entry's normalized name and its bytes in chunks (to be consumed before the
+    next entry is asked for), after the checks ``read_zip_safely`` names."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data.path)
     except UnicodeDecodeError as exc:
         raise SourceError(
             "a file name in the zip is not valid UTF-8 (Azkaban reads names as UTF-8)"
@@ -227,18 +407,16 @@ def read_zip_safely(
             raise SourceError(
                 f"the zip would unpack to {declared} bytes, over the limit of {max_total}"
             )
-        files: dict[str, bytes] = {}
-        total = 0
+        seen: set[str] = set()
+        used = [0]
         for info in infos:
             name = _entry_name(info)
             if name is None:
                 continue
-            if name in files:
+            if name in seen:
                 raise SourceError("the zip holds this path twice", file=name)
-            content = _read_entry(archive, info, name, max_total - total)
-            total += len(content)
-            files[name] = content
-    return dict(sorted(files.items()))
+            seen.add(name)
+            yield name, _entry_chunks(archive, info, name, max_total, used)
 
 
 def _entry_name(info: zipfile.ZipInfo) -> str | None:
@@ -267,20 +445,20 @@ def _entry_name(info: zipfile.ZipInfo) -> str | None:
     return "/".join(kept)
 
 
-def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, budget: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
+def _entry_chunks(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, budget: int, used: list[int]
+) -> Iterator[bytes]:
+    """The entry's bytes in chunks; ``used`` counts what all entries produced so far."""
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > budget:
+                used[0] += len(chunk)
+                if used[0] > budget:
                     raise SourceError(
                         "the zip unpacks to more than the size limit (a zip bomb?)", file=name
                     )
-                chunks.append(chunk)
+                yield chunk
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise SourceError(f"corrupt entry ({exc})", file=name) from exc
     except (RuntimeError, NotImplementedError) as exc:
         raise SourceError(f"cannot read entry: {exc}", file=name) from exc
-    return b"".join(chunks)

@@ -83,7 +83,7 @@ class _File(BaseModel):
 
 
 def tree_stamps(root: Path, paths: Iterable[str]) -> tuple[Stamp, ...]:
-    """The stamps of a source's files (relative POSIX paths, as archive.collect_files lists
+    """The stamps of a source's files (relative POSIX paths, as archive.list_files lists
     them), following links as the zip does."""
     out: list[Stamp] = []
     for rel in sorted(paths):

@@ -39,13 +39,15 @@ from azstate.archive import (
     MAX_TOTAL,
     SKIPPED_DIRS,
     SKIPPED_FILES,
-    collect_files,
+    ZipOnDisk,
+    build_zip_file,
     digest_of,
-    file_digests,
+    file_sha256,
+    list_files,
     read_zip_safely,
     short_digests,
     upload_name,
-    zip_files,
+    zip_digests,
 )
 from azstate.boundary import Confinement
 from azstate.buildcache import BuildCache, Built, Discovered, tree_stamps
@@ -336,7 +338,7 @@ class LoadedConfig:
     config: Config
     files: tuple[Path, ...]  # the TOML files read, bases included
     sources: Mapping[str, SourceFiles]  # by project name as declared; projects with a source
-    artifacts: Mapping[str, bytes]  # zip sha256 -> the exact zip bytes to upload
+    artifacts: Mapping[str, ZipOnDisk]  # zip sha256 -> the exact zip to upload, in a file
     digest: str  # over the TOML files' bytes, non-sensitive variables and sources' digests
     warnings: tuple[str, ...] = ()
     flows: Mapping[str, FlowInfo] = field(default_factory=dict)  # by project, as sources
@@ -1163,18 +1165,18 @@ def _with_sources(
     )
 
 
-class Artifacts(Mapping[str, bytes]):
-    """Zip sha256 -> the exact zip bytes to upload, built when first asked for: a plan needs
-    only their digests, and a reused build (buildcache.py) has no bytes yet."""
+class Artifacts(Mapping[str, ZipOnDisk]):
+    """Zip sha256 -> the exact zip to upload, in a file, built when first asked for: a plan
+    needs only their digests, and a reused build (buildcache.py) has no zip yet."""
 
     def __init__(self) -> None:
-        self._makers: dict[str, typing.Callable[[], bytes]] = {}
-        self._made: dict[str, bytes] = {}
+        self._makers: dict[str, typing.Callable[[], ZipOnDisk]] = {}
+        self._made: dict[str, ZipOnDisk] = {}
 
-    def add(self, sha256: str, make: typing.Callable[[], bytes]) -> None:
+    def add(self, sha256: str, make: typing.Callable[[], ZipOnDisk]) -> None:
         self._makers.setdefault(sha256, make)
 
-    def __getitem__(self, sha256: str) -> bytes:
+    def __getitem__(self, sha256: str) -> ZipOnDisk:
         if sha256 not in self._made:
             self._made[sha256] = self._makers[sha256]()
         return self._made[sha256]
@@ -1192,7 +1194,7 @@ class _Read:
 
     info: FlowInfo
     files: SourceFiles | None
-    zip: typing.Callable[[], bytes]
+    zip: typing.Callable[[], ZipOnDisk]
     from_directory: bool
 
 
@@ -1211,9 +1213,10 @@ def _read_source(
     source: Path, shown: str, *, build: bool = True, builds: BuildCache | None = None
 ) -> _Read | str:
     """The source's flows, and when ``build`` its digests and zip; a message (for the source
-    key) if it is not there."""
+    key) if it is not there. Files are sized before they are read, and hashed and zipped in
+    chunks into a temporary file: memory does not grow with a source's size."""
     if source.is_dir():
-        files = collect_files(source, origin=shown)
+        files = list_files(source, origin=shown)
         stamps = tree_stamps(source, files) if builds is not None else ()
         hit = builds.lookup(source, stamps) if builds is not None else None
         if hit is not None and hit.discovered is not None:
@@ -1223,8 +1226,8 @@ def _read_source(
         reused = hit.built if hit is not None else None
         made = reused
         if build and made is None:
-            data = zip_files(files)
-            made = _built(files, data)
+            data, digests = build_zip_file(files)
+            made = _built(digests, data)
         if builds is not None:
             builds.put(source, stamps, made, _discovered(info))
         if not build or made is None:
@@ -1232,39 +1235,78 @@ def _read_source(
         if reused is None:
             return _Read(info, _source_files(info, made, f"{source.name}.zip"), lambda: data, True)
 
-        def rezip(files: Mapping[str, bytes] = files) -> bytes:
-            return zip_files(files)
+        def rezip(files: Mapping[str, bytes] = files) -> ZipOnDisk:
+            return build_zip_file(files)[0]
 
         return _Read(info, _source_files(info, made, f"{source.name}.zip"), rezip, True)
     if source.is_file() and source.suffix.lower() == ".zip":
         try:
             if source.stat().st_size > MAX_TOTAL:
                 return f"{shown} is {source.stat().st_size} bytes, over the limit of {MAX_TOTAL}"
-            data = source.read_bytes()
+            sha256, size = file_sha256(source)
         except OSError as exc:
             return f"cannot read {shown}: {exc.strerror}"
+        zipped = ZipOnDisk(source, size, sha256)
         try:
-            files = read_zip_safely(data)
+            digests = zip_digests(zipped)
         except SourceError as exc:
-            file = f"{shown}/{exc.file}" if exc.file else shown
-            raise SourceError(exc.message, file=file) from exc
-        info = discover(files, origin=shown)
+            raise _within(exc, shown) from exc
+        info = discover(_FlowFilesOf(zipped, digests, shown), origin=shown)
         if not build:
             return _Read(info, None, _no_zip, from_directory=False)
-        made = _built(files, data)
-        return _Read(info, _source_files(info, made, source.name), lambda: data, False)
+        made = _built(digests, zipped)
+        return _Read(info, _source_files(info, made, source.name), lambda: zipped, False)
     if source.exists():
         return f"{shown} is neither a directory nor a .zip file"
     return f"{shown} does not exist (a source is relative to the file that names it)"
 
 
-def _built(files: Mapping[str, bytes], data: bytes) -> Built:
-    digests = file_digests(files)
+_FLOW_SUFFIXES = (".job", ".properties", ".flow", ".project")  # what discovery reads
+
+
+class _FlowFilesOf(Mapping[str, bytes]):
+    """A zip source's files for flow discovery: names from its digests, and the bytes of
+    only the files discovery asks for (flow and properties files), read in one pass when
+    first asked for."""
+
+    def __init__(self, zipped: ZipOnDisk, digests: Mapping[str, str], shown: str) -> None:
+        self._zipped = zipped
+        self._names = list(digests)
+        self._shown = shown
+        self._read: dict[str, bytes] | None = None
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self._names:
+            raise KeyError(name)
+        try:
+            if self._read is None:
+                self._read = read_zip_safely(
+                    self._zipped, wanted=lambda n: n.endswith(_FLOW_SUFFIXES)
+                )
+            if name not in self._read:  # not a file discovery was expected to ask for
+                self._read.update(read_zip_safely(self._zipped, wanted=lambda n: n == name))
+        except SourceError as exc:
+            raise _within(exc, self._shown) from exc
+        return self._read[name]
+
+    def __iter__(self) -> typing.Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _within(exc: SourceError, shown: str) -> SourceError:
+    """A zip's error named under the zip source as the user wrote it."""
+    return SourceError(exc.message, file=f"{shown}/{exc.file}" if exc.file else shown)
+
+
+def _built(digests: Mapping[str, str], data: ZipOnDisk) -> Built:
     return Built(
         content_digest=digest_of(digests),
         file_digests=short_digests(digests),
-        zip_sha256=hashlib.sha256(data).hexdigest(),
-        zip_size=len(data),
+        zip_sha256=data.sha256,
+        zip_size=data.size,
     )
 
 
@@ -1291,7 +1333,7 @@ def _flow_info(found: Discovered) -> FlowInfo:
     )
 
 
-def _no_zip() -> bytes:
+def _no_zip() -> ZipOnDisk:
     raise AssertionError("a source outside the targets was never zipped")
 
 

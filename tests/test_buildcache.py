@@ -94,7 +94,7 @@ def test_load_reuses_builds_and_still_sees_a_same_second_edit(tmp_path: Path) ->
     first = load_config(path, builds=BuildCache(builds_file, clock_ns=later(src)))
     reused = load_config(path, builds=BuildCache(builds_file))
     assert reused.sources == first.sources and reused.flows == first.flows
-    data = reused.artifacts[reused.sources["a"].zip_sha256]  # rebuilt on demand, same bytes
+    data = reused.artifacts[reused.sources["a"].zip_sha256].path.read_bytes()  # rebuilt, same
     assert hashlib.sha256(data).hexdigest() == first.sources["a"].zip_sha256
     flow = src / "main.flow"
     before = flow.stat()

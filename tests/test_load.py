@@ -244,7 +244,7 @@ def test_quickstart_details() -> None:
     assert source.flows == {"daily_load", "hourly_check"}
     assert source.zip_name == "quickstart.zip"
     assert source.content_digest == content_digest_from_dir(ROOT / "examples/quickstart/flows")
-    assert loaded.artifacts[source.zip_sha256][:2] == b"PK"
+    assert loaded.artifacts[source.zip_sha256].path.read_bytes()[:2] == b"PK"
     schedule = loaded.config.projects["quickstart"].schedules["daily_load"]
     assert schedule.parameters == {"env": "prod", "batch_size": "500"}
     assert schedule.sla is not None and [r.duration for r in schedule.sla.rules] == [180, 90]
@@ -311,7 +311,9 @@ def test_zip_source_is_uploaded_as_is(tmp_path: Path) -> None:
     loaded = load_config(tmp_path / "azstate.toml")
     source = loaded.sources["etl"]
     assert source.zip_name == "etl.zip" and source.flows == {"nightly"}
-    assert loaded.artifacts == {source.zip_sha256: data}
+    assert {k: v.path.read_bytes() for k, v in loaded.artifacts.items()} == {
+        source.zip_sha256: data
+    }
 
 
 def test_digest_follows_config_and_sources(tmp_path: Path) -> None:

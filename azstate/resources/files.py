@@ -12,6 +12,7 @@ from typing import Any
 
 from azstate.address import Address, Kind
 from azstate.archive import (
+    ZipData,
     content_digest_from_zip,
     digest_of,
     file_digests,
@@ -157,7 +158,7 @@ class FilesUnit(Unit):
         return ["digest"]
 
     def happened(
-        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+        self, client: AzkabanClient, change: Change, call: Call, data: ZipData | None
     ) -> bool:
         """Done when the project moved past the version the plan saw (the change's
         fingerprint holds it) to our content; still at that version: not seen yet. A version

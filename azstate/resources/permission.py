@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from azstate.address import Address, Kind
+from azstate.archive import ZipData
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
 from azstate.resources.reading import Done, Listed, Pending, Reader
@@ -111,7 +112,7 @@ class PermissionUnit(Unit):
         return changes
 
     def happened(
-        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+        self, client: AzkabanClient, change: Change, call: Call, data: ZipData | None
     ) -> bool:
         """Whether the entry exists now (addPermission is never sent twice: the second
         would fail with "already exists")."""

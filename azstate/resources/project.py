@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from azstate.address import Address, Kind
+from azstate.archive import ZipData
 from azstate.config import ProjectConfig
 from azstate.errors import AzkabanError, PlanError
 from azstate.plan import Action, Call, Change
@@ -124,7 +125,7 @@ class ProjectUnit(Unit):
         ]
 
     def happened(
-        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+        self, client: AzkabanClient, change: Change, call: Call, data: ZipData | None
     ) -> bool:
         project = change.address.project
         if change.action is Action.CREATE:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from azstate.address import Address, Kind
+from azstate.archive import ZipData
 from azstate.config import ProjectConfig, ScheduleConfig
 from azstate.errors import AzkabanError
 from azstate.plan import Action, Call, Change
@@ -213,7 +214,7 @@ class ScheduleUnit(Unit):
         return changes
 
     def happened(
-        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+        self, client: AzkabanClient, change: Change, call: Call, data: ZipData | None
     ) -> bool:
         if change.action is not Action.DELETE:
             return False

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from azstate.address import Address, Kind
+from azstate.archive import ZipData
 from azstate.config import ProjectConfig
 from azstate.plan import Action, Call, Change
 from azstate.resources.reading import Listed, Pending, Reader
@@ -182,7 +183,7 @@ class Unit:
         return frozenset({change.address})
 
     def happened(
-        self, client: AzkabanClient, change: Change, call: Call, data: bytes | None
+        self, client: AzkabanClient, change: Change, call: Call, data: ZipData | None
     ) -> bool:
         """After a lost reply to a non-idempotent call: does a read show it took effect?
         Reads only. False is "not yet seen": apply asks again for a while, and never sends

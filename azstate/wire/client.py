@@ -34,9 +34,9 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -44,6 +44,7 @@ import urllib3
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
+from azstate.archive import ZipData, ZipOnDisk
 from azstate.errors import (
     AzkabanError,
     AzstateError,
@@ -303,20 +304,32 @@ class AzkabanClient:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, call: Call, *, file_bytes: bytes | None = None) -> Reply:
+    def send(self, call: Call, *, file_bytes: ZipData | None = None) -> Reply:
         """Send one call; the reply, or the typed error it stands for.
 
         An expired session is answered by one new login and one resend, writes included:
         each of the three expired-session replies comes before the server looks at the
         request, so nothing was done. ``file_bytes`` are the upload's zip, checked against the
-        size and SHA-256 the call names.
+        size and SHA-256 the call names; a zip in a file is streamed from it, opened once and
+        read from its start by every attempt.
         """
-        filename = self._check_upload(call, file_bytes)
+        if not isinstance(file_bytes, ZipOnDisk):
+            return self._send(call, file_bytes)
+        try:
+            handle = file_bytes.open()
+        except OSError as exc:
+            name = call.upload.name if call.upload is not None else file_bytes.path.name
+            raise AzstateError(f"cannot read the zip of {name}: {exc.strerror}") from exc
+        with handle:
+            return self._send(call, _Upload(file_bytes, handle))
+
+    def _send(self, call: Call, payload: bytes | _Upload | None) -> Reply:
+        filename = self._check_upload(call, payload)
         info = CallInfo.of(call)
         relogged = False
         while True:
             sid = self._session_id()
-            params, request = self._prepare(call, sid, file_bytes, filename)
+            params, request = self._prepare(call, sid, payload, filename)
             raw, examined = self._exchange(
                 info, mutating=call.mutating, params=params, request=request
             )
@@ -329,14 +342,23 @@ class AzkabanClient:
                 raise self._clean(error)
             return Reply(raw.status, raw.headers, raw.content, examined.json, raw.cookies)
 
-    def _check_upload(self, call: Call, data: bytes | None) -> str | None:
-        """The bytes must be the ones the plan names; the part needs a `.zip` name (trap 10)."""
+    def _check_upload(self, call: Call, data: bytes | _Upload | None) -> str | None:
+        """The bytes must be the ones the plan names; the part needs a `.zip` name (trap 10).
+
+        A zip azstate wrote itself (0600, hashed as it was built) is checked by the digest
+        taken then and its size now, not read again; a user's own `.zip` source is hashed
+        again, since it may have changed since the plan read it. Either way the bytes are
+        hashed again as they are sent, and a difference stops the request before its last
+        boundary, so the server never takes a whole upload of other bytes."""
         if call.upload is None:
             return None
         if data is None:
             raise AzstateError(f"the upload {call.upload.name} was sent without its bytes")
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != call.upload.sha256 or len(data) != call.upload.size:
+        if isinstance(data, bytes):
+            digest, size = hashlib.sha256(data).hexdigest(), len(data)
+        else:
+            digest, size = data.measure()
+        if digest != call.upload.sha256 or size != call.upload.size:
             raise AzstateError(
                 f"the bytes given for {call.upload.name} are not the planned ones "
                 f"(sha256 {digest[:12]}, expected {call.upload.sha256[:12]})"
@@ -356,7 +378,7 @@ class AzkabanClient:
         }
 
     def _prepare(
-        self, call: Call, sid: str, data: bytes | None, filename: str | None
+        self, call: Call, sid: str, data: bytes | _Upload | None, filename: str | None
     ) -> tuple[list[tuple[str, str]], Callable[[], requests.Response]]:
         """Where the session id goes: query (GET/HEAD), form field (POST), part (multipart)."""
         url = self.url + call.path
@@ -370,6 +392,10 @@ class AzkabanClient:
                 *((k, (None, v)) for k, v in call.params),
             ]
             logged = [("session.id", sid), *call.params]
+            if isinstance(data, _Upload):
+                name = filename or data.zipped.path.name
+                logged.append(("file", f"{name} ({data.zipped.size} bytes)"))
+                return logged, lambda: _post_streamed(self._http, url, parts, name, data, options)
             if data is not None and filename is not None:
                 parts.append(("file", (filename, data, ZIP_TYPE)))
                 logged.append(("file", f"{filename} ({len(data)} bytes)"))
@@ -757,6 +783,102 @@ def _raw_reason(exc: BaseException) -> str:
     if isinstance(reason, urllib3.exceptions.ProtocolError) and len(reason.args) > 1:
         return str(reason.args[1]) or type(reason.args[1]).__name__
     return text if len(text) <= 160 else text[:159] + "…"
+
+
+class _Upload:
+    """A zip in a file being uploaded: the file, opened once for every attempt, and the
+    digest and size it must have."""
+
+    def __init__(self, zipped: ZipOnDisk, handle: BinaryIO) -> None:
+        self.zipped = zipped
+        self.handle = handle
+
+    def measure(self) -> tuple[str, int]:
+        """sha256 and size of what will be sent (see AzkabanClient._check_upload)."""
+        if self.zipped.owned:
+            return self.zipped.sha256, os.fstat(self.handle.fileno()).st_size
+        self.handle.seek(0)
+        hashed = hashlib.sha256()
+        size = 0
+        while chunk := self.handle.read(_UPLOAD_CHUNK):
+            hashed.update(chunk)
+            size += len(chunk)
+        return hashed.hexdigest(), size
+
+
+_UPLOAD_CHUNK = 1024 * 1024
+
+
+class _ChangedWhileSent(AzstateError):
+    """The zip's bytes differed from the planned ones as they were sent. Not an OSError, so
+    no layer below takes it for a lost connection (and sends again)."""
+
+
+class _StreamedBody:
+    """A multipart body whose file part is read from the upload's file as it is sent: the
+    length is known (Content-Length, not chunked), the bytes are those requests would have
+    built in memory, and the file is hashed on the way; a difference from the planned digest
+    ends the request before its closing boundary, so the server sees a cut request."""
+
+    def __init__(self, head: bytes, upload: _Upload, tail: bytes) -> None:
+        upload.handle.seek(0)  # every attempt sends the file from its start
+        self._head = head
+        self._upload = upload
+        self._tail = tail
+        self._hashed = hashlib.sha256()
+        self._sent = 0
+        self._file_done = False
+        self._length = len(head) + upload.zipped.size + len(tail)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(_UPLOAD_CHUNK):
+            yield chunk
+
+    def read(self, size: int = -1) -> bytes:
+        size = size if size > 0 else _UPLOAD_CHUNK
+        if self._head:
+            out, self._head = self._head[:size], self._head[size:]
+            return out
+        if not self._file_done:
+            chunk = self._upload.handle.read(min(size, self._upload.zipped.size - self._sent + 1))
+            if chunk:
+                self._sent += len(chunk)
+                self._hashed.update(chunk)
+                if self._sent <= self._upload.zipped.size:
+                    return chunk
+            self._file_done = True
+            digest = self._hashed.hexdigest()
+            if digest != self._upload.zipped.sha256 or self._sent != self._upload.zipped.size:
+                raise _ChangedWhileSent(
+                    f"{self._upload.zipped.path.name} changed while it was uploaded; the "
+                    "request was cut short, so the server did not take it"
+                )
+        out, self._tail = self._tail[:size], self._tail[size:]
+        return out
+
+
+def _post_streamed(
+    http: requests.Session,
+    url: str,
+    parts: list[tuple[str, Any]],
+    filename: str,
+    upload: _Upload,
+    options: dict[str, Any],
+) -> requests.Response:
+    """POST the form with the upload's file streamed as its last part. The other parts and
+    the file part's headers are encoded by requests itself (with an empty file), so the body
+    is the one ``files=`` would have built, only never held whole."""
+    encode = requests.models.RequestEncodingMixin._encode_files  # type: ignore[attr-defined]
+    encoded, content_type = encode([*parts, ("file", (filename, b"", ZIP_TYPE))], {})
+    boundary = content_type.split("boundary=", 1)[1]
+    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    if not encoded.endswith(tail):
+        raise AssertionError("requests encoded a multipart body azstate cannot stream")
+    body = _StreamedBody(encoded[: -len(tail)], upload, tail)
+    return http.post(url, data=body, headers={"Content-Type": content_type}, **options)
 
 
 def _scrubbed(exc: BaseException, clean: Callable[[str], str]) -> BaseException:
