@@ -17,14 +17,13 @@ a damaged or foreign-format file is ignored (everything is rebuilt).
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from azstate.private import write_file
+from azstate.private import CacheFile
 
 BUILD_CACHE_FORMAT = 3
 RACY_NS = 2_000_000_000
@@ -97,15 +96,13 @@ def _racy(entry: _Entry) -> bool:
     return entry.written_ns - newest < RACY_NS
 
 
-class BuildCache:
+class BuildCache(CacheFile):
     """Tree stamps -> Built, by the source directory's real path; thread-safe."""
 
     def __init__(self, path: Path | None, *, clock_ns: int | None = None) -> None:
-        self.path = path
+        super().__init__(path)
         self._clock_ns = clock_ns  # tests pin "now"
-        self._lock = threading.Lock()
         self._trees: dict[str, _Entry] = {}
-        self._dirty = False
         if path is None:
             return
         try:
@@ -155,12 +152,5 @@ class BuildCache:
             self._trees[self._key(root)] = entry
             self._dirty = True
 
-    def save(self) -> None:
-        if self.path is None:
-            return
-        with self._lock:
-            if not self._dirty:
-                return
-            text = _File(format=BUILD_CACHE_FORMAT, trees=self._trees).model_dump_json()
-            self._dirty = False
-        write_file(self.path, text)
+    def _text(self) -> str:
+        return _File(format=BUILD_CACHE_FORMAT, trees=self._trees).model_dump_json()

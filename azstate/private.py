@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -48,3 +49,28 @@ def write_file(path: Path, data: bytes | str, *, parents: bool = True) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class CacheFile:
+    """A cache held in memory by threads and written back only when it changed: the part
+    the plan caches share. Subclasses hold their entries and say how they are written."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._dirty = False
+
+    def _text(self) -> str:
+        """The file's text; called with the lock held."""
+        raise NotImplementedError
+
+    def save(self) -> None:
+        """Write the file if anything changed: 0600, in a 0700 directory, atomically."""
+        if self.path is None:
+            return
+        with self._lock:
+            if not self._dirty:
+                return
+            text = self._text()
+            self._dirty = False
+        write_file(self.path, text)

@@ -21,7 +21,6 @@ import enum
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from azstate.changetoken import ChangeToken
-from azstate.private import write_file
+from azstate.private import CacheFile
 
 log = logging.getLogger("azstate.cache")
 
@@ -97,20 +96,17 @@ def _server_key(server: str) -> str:
     return server.rstrip("/")
 
 
-class TokenCache:
+class TokenCache(CacheFile):
     """Tokens and live digests by project id, for one server and user; thread-safe."""
 
     def __init__(self, directory: Path | None, *, server: str, user: str) -> None:
         self.server = _server_key(server)
         self.user = user
         self.warnings: list[str] = []
-        self._lock = threading.Lock()
         self._projects: dict[str, CachedProject] = {}
-        self._dirty = False
-        self.path: Path | None = None
-        if directory is not None:
-            name = hashlib.sha256(f"{self.server}\n{user}".encode()).hexdigest()[:32]
-            self.path = directory / "tokens" / f"{name}.json"
+        name = hashlib.sha256(f"{self.server}\n{user}".encode()).hexdigest()[:32]
+        super().__init__(None if directory is None else directory / "tokens" / f"{name}.json")
+        if self.path is not None:
             self._load(self.path)
 
     def _warn(self, why: str) -> None:
@@ -166,16 +162,8 @@ class TokenCache:
         with self._lock:
             return len(self._projects)
 
-    def save(self) -> None:
-        """Write the file if anything changed: 0600, in a 0700 directory, atomically."""
-        if self.path is None:
-            return
-        with self._lock:
-            if not self._dirty:
-                return
-            body = _File(
-                format=CACHE_FORMAT, server=self.server, user=self.user, projects=self._projects
-            ).model_dump(mode="json")
-            text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-            self._dirty = False
-        write_file(self.path, text)
+    def _text(self) -> str:
+        body = _File(
+            format=CACHE_FORMAT, server=self.server, user=self.user, projects=self._projects
+        ).model_dump(mode="json")
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
