@@ -97,18 +97,8 @@ def test_a_file_that_grows_past_the_limit_while_zipped_is_refused(
 
 
 @pytest.fixture
-def srv(tmp_path: Path) -> Iterator[SandboxServer]:
-    server = SandboxServer(data_dir=tmp_path / "sandbox", port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def client(srv: SandboxServer) -> Iterator[AzkabanClient]:
-    c = AzkabanClient(srv.url, "azkaban", SecretStr("azkaban"), timeout=5.0)
+def client(sandbox: SandboxServer) -> Iterator[AzkabanClient]:
+    c = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"), timeout=5.0)
     try:
         c.create_project("etl", "d")
         yield c
@@ -126,10 +116,10 @@ def upload_of(zipped: ZipOnDisk) -> UploadFile:
 
 
 def test_a_resent_upload_sends_the_file_from_its_start(
-    client: AzkabanClient, srv: SandboxServer, tmp_path: Path
+    client: AzkabanClient, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     zipped = built(tmp_path)
-    srv.faults.add("expire_session", path="/manager", action="upload")
+    sandbox.faults.add("expire_session", path="/manager", action="upload")
     client.send(calls.upload("etl", upload_of(zipped)), file_bytes=zipped)
     assert client.stats.count("POST", "login") == 2  # refused once, sent again
     assert client.project_version("etl")[1] == 1
@@ -150,7 +140,7 @@ def test_a_users_zip_changed_after_the_plan_is_not_uploaded(
 
 
 def test_a_built_zip_changed_while_sent_is_cut_short(
-    client: AzkabanClient, srv: SandboxServer, tmp_path: Path
+    client: AzkabanClient, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     """azstate's own zip is trusted by the digest taken when it was built, not read twice;
     the bytes are hashed as they go, and other bytes never reach the closing boundary."""
