@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from azstate.address import Address
 from azstate.archive import ZipData
@@ -140,29 +140,21 @@ class _UnknownOutcome(AzstateError):
         self.unreachable = unreachable  # not even the check reached the server
 
 
+@dataclass
 class _Run:
     """One apply's shared state: outcomes so far, the call each project has in flight."""
 
-    def __init__(
-        self,
-        client: AzkabanClient,
-        artifacts: Mapping[str, ZipData],
-        progress: Progress,
-        stop: threading.Event,
-        on_done: Callable[[ChangeOutcome], None] | None,
-        on_upload: UploadHook | None = None,
-    ) -> None:
-        self.client = client
-        self.on_upload = on_upload
-        self.artifacts = artifacts
-        self.progress = progress
-        self.stop = stop
-        self.on_done = on_done
-        self.breaker = _Breaker()
-        self.results: dict[Address, ChangeOutcome] = {}
-        self._in_flight: dict[Address, tuple[Call, int]] = {}  # change -> (call, calls sent)
-        self._abandoned = False
-        self._lock = threading.Lock()
+    client: AzkabanClient
+    artifacts: Mapping[str, ZipData]
+    progress: Progress
+    stop: threading.Event
+    on_done: Callable[[ChangeOutcome], None] | None
+    on_upload: UploadHook | None = None
+    breaker: _Breaker = field(default_factory=_Breaker)
+    results: dict[Address, ChangeOutcome] = field(default_factory=dict)
+    _in_flight: dict[Address, tuple[Call, int]] = field(default_factory=dict)  # call, calls sent
+    _abandoned: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def group(self, group: list[Change]) -> None:
         """One project's changes in order. A failure stops what needs the change; an unknown

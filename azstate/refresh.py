@@ -46,7 +46,8 @@ from azstate.globs import matches
 from azstate.private import write_file
 from azstate.resources import UNITS, live_project
 from azstate.resources.reading import Listed, Pending
-from azstate.snapshot import FilesRead, ProjectSnapshot, ScheduleRead, ServerSnapshot
+from azstate.resources.schedule import read_as_desired
+from azstate.snapshot import FilesRead, ProjectSnapshot, ServerSnapshot
 from azstate.state import ProjectState
 from azstate.tokencache import CachedProject, TokenCache, value_digest
 from azstate.wire.client import AzkabanClient
@@ -338,7 +339,8 @@ def _as_desired(one: Listed, entry: CachedProject) -> ProjectSnapshot | None:
         return None
     if set(one.schedules) != set(desired.schedules):
         return None
-    if any(s.cron != desired.schedules[f].cron for f, s in one.schedules.items()):
+    schedules = {flow: read_as_desired(desired, flow, s) for flow, s in one.schedules.items()}
+    if any(read is None for read in schedules.values()):
         return None
     if entry.digests != project_digests(desired):
         return None
@@ -355,14 +357,7 @@ def _as_desired(one: Listed, entry: CachedProject) -> ProjectSnapshot | None:
         created_time=item.created_time,
         description=one.description,
         files=files,
-        schedules={
-            flow: ScheduleRead(
-                schedule_id=s.schedule_id,
-                value=desired.schedules[flow],
-                sla=desired.slas.get(flow),
-            )
-            for flow, s in one.schedules.items()
-        },
+        schedules={flow: read for flow, read in schedules.items() if read is not None},
         user_permissions=item.user_permissions,
         group_permissions=item.group_permissions,
     )

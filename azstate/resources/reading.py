@@ -60,11 +60,7 @@ class Reader(Protocol):
     def cached_files(self, item: ProjectListing, version: int) -> dict[str, str] | None: ...
 
     def remember_digest(
-        self,
-        item: ProjectListing,
-        version: int,
-        digest: str,
-        files: Mapping[str, str] | None = None,
+        self, item: ProjectListing, version: int, digest: str, files: Mapping[str, str] | None = ...
     ) -> None: ...
 
 

@@ -94,11 +94,17 @@ def _as_desired(listed: Listed, flow: str, s: ScheduleListing) -> Done[ScheduleR
     addresses = (Address.schedule(listed.item.name, flow), Address.sla(listed.item.name, flow))
     if listed.reading(*addresses) or desired is None or flow not in desired.schedules:
         return None
-    want = desired.schedules[flow]
-    if s.cron != want.cron:
+    taken = read_as_desired(desired, flow, s)
+    return None if taken is None else Done(taken)
+
+
+def read_as_desired(desired: ProjectState, flow: str, s: ScheduleListing) -> ScheduleRead | None:
+    """What reading a listed schedule would give, when something vouches that it holds the
+    desired value: only if the listing (read now) shows the desired cron."""
+    want = desired.schedules.get(flow)
+    if want is None or s.cron != want.cron:
         return None
-    sla = desired.slas.get(flow)
-    return Done(ScheduleRead(schedule_id=s.schedule_id, value=want, sla=sla))
+    return ScheduleRead(schedule_id=s.schedule_id, value=want, sla=desired.slas.get(flow))
 
 
 def read_sla(client: AzkabanClient, schedule_id: int, project: str) -> SlaValue | None:

@@ -163,19 +163,25 @@ def _on_verification(
     server.faults.add("slow", path=path, action=write, on_fire=arm)
 
 
+def _drop_sla(ws: Workspace, flow: str) -> Callable[[], None]:
+    """What a server that loses the SLA of ``flow``'s schedule does."""
+    store = ws.sandbox.store
+
+    def drop() -> None:
+        with store.lock:
+            for schedule in store.schedules.values():
+                if schedule.flow == flow and schedule.options is not None:
+                    schedule.options["slaOptions"] = []
+
+    return drop
+
+
 def test_a_dropped_sla_is_caught(ws: Workspace) -> None:
     """A server that drops the SLA of a re-posted schedule (though apply sent it in the same
     call): the verification reads that SLA and reports the server still differs."""
     converged(ws)
-    store = ws.sandbox.store
 
-    def drop_sla() -> None:
-        with store.lock:
-            for schedule in store.schedules.values():
-                if schedule.flow == "c" and schedule.options is not None:
-                    schedule.options["slaOptions"] = []
-
-    _on_verification(ws.sandbox, "/schedule", "scheduleCronFlow", drop_sla)
+    _on_verification(ws.sandbox, "/schedule", "scheduleCronFlow", _drop_sla(ws, "c"))
     ws.write(fleet("0 30 3 ? * *", other=False))
     result, _, _ = apply_logged(ws)
     assert result.code == 1, result.out + result.err
@@ -270,15 +276,8 @@ def test_an_sla_dropped_after_an_upload_is_caught(ws: Workspace) -> None:
     """An upload's consequences include the project's schedules and SLAs: a server that drops
     a surviving flow's SLA on upload is caught."""
     converged(ws)
-    store = ws.sandbox.store
 
-    def drop_sla() -> None:
-        with store.lock:
-            for schedule in store.schedules.values():
-                if schedule.flow == "a" and schedule.options is not None:
-                    schedule.options["slaOptions"] = []
-
-    _on_verification(ws.sandbox, "/manager", "upload", drop_sla)
+    _on_verification(ws.sandbox, "/manager", "upload", _drop_sla(ws, "a"))
     (ws.root / "src" / "big" / "readme.txt").write_text("new file\n")
     result, seen, _ = apply_logged(ws)
     assert result.code == 1, result.out + result.err
