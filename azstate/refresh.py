@@ -351,20 +351,20 @@ def _as_desired(one: Listed, entry: CachedProject) -> ProjectSnapshot | None:
         if desired.files is not None
         else None
     )
-    return ProjectSnapshot(
-        name=item.name,
-        project_id=item.project_id,
-        created_time=item.created_time,
-        description=one.description,
-        files=files,
+    return _snapshot_of(
+        item, description=one.description, files=files,
         schedules={flow: read for flow, read in schedules.items() if read is not None},
-        user_permissions=item.user_permissions,
-        group_permissions=item.group_permissions,
+        user_permissions=item.user_permissions, group_permissions=item.group_permissions,
     )
 
 
 def _snapshot(item: ProjectListing, parts: list[Mapping[str, Pending[Any]]]) -> ProjectSnapshot:
-    fields = {name: part.result() for reads in parts for name, part in reads.items()}
+    return _snapshot_of(
+        item, **{name: part.result() for reads in parts for name, part in reads.items()}
+    )
+
+
+def _snapshot_of(item: ProjectListing, **fields: Any) -> ProjectSnapshot:
     return ProjectSnapshot(
         name=item.name, project_id=item.project_id, created_time=item.created_time, **fields
     )
