@@ -947,6 +947,22 @@ def check_schedulable(
     the parser the server runs: 2.2 (what Azkaban pins, the sandbox's) by default; checks of
     configuration pass ``Quartz.V2_3`` so that it suits servers built with either.
     """
+    if now is None and isinstance(tz, str):
+        minute = datetime.now(UTC).replace(second=0, microsecond=0)
+        return _schedulable_at(expr, tz, minute, quartz)
+    return _check_schedulable(expr, tz, now, quartz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _schedulable_at(expr: str, tz: str, minute: datetime, quartz: Quartz) -> CronExpression:
+    """A fleet repeats a few crons thousands of times: the answer for the current minute is
+    kept (a refusal raises, and is not kept). A long-running sandbox asks again each minute."""
+    return _check_schedulable(expr, tz, minute, quartz)
+
+
+def _check_schedulable(
+    expr: str, tz: str | ZoneInfo, now: datetime | None, quartz: Quartz
+) -> CronExpression:
     parsed = parse(expr, quartz=quartz)
     zone = _zone(tz)
     moment = now if now is not None else datetime.now(UTC)

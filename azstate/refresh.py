@@ -212,6 +212,9 @@ def read(
             if k not in scope.declared and matches(p.name, scope.prune) and scope.wanted(k)
         ]
         # Tokens first, all at once; a project is read in full only after its token is known.
+        # Every read is started from here and waited for here: a read that waited for another
+        # in the same pool could starve it. A project is judged as soon as its own token is
+        # in, so the digests are compared while the other tokens are still on their way.
         cached = [one for one in listed if tokens is not None and _vouches(one)]
         token_f = {
             one.item.project_id: reader.submit(
@@ -219,13 +222,14 @@ def read(
             )
             for one in cached
         }
-        got = {pid: f.result() for pid, f in token_f.items()}
-        projects: dict[str, ProjectSnapshot] = {}
-        full: list[Listed] = []
+        reading = {one.item.name.lower(): _read_all(reader, one) for one in pruned}
+        assumed: dict[str, ProjectSnapshot] = {}
+        got: dict[int, ChangeToken | None] = {}
         for one in listed:
-            token = got.get(one.item.project_id)
-            entry = tokens.get(one.item.project_id) if tokens is not None else None
-            assumed = (
+            pid, key = one.item.project_id, one.item.name.lower()
+            token = got[pid] = token_f[pid].result() if pid in token_f else None
+            entry = tokens.get(pid) if tokens is not None else None
+            taken = (
                 _as_desired(one, entry)
                 if trust_tokens
                 and one.reads is None
@@ -234,16 +238,17 @@ def read(
                 and entry.token == token
                 else None
             )
-            if assumed is not None:
-                projects[one.item.name.lower()] = assumed
+            if taken is not None:
+                assumed[key] = taken
             else:
-                full.append(one)
-        # Every read is started here and waited for after: a read that waited for another in
-        # the same pool could starve it.
-        pending = [(one, [unit.read(reader, one) for unit in UNITS]) for one in full + pruned]
-        for one, parts in pending:
-            snap = _snapshot(one.item, parts)
-            projects[one.item.name.lower()] = snap
+                reading[key] = _read_all(reader, one)
+        projects: dict[str, ProjectSnapshot] = {}
+        for one in listed + pruned:
+            key = one.item.name.lower()
+            if key in assumed:
+                projects[key] = assumed[key]
+                continue
+            snap = projects[key] = _snapshot(one.item, reading[key])
             token = got.get(one.item.project_id)
             if tokens is not None and one.desired is not None and _vouches(one):
                 if token is None:
@@ -356,6 +361,11 @@ def _as_desired(one: Listed, entry: CachedProject) -> ProjectSnapshot | None:
         schedules={flow: read for flow, read in schedules.items() if read is not None},
         user_permissions=item.user_permissions, group_permissions=item.group_permissions,
     )
+
+
+def _read_all(reader: _Reader, one: Listed) -> list[Mapping[str, Pending[Any]]]:
+    """Every unit's reads of one project, started now."""
+    return [unit.read(reader, one) for unit in UNITS]
 
 
 def _snapshot(item: ProjectListing, parts: list[Mapping[str, Pending[Any]]]) -> ProjectSnapshot:
