@@ -161,7 +161,8 @@ def test_ci_apply_prints_a_line_per_change_while_it_runs(
     ws: Workspace, azkaban_env: SandboxServer
 ) -> None:
     _projects(ws, ["a1", "a2", "a3"])
-    azkaban_env.faults.latency = 0.15  # every request; the apply takes seconds
+    # One write the server sits on: the lines before it must be out before it is answered.
+    azkaban_env.faults.add("slow", path="/schedule", action="scheduleCronFlow", delay=0.8, times=1)
     proc = subprocess.Popen(
         [*AZSTATE, "apply", "--auto-approve", "--parallelism", "1", "-c", str(ws.config)],
         stdin=subprocess.DEVNULL,
