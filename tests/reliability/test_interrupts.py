@@ -222,7 +222,7 @@ def test_interrupted_apply_against_a_slow_server(azkaban_env: SandboxServer, con
     """The same with every reply slow (the sandbox's latency), the report as JSON: it stops
     after at most the call each project had in flight, and says the server was not checked."""
     server = azkaban_env
-    set_latency(server, 0.4)
+    set_latency(server, 0.2)
     run = Run(config.parent, "apply", "--auto-approve", "--format", "json", "-c", str(config))
     assert server.log.wait_for(lambda e: e.mutating, 60), "apply never wrote"
     run.signal(signal.SIGINT)
@@ -231,7 +231,7 @@ def test_interrupted_apply_against_a_slow_server(azkaban_env: SandboxServer, con
     assert "Traceback" not in out + err and WAITING in err, err
     after_exit = writes(server)
     assert after_exit < len(PROJECTS) * CALLS_PER_PROJECT
-    time.sleep(1.0)
+    time.sleep(0.5)  # more than a reply takes: a call still in flight would be logged by now
     assert writes(server) == after_exit, "a call was still in flight when apply exited"
     document = json.loads(out)
     assert document["server_matches_configuration"] is None
@@ -267,35 +267,41 @@ def test_second_interrupt_exits_at_once(azkaban_env: SandboxServer, config: Path
     assert out.count("POST /manager upload was in flight when apply was stopped at once") == 4
     # The held uploads finish on the server; then the report is still true, and one more
     # apply converges.
-    assert server.log.wait_for(lambda e: e.action == "upload", 30)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while sum(e.action == "upload" for e in server.log.snapshot()) < len(PROJECTS):
+        assert time.monotonic() < deadline, "the held uploads never finished"
+        time.sleep(0.02)
     assert_report_is_true(statuses, config)
     assert_converges(server, config)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_plan_stops_promptly(azkaban_env: SandboxServer, config: Path, signum: int) -> None:
-    """Many reads queued behind a slow server: the first Ctrl-C ends plan at once, and the
-    reads still queued are never sent."""
+    """Many reads queued behind a server that sits on them: the first Ctrl-C ends plan at once
+    (the reads in flight are not waited for: they would never end), and the reads still
+    queued are never sent."""
     server = azkaban_env
     assert main(["apply", "--auto-approve", "-c", str(config)]) == 0
     server.log.clear()
-    latency = 1.0  # per reply: the listings take 3 s, the queued project reads would take more
-    set_latency(server, latency)
+    gate = Gate()
+    server.faults.add("slow", path="/manager", times=None, on_fire=gate)  # per-project reads
     run = Run(config.parent, "plan", "--parallelism", "2", "-c", str(config))
-    # login, fetchallprojects and fetchSchedules, then the per-project reads
-    assert server.log.wait_for(lambda e: e.action == "fetchSchedules", 60)
-    signalled = time.monotonic()
-    run.signal(signum)
-    code, out, err = run.finish()
-    took = time.monotonic() - signalled
+    try:
+        gate.wait_for(2)  # both workers hold a read; the others are queued
+        signalled = time.monotonic()
+        run.signal(signum)
+        code, out, err = run.finish()
+        took = time.monotonic() - signalled
+    finally:
+        gate.open()
     assert code == 130, out + err
     assert "Traceback" not in out + err and "Interrupted." in err, err
-    assert took < latency / 2, f"plan took {took:.1f} s to stop"
+    assert took < 5.0, f"plan took {took:.1f} s to stop"
     assert out == ""
-    time.sleep(latency + 0.5)  # the two reads in flight finish on the server; no more start
-    reads = [e for e in server.log.snapshot() if e.action not in ("login",)]
-    assert len(reads) <= 2 + 2, [(e.method, e.action) for e in reads]
+    # The two held reads finish on the server once let go; nothing else was ever sent.
+    assert server.log.wait_for(lambda e: e.path == "/manager", 30)
+    held = [e for e in server.log.snapshot() if e.path == "/manager"]
+    assert gate.arrived == 2 and len(held) <= 2, [(e.method, e.action) for e in held]
 
 
 def test_interrupt_while_checking_a_lost_reply(azkaban_env: SandboxServer, config: Path) -> None:
@@ -307,12 +313,8 @@ def test_interrupt_while_checking_a_lost_reply(azkaban_env: SandboxServer, confi
     flow20(config.parent / "src", {"daily": ["extract", "load", "report"], "hourly": ["ping"]})
     config.write_text(config.read_text().replace("timeout = 30", "timeout = 2"))
     server.log.clear()
-    reply = requests.post(
-        f"{server.url}/__sandbox__/faults",
-        json={"kind": "slow", "path": "/manager", "action": "upload", "delay": 5},
-        timeout=5,
-    )
-    assert reply.ok, reply.text
+    gate = Gate()  # the upload is held on the server until apply has exited
+    server.faults.add("slow", path="/manager", action="upload", on_fire=gate)
     run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
 
     def checking() -> bool:  # a HEAD of the download after the plan's own
@@ -325,7 +327,10 @@ def test_interrupt_while_checking_a_lost_reply(azkaban_env: SandboxServer, confi
         time.sleep(0.02)
     signalled = time.monotonic()
     run.signal(signal.SIGINT)
-    code, out, err = run.finish()
+    try:
+        code, out, err = run.finish()
+    finally:
+        gate.open()
     took = time.monotonic() - signalled
     assert code == 130, out + err
     assert took < 2.0, f"took {took:.1f} s to stop"
@@ -343,12 +348,16 @@ def test_apply_interrupted_while_reading_sends_no_write(
     azkaban_env: SandboxServer, config: Path
 ) -> None:
     server = azkaban_env
-    set_latency(server, 1.0)
+    gate = Gate()  # a listing is held: apply is reading when the signal comes
+    server.faults.add("slow", path="/schedule", action="fetchSchedules", on_fire=gate)
     run = Run(config.parent, "apply", "--auto-approve", "-c", str(config))
-    assert server.log.wait_for(lambda e: e.action == "fetchallprojects", 60)
-    run.signal(signal.SIGTERM)
-    code, out, err = run.finish()
+    try:
+        gate.wait_for(1)
+        run.signal(signal.SIGTERM)
+        code, out, err = run.finish()
+    finally:
+        gate.open()
     assert code == 130, out + err
     assert "Traceback" not in out + err and "Interrupted." in err, err
-    time.sleep(1.5)
+    assert server.log.wait_for(lambda e: e.action == "fetchSchedules", 30)  # the held read ends
     assert writes(server) == 0
