@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from azstate.sandbox.server import SandboxServer
+from tests.forkserver import ForkServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +43,13 @@ def azkaban_env(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> Sand
     monkeypatch.setenv("AZKABAN_USERNAME", "azkaban")
     monkeypatch.setenv("AZKABAN_PASSWORD", "azkaban")
     return sandbox
+
+
+@pytest.fixture(scope="session")
+def azstate_forkserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    """An `azstate` for PATH that starts in milliseconds (tests/forkserver.py), one per worker."""
+    server = ForkServer(tmp_path_factory.mktemp("forkserver"))
+    try:
+        yield server
+    finally:
+        server.close()

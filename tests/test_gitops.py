@@ -27,12 +27,19 @@ import yaml
 from azstate.cli import build_parser
 from azstate.load import load_config
 from azstate.sandbox.server import SandboxServer
+from tests.forkserver import ForkServer
 
 ROOT = Path(__file__).resolve().parent.parent
 GITOPS = ROOT / "examples" / "gitops"
 WORKFLOW = GITOPS / ".github" / "workflows" / "azstate.yml"
 ENVIRONMENTS = ("staging", "production")
 BIN = str(Path(sys.executable).parent)
+
+
+@pytest.fixture(autouse=True)
+def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps call `azstate` many times: the quick-starting one goes first on their PATH."""
+    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
 NODE = shutil.which("node")
 
 

@@ -14,6 +14,15 @@ import pytest
 
 from azstate.sandbox.server import SandboxServer
 from tests.e2e.workspace import Workspace, flow20
+from tests.forkserver import ForkServer
+
+BIN = str(Path(sys.executable).parent)
+
+@pytest.fixture(autouse=True)
+def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`azstate` runs many times here: the quick-starting one goes first on PATH."""
+    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
+
 
 THREE = """
 [projects.etl]
@@ -128,7 +137,7 @@ def test_project_may_repeat(ws: Workspace) -> None:
 
 def test_the_hint_after_a_sandbox_import_keeps_sandbox(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
 
     def azstate(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -19,6 +19,15 @@ import pytest
 from azstate import __version__
 from azstate.sandbox.server import SandboxServer
 from tests.e2e.workspace import flow20
+from tests.forkserver import ForkServer
+
+BIN = str(Path(sys.executable).parent)
+
+@pytest.fixture(autouse=True)
+def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`azstate` runs many times here: the quick-starting one goes first on PATH."""
+    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
+
 
 CONFIG = """
 [server]
@@ -44,7 +53,7 @@ def work(tmp_path: Path, sandbox: SandboxServer) -> Path:
 def azstate(work: Path, user: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZKABAN_")}
     env.update(
-        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+        PATH=BIN + os.pathsep + env.get("PATH", ""),
         AZKABAN_USERNAME=user,
         AZKABAN_PASSWORD=user,
         NO_COLOR="1",
