@@ -27,7 +27,6 @@ import yaml
 from azstate.cli import build_parser
 from azstate.load import load_config
 from azstate.sandbox.server import SandboxServer
-from tests.forkserver import ForkServer
 
 ROOT = Path(__file__).resolve().parent.parent
 GITOPS = ROOT / "examples" / "gitops"
@@ -35,11 +34,7 @@ WORKFLOW = GITOPS / ".github" / "workflows" / "azstate.yml"
 ENVIRONMENTS = ("staging", "production")
 BIN = str(Path(sys.executable).parent)
 
-
-@pytest.fixture(autouse=True)
-def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The steps call `azstate` many times: the quick-starting one goes first on their PATH."""
-    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
+pytestmark = pytest.mark.quick_azstate  # BIN: conftest puts the quick-starting azstate first
 NODE = shutil.which("node")
 
 

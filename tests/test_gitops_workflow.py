@@ -32,7 +32,6 @@ import yaml
 
 from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
-from tests.forkserver import ForkServer
 from tests.test_gitops import azstate_commands, parses
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +41,7 @@ SCRIPTS = GITOPS / ".github" / "scripts"
 ENVIRONMENTS = ("staging", "production")
 BIN = str(Path(sys.executable).parent)
 
-
-@pytest.fixture(autouse=True)
-def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The steps call `azstate` many times: the quick-starting one goes first on their PATH."""
-    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
+pytestmark = pytest.mark.quick_azstate  # BIN: conftest puts the quick-starting azstate first
 NODE = shutil.which("node")
 SPEC = re.compile(
     r"azstate @ git\+(?P<url>https://github\.com/[\w.-]+/[\w.-]+)@(?P<tag>v\d+\.\d+\.\d+)"

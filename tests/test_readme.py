@@ -30,14 +30,9 @@ from markdown_it import MarkdownIt
 
 from azstate.cli import build_parser, main
 from azstate.sandbox.server import SandboxServer
-from tests.forkserver import ForkServer
 
 BIN = str(Path(sys.executable).parent)
-
-@pytest.fixture(autouse=True)
-def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`azstate` runs many times here: the quick-starting one goes first on PATH."""
-    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
+pytestmark = pytest.mark.quick_azstate  # BIN: conftest puts the quick-starting azstate first
 
 
 ROOT = Path(__file__).resolve().parent.parent

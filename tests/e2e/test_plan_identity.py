@@ -19,14 +19,9 @@ import pytest
 from azstate import __version__
 from azstate.sandbox.server import SandboxServer
 from tests.e2e.workspace import flow20
-from tests.forkserver import ForkServer
 
 BIN = str(Path(sys.executable).parent)
-
-@pytest.fixture(autouse=True)
-def _quick_azstate(azstate_forkserver: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`azstate` runs many times here: the quick-starting one goes first on PATH."""
-    monkeypatch.setattr(sys.modules[__name__], "BIN", azstate_forkserver.path(BIN))
+pytestmark = pytest.mark.quick_azstate  # BIN: conftest puts the quick-starting azstate first
 
 
 CONFIG = """
