@@ -23,9 +23,7 @@ THREE = """
 [projects.etl]
 description = "Nightly ETL"
 source = "src/etl"
-
-[projects.etl.schedules.daily]
-cron = "0 0 2 ? * *"
+schedules.daily.cron = "0 0 2 ? * *"
 
 [projects.reports]
 description = "Reports"
@@ -151,10 +149,10 @@ def test_the_hint_after_a_sandbox_import_keeps_sandbox(tmp_path: Path) -> None:
 
 def test_text_that_would_read_as_a_variable_is_imported_escaped(ws: Workspace) -> None:
     """The server's own `${var.x}` must not become a variable of the imported file."""
-    cron = 'cron = "0 0 2 ? * *"'
+    cron = 'schedules.daily.cron = "0 0 2 ? * *"'
     ws.write(
         THREE.replace('"Reports"', '"Reports for $${var.team}, ${azkaban.flow.start.year}"')
-        .replace(cron, cron + '\nparameters = { day = "$${var.day}" }')
+        .replace(cron, cron + '\nschedules.daily.parameters = { day = "$${var.day}" }')
     )
     ws.apply()
     out = ws.root / "d"

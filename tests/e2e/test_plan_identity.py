@@ -32,9 +32,7 @@ timezone = "America/Los_Angeles"
 [projects.etl]
 description = "Nightly ETL"
 source = "src/etl"
-
-[projects.etl.permissions]
-groups = {{ readers = ["read"] }}
+permissions.groups = {{ readers = ["read"] }}
 """
 
 

@@ -33,11 +33,9 @@ source = "src/etl"
 
 [projects.etl.schedules.daily]
 cron = "0 0 2 ? * *"
-
-[projects.etl.schedules.daily.parameters]
-env = "prod"
-password = "${{var.db_password}}"
-dsn = "db://etl:${{var.db_password}}@db"
+parameters.env = "prod"
+parameters.password = "${{var.db_password}}"
+parameters.dsn = "db://etl:${{var.db_password}}@db"
 """
 
 

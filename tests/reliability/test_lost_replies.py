@@ -28,10 +28,8 @@ source = "{source}"
 
 [projects.etl.schedules.daily]
 cron = "{cron}"
-
-[projects.etl.schedules.daily.sla]
-emails = ["sla@example.com"]
-rules = [{{ rule = "SUCCESS", duration = "2h", email = true }}]
+sla.emails = ["sla@example.com"]
+sla.rules = [{{ rule = "SUCCESS", duration = "2h", email = true }}]
 """
 HOURLY = """
 [projects.etl.schedules.hourly]
