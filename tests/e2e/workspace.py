@@ -183,3 +183,19 @@ def raw_fetch_schedule(client: AzkabanClient, project_id: int, flow: str) -> dic
         )
     )
     return dict(reply.json["schedule"])
+
+
+def spawn_azstate(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`python -m azstate ARGS` as its own process (for signals, or two at once), with its
+    stdout and stderr piped as text; ``env`` defaults to this process's."""
+    root = str(Path(__file__).resolve().parents[2])
+    return subprocess.Popen(
+        [sys.executable, "-m", "azstate", *args],
+        cwd=cwd,
+        env={**(os.environ if env is None else env), "PYTHONPATH": root},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

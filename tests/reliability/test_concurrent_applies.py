@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,7 @@ from pydantic import SecretStr
 from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
 from azstate.wire.client import AzkabanClient
-from tests.conftest import ROOT
-from tests.e2e.workspace import flow20
+from tests.e2e.workspace import flow20, spawn_azstate
 
 CONFIG = """
 [server]
@@ -50,16 +48,8 @@ def start(cwd: Path, url: str, *args: str) -> subprocess.Popen[str]:
         "AZKABAN_URL": url,
         "AZKABAN_USERNAME": "azkaban",
         "AZKABAN_PASSWORD": "azkaban",
-        "PYTHONPATH": str(ROOT),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "azstate", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return spawn_azstate(cwd, *args, env=env)
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:

@@ -11,11 +11,8 @@ one more apply converges. Plan stops at the first signal without sending its que
 from __future__ import annotations
 
 import json
-import os
 import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,8 +22,7 @@ import requests
 
 from azstate.cli import main
 from azstate.sandbox.server import SandboxServer
-from tests.conftest import ROOT
-from tests.e2e.workspace import flow20
+from tests.e2e.workspace import flow20, spawn_azstate
 
 PROJECTS = ("alpha", "beta", "gamma", "delta")
 HEADER = """
@@ -57,15 +53,7 @@ class Run:
     """A `python -m azstate` process whose stderr is read as it comes."""
 
     def __init__(self, root: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "azstate", *args],
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = spawn_azstate(root, *args)
         self.err_lines: queue.Queue[str] = queue.Queue()
         self._err: list[str] = []
         self._reader = threading.Thread(target=self._read_err, daemon=True)
