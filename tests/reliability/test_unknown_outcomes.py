@@ -27,12 +27,8 @@ ETL = """
 [projects.etl]
 description = "ETL"
 source = "{source}"
-
-[projects.etl.permissions]
-users = {{ reader = ["read"] }}
-
-[projects.etl.schedules.daily]
-cron = "0 0 2 ? * *"
+permissions.users = {{ reader = ["read"] }}
+schedules.daily.cron = "0 0 2 ? * *"
 """
 OLD = """
 [projects.oldproj]
