@@ -87,11 +87,18 @@ def repo(tmp_path: Path) -> Path:
     """A copy of the example as the root of a checked-out repository, with the schema beside."""
     root = tmp_path / "repo"
     shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate", "plan*"))
-    # The sandbox speaks plain HTTP: an AZKABAN_URL downgrading the example's https server.url
-    # would be refused, so the copy's server.url is http (AZKABAN_URL still names another host).
-    for toml in root.glob("*/azstate.toml"):
+    return checked_out(root, root)
+
+
+def checked_out(root: Path, example: Path) -> Path:
+    """``root`` made a checkout whose GitOps ``example`` speaks to the sandbox.
+
+    The sandbox speaks plain HTTP: an AZKABAN_URL downgrading the example's https server.url
+    would be refused, so the copy's server.url is http (AZKABAN_URL still names another host,
+    so the plan still warns). Committed, so that sources in ../flows are inside its work tree.
+    """
+    for toml in example.glob("*/azstate.toml"):
         toml.write_text(toml.read_text().replace('url = "https://', 'url = "http://'))
-    # A checkout: sources in ../flows are inside its work tree, and every file is committed.
     for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "example"]):
         subprocess.run(
             ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *step],

@@ -428,13 +428,19 @@ def test_a_merge_plans_shows_the_plan_applies_exactly_it_and_records_the_revisio
             run.result()
 
 
-def test_a_merge_that_changes_nothing_on_the_server_still_records_its_revision(
-    repo: Repo, sandbox: SandboxServer
-) -> None:
+
+def staging_applied(repo: Repo, sandbox: SandboxServer) -> dict[str, str]:
+    """A merge's staging jobs, planned and applied; the environment they ran in."""
     ci = ci_env(repo, "staging", sandbox)
     run_job("plan-staging", repo.root, ci)
     repo.carry_artifact("plan-staging")
     assert run_job("apply-staging", repo.root, ci).failed is None
+    return ci
+
+def test_a_merge_that_changes_nothing_on_the_server_still_records_its_revision(
+    repo: Repo, sandbox: SandboxServer
+) -> None:
+    ci = staging_applied(repo, sandbox)
     first = repo.applied("staging")
 
     staging = repo.root / "staging" / "azstate.toml"
@@ -537,10 +543,7 @@ def test_the_pull_request_plan_stays_plain_until_a_revision_is_recorded(
 def test_pull_requests_plan_against_the_recorded_revision_and_the_drift_check_finds_drift(
     repo: Repo, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    ci = ci_env(repo, "staging", sandbox)
-    run_job("plan-staging", repo.root, ci)
-    repo.carry_artifact("plan-staging")
-    assert run_job("apply-staging", repo.root, ci).failed is None
+    ci = staging_applied(repo, sandbox)
     sha = repo.applied("staging")
     assert sha
 

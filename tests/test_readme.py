@@ -30,6 +30,7 @@ from markdown_it import MarkdownIt
 
 from azstate.cli import build_parser, main
 from azstate.sandbox.server import SandboxServer
+from tests.test_gitops import checked_out
 
 BIN = str(Path(sys.executable).parent)
 pytestmark = pytest.mark.quick_azstate  # BIN: conftest puts the quick-starting azstate first
@@ -220,17 +221,7 @@ def scratch(tmp_path: Path) -> Path:
     shutil.copy(README, root / "README.md")
     shutil.copy(ROOT / ".gitignore", root / ".gitignore")
     shutil.copytree(ROOT / "docs", root / "docs")
-    # The sandbox speaks plain HTTP, and an AZKABAN_URL downgrading the example's https
-    # server.url is refused: the copy's server.url is http (another host, so still warned).
-    for toml in (root / "examples" / "gitops").glob("*/azstate.toml"):
-        toml.write_text(toml.read_text().replace('url = "https://', 'url = "http://'))
-    # A checkout: sources reached by ../ stay inside its work tree, every file committed.
-    for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "docs"]):
-        subprocess.run(
-            ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *step],
-            cwd=root, check=True, capture_output=True,
-        )  # fmt: skip
-    return root
+    return checked_out(root, root / "examples" / "gitops")
 
 
 PLAIN = re.compile(r"azstate(?: [A-Za-z0-9_./:=-]+)*")

@@ -68,9 +68,7 @@ MAIN_DAILY = """
 [projects.etl]
 description = "d"
 source = "src/etl"
-
-[projects.etl.schedules.main]
-cron = "0 0 1 ? * *"
+schedules.main.cron = "0 0 1 ? * *"
 """
 
 
@@ -362,7 +360,7 @@ def test_a_schedule_left_without_options_is_noted_and_reposted(ws: Workspace) ->
 
 
 def test_validate_refuses_a_runtime_property_node_the_flow_lacks(ws: Workspace) -> None:
-    ws.write(MAIN_DAILY + 'runtime_properties = { "sub:inner3" = { k = "v" } }\n')
+    ws.write(MAIN_DAILY + 'schedules.main.runtime_properties = { "sub:inner3" = { k = "v" } }\n')
     result = ws.run("validate", "-c", str(ws.config))
     assert result.code == 1
     expected = r'runtime_properties\."sub:inner3": no job "sub:inner3" in flow "main"'

@@ -32,10 +32,10 @@ description = "Nightly ETL"
 source = "src/etl"
 
 [projects.etl.schedules.daily]
-cron = "0 0 2 ? * *"
 parameters.env = "prod"
 parameters.password = "${{var.db_password}}"
 parameters.dsn = "db://etl:${{var.db_password}}@db"
+cron = "0 0 2 ? * *"
 """
 
 
