@@ -451,3 +451,28 @@ def print_matrix() -> int:
         "without faults and planned empty, or is marked FAIL."
     )
     return 1 if failures else 0
+
+
+class StepServer:
+    """The sandbox, a configuration written in steps, and reads of the result: what the
+    lost-reply and unknown-outcome tests share. ``sources`` are the flows of each source."""
+
+    def __init__(
+        self, sandbox: SandboxServer, root: Path, sources: dict[str, dict[str, list[str]]]
+    ) -> None:
+        self.sandbox = sandbox
+        self.root = root
+        for name, flows in sources.items():
+            flow20(root / name, flows)
+        self.client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
+
+    def apply(self, body: str, *args: str, timeout: float = 30) -> int:
+        config = self.root / "azstate.toml"
+        config.write_text(HEADER.format(url=self.sandbox.url, timeout=timeout) + body)
+        return main(["apply", "--auto-approve", "-c", str(config), *args])
+
+    def plan_is_empty(self) -> bool:
+        return main(["plan", "--detailed-exitcode", "-c", str(self.root / "azstate.toml")]) == 0
+
+    def sent(self, action: str) -> int:
+        return sum(1 for e in self.sandbox.log.snapshot() if e.action == action and e.mutating)

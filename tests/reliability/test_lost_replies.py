@@ -15,11 +15,9 @@ import pytest
 from pydantic import SecretStr
 
 from azstate.archive import build_zip, content_digest_from_dir, content_digest_from_zip
-from azstate.cli import main
 from azstate.sandbox.server import LateReply, SandboxServer
 from azstate.wire.client import AzkabanClient
-from tests.e2e.workspace import flow20
-from tests.reliability.matrix import HEADER, TIMEOUT, settle
+from tests.reliability.matrix import TIMEOUT, StepServer, settle
 
 ETL = """
 [projects.etl]
@@ -42,16 +40,16 @@ description = "to be pruned"
 DAILY_2AM, DAILY_3AM = "0 0 2 ? * *", "0 0 3 ? * *"
 
 
-class Server:
-    """The sandbox, a configuration written in steps, and reads of the result."""
+class Server(StepServer):
+    """StepServer, whose next call of one kind can be made to lose its reply."""
 
     def __init__(self, sandbox: SandboxServer, root: Path) -> None:
-        self.sandbox = sandbox
-        self.root = root
-        flow20(root / "v1", {"daily": ["extract", "load"], "hourly": ["ping"]})
-        flow20(root / "v2", {"daily": ["extract", "load", "report"], "hourly": ["ping"]})
-        flow20(root / "v3", {"daily": ["other"], "hourly": ["ping"]})
-        self.client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
+        hourly = {"hourly": ["ping"]}
+        super().__init__(sandbox, root, {
+            "v1": {"daily": ["extract", "load"], **hourly},
+            "v2": {"daily": ["extract", "load", "report"], **hourly},
+            "v3": {"daily": ["other"], **hourly},
+        })  # fmt: skip
         self.late: LateReply | None = None
 
     def lose(self, kind: str, path: str, action: str) -> None:
@@ -61,20 +59,12 @@ class Server:
         self.late = LateReply(after=2 * TIMEOUT / 5) if kind == "slow" else None
         self.sandbox.faults.add(kind, path=path, action=action, on_fire=self.late)
 
-    def apply(self, body: str, *, timeout: float = 30) -> int:
-        config = self.root / "azstate.toml"
-        config.write_text(HEADER.format(url=self.sandbox.url, timeout=timeout) + body)
-        code = main(["apply", "--auto-approve", "-c", str(config)])
+    def apply(self, body: str, *args: str, timeout: float = 30) -> int:
+        code = super().apply(body, *args, timeout=timeout)
         if self.late is not None:
             assert settle(self.sandbox, self.late) == []
             self.late = None
         return code
-
-    def plan_is_empty(self) -> bool:
-        return main(["plan", "--detailed-exitcode", "-c", str(self.root / "azstate.toml")]) == 0
-
-    def sent(self, action: str) -> int:
-        return sum(1 for e in self.sandbox.log.snapshot() if e.action == action and e.mutating)
 
     def etl_schedules(self) -> list[int]:
         return [s.schedule_id for s in self.client.fetch_schedules() if s.project_name == "etl"]

@@ -13,15 +13,12 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from azstate.archive import content_digest_from_dir, content_digest_from_zip
 from azstate.cli import main
 from azstate.sandbox.server import LateReply, SandboxServer
-from azstate.wire.client import AzkabanClient
-from tests.e2e.workspace import flow20
 from tests.reliability.matrix import CASE_TIMEOUT as TIMEOUT
-from tests.reliability.matrix import HEADER, settle
+from tests.reliability.matrix import StepServer, settle
 
 ETL = """
 [projects.etl]
@@ -39,30 +36,19 @@ description = "to be pruned"
 BEYOND_WINDOW = 3 * TIMEOUT
 
 
-class Server:
+class Server(StepServer):
     def __init__(self, sandbox: SandboxServer, root: Path) -> None:
-        self.sandbox = sandbox
-        self.root = root
-        flow20(root / "v1", {"daily": ["extract", "load"], "weekly": ["w"]})
-        flow20(root / "v2", {"daily": ["extract", "load", "report"], "weekly": ["w"]})
-        self.client = AzkabanClient(sandbox.url, "azkaban", SecretStr("azkaban"))
-
-    def apply(self, body: str, *args: str, timeout: float = 30) -> int:
-        config = self.root / "azstate.toml"
-        config.write_text(HEADER.format(url=self.sandbox.url, timeout=timeout) + body)
-        return main(["apply", "--auto-approve", "-c", str(config), *args])
+        weekly = {"weekly": ["w"]}
+        super().__init__(sandbox, root, {
+            "v1": {"daily": ["extract", "load"], **weekly},
+            "v2": {"daily": ["extract", "load", "report"], **weekly},
+        })  # fmt: skip
 
     def late(self, action: str) -> LateReply:
         """The next ``action`` is done by the server only well after its client gave up."""
         late = LateReply(after=BEYOND_WINDOW)
         self.sandbox.faults.add("slow", path="/manager", action=action, on_fire=late)
         return late
-
-    def plan_is_empty(self) -> bool:
-        return main(["plan", "--detailed-exitcode", "-c", str(self.root / "azstate.toml")]) == 0
-
-    def sent(self, action: str) -> int:
-        return sum(1 for e in self.sandbox.log.snapshot() if e.action == action and e.mutating)
 
 
 @pytest.fixture
