@@ -40,17 +40,17 @@ description = "to be pruned"
 DAILY_2AM, DAILY_3AM = "0 0 2 ? * *", "0 0 3 ? * *"
 
 
+SOURCES = {
+    "v1": {"daily": ["extract", "load"], "hourly": ["ping"]},
+    "v2": {"daily": ["extract", "load", "report"], "hourly": ["ping"]},
+    "v3": {"daily": ["other"], "hourly": ["ping"]},
+}
+
+
 class Server(StepServer):
     """StepServer, whose next call of one kind can be made to lose its reply."""
 
-    def __init__(self, sandbox: SandboxServer, root: Path) -> None:
-        hourly = {"hourly": ["ping"]}
-        super().__init__(sandbox, root, {
-            "v1": {"daily": ["extract", "load"], **hourly},
-            "v2": {"daily": ["extract", "load", "report"], **hourly},
-            "v3": {"daily": ["other"], **hourly},
-        })  # fmt: skip
-        self.late: LateReply | None = None
+    late: LateReply | None = None
 
     def lose(self, kind: str, path: str, action: str) -> None:
         """The next ``action`` acts on the server, but its reply is reset or comes after the
@@ -72,7 +72,7 @@ class Server(StepServer):
 
 @pytest.fixture
 def server(azkaban_env: SandboxServer, tmp_path: Path) -> Server:
-    return Server(azkaban_env, tmp_path)
+    return Server(azkaban_env, tmp_path, SOURCES)
 
 
 def etl(source: str = "v1", cron: str = DAILY_2AM) -> str:

@@ -36,14 +36,13 @@ description = "to be pruned"
 BEYOND_WINDOW = 3 * TIMEOUT
 
 
-class Server(StepServer):
-    def __init__(self, sandbox: SandboxServer, root: Path) -> None:
-        weekly = {"weekly": ["w"]}
-        super().__init__(sandbox, root, {
-            "v1": {"daily": ["extract", "load"], **weekly},
-            "v2": {"daily": ["extract", "load", "report"], **weekly},
-        })  # fmt: skip
+SOURCES = {
+    "v1": {"daily": ["extract", "load"], "weekly": ["w"]},
+    "v2": {"daily": ["extract", "load", "report"], "weekly": ["w"]},
+}
 
+
+class Server(StepServer):
     def late(self, action: str) -> LateReply:
         """The next ``action`` is done by the server only well after its client gave up."""
         late = LateReply(after=BEYOND_WINDOW)
@@ -53,7 +52,7 @@ class Server(StepServer):
 
 @pytest.fixture
 def server(azkaban_env: SandboxServer, tmp_path: Path) -> Server:
-    return Server(azkaban_env, tmp_path)
+    return Server(azkaban_env, tmp_path, SOURCES)
 
 
 def etl(source: str = "v1") -> str:
