@@ -240,6 +240,17 @@ def describe_value(value: object) -> str:
             return type(value).__name__
 
 
+def _emails_override(emails: str) -> Any:
+    """The field of Azkaban's failureEmailsOverride / successEmailsOverride flag."""
+    return Field(
+        default=None,
+        description=(
+            f"Whether {emails} replace the flow's own; by default true when {emails} is not "
+            "empty."
+        ),
+    )
+
+
 def _at_least_one(values: tuple[Any, ...]) -> tuple[Any, ...]:
     if not values:
         raise ValueError("must not be empty: give at least one")
@@ -586,21 +597,9 @@ class ScheduleConfig(_Model):
         default=False, description="Azkaban's failureActionOverride flag, kept as it is."
     )
     failure_emails: Emails = ()
-    failure_emails_override: Annotated[bool, Strict()] | None = Field(
-        default=None,
-        description=(
-            "Whether failure_emails replace the flow's own; by default true when "
-            "failure_emails is not empty."
-        ),
-    )
+    failure_emails_override: Annotated[bool, Strict()] | None = _emails_override("failure_emails")
     success_emails: Emails = ()
-    success_emails_override: Annotated[bool, Strict()] | None = Field(
-        default=None,
-        description=(
-            "Whether success_emails replace the flow's own; by default true when "
-            "success_emails is not empty."
-        ),
-    )
+    success_emails_override: Annotated[bool, Strict()] | None = _emails_override("success_emails")
     notify_on_first_failure: Annotated[bool, Strict()] = Field(
         default=True,
         description="Email failure_emails as soon as the first job of a run fails.",
