@@ -59,18 +59,28 @@ class SourceTree(Mapping[str, bytes]):
     the project's size limit since it was measured is refused.
     """
 
-    def __init__(self, root: Path, origin: str, found: Mapping[str, tuple[Path, int]]) -> None:
+    def __init__(
+        self, root: Path, origin: str, found: Mapping[str, tuple[str, os.stat_result]]
+    ) -> None:
         self.root = root
         self.origin = origin
         self._found = dict(sorted(found.items()))
-        self._slack = MAX_TOTAL - sum(size for _, size in found.values())
+        self._slack = MAX_TOTAL - sum(info.st_size for _, info in found.values())
         self._read: dict[str, bytes] = {}
 
     def size(self, name: str) -> int:
-        return self._found[name][1]
+        return self._found[name][1].st_size
 
     def path(self, name: str) -> Path:
-        return self._found[name][0]
+        return Path(self._found[name][0])
+
+    def stamps(self) -> tuple[tuple[str, int, int, int, int], ...]:
+        """(path, size, mtime_ns, ctime_ns, inode) of every file as the walk found it (links
+        followed): buildcache's proof that the tree is unchanged, without a second stat."""
+        return tuple(
+            (rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+            for rel, (_, info) in self._found.items()
+        )
 
     def shown(self, name: str) -> str:
         return f"{self.origin}/{name}"
@@ -82,7 +92,7 @@ class SourceTree(Mapping[str, bytes]):
 
     def __getitem__(self, name: str) -> bytes:
         if name not in self._read:
-            path, _ = self._found[name]
+            path = self.path(name)
             self._read[name] = _read_bounded(path, self.limit(name), self.shown(name))
         return self._read[name]
 
@@ -96,22 +106,25 @@ class SourceTree(Mapping[str, bytes]):
         return len(self._found)
 
 
-def list_files(directory: Path | str, *, origin: str | None = None) -> SourceTree:
+def list_files(
+    directory: Path | str, *, origin: str | None = None, real_root: str | None = None
+) -> SourceTree:
     """The files of a source directory, sizes checked against the limits before a byte is
     read: a 3 GB file is refused by its size, not read.
 
     Symbolic links are followed only while they stay inside the directory: a project zip holds
     real files, and a link out of the tree would upload whatever it points at. Errors name
-    files under ``origin``, the path as the user wrote it.
+    files under ``origin``, the path as the user wrote it. ``real_root``: the directory with
+    every link resolved, when the caller has it already.
     """
-    root = Path(directory)
+    root = directory if isinstance(directory, Path) else Path(directory)
     origin = origin or str(root)
     if not root.is_dir():
         raise SourceError("not a directory", file=origin)
-    real_root = Path(os.path.realpath(root))
-    found: dict[str, tuple[Path, int]] = {}
-    _walk(root, "", real_root, frozenset({real_root}), found, origin)
-    total = sum(size for _, size in found.values())
+    real = real_root if real_root is not None else os.path.realpath(root)
+    found: dict[str, tuple[str, os.stat_result]] = {}
+    _walk(str(root), "", real, _Walk(real, origin, found), frozenset({real}))
+    total = sum(info.st_size for _, info in found.values())
     if total > MAX_TOTAL or len(found) > MAX_ENTRIES:
         raise SourceError(
             f"{len(found)} files, {total} bytes: over the limit of {MAX_ENTRIES} files or "
@@ -145,23 +158,32 @@ def _chunks(path: Path, limit: int, shown: str) -> Iterator[bytes]:
         raise SourceError(f"cannot read: {exc.strerror}", file=shown) from exc
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """What stays the same through one source's walk."""
+
+    real_root: str
+    origin: str
+    out: dict[str, tuple[str, os.stat_result]]
+
+    def inside(self, real: str) -> bool:
+        return real == self.real_root or real.startswith(self.real_root.rstrip("/") + "/")
+
+
 def _walk(
-    directory: Path,
-    prefix: str,
-    real_root: Path,
-    ancestors: frozenset[Path],
-    out: dict[str, tuple[Path, int]],
-    origin: str,
+    directory: str, prefix: str, real_dir: str, walk: _Walk, ancestors: frozenset[str]
 ) -> None:
-    """Every regular file under ``directory`` with its size, nothing read yet."""
+    """Every regular file under ``directory`` with its stat, nothing read yet. Only links are
+    resolved: any other entry's real path is its real parent's plus its name."""
     try:
-        names = sorted(os.listdir(directory))
+        with os.scandir(directory) as entries:
+            listed = sorted(entries, key=lambda e: e.name)
     except OSError as exc:
-        raise SourceError(f"cannot read directory: {exc.strerror}", file=str(directory)) from exc
-    for name in names:
-        path = directory / name
+        raise SourceError(f"cannot read directory: {exc.strerror}", file=directory) from exc
+    for entry in listed:
+        name = entry.name
         rel = f"{prefix}{name}"
-        shown = f"{origin}/{rel}"
+        shown = f"{walk.origin}/{rel}"
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -172,32 +194,32 @@ def _walk(
         if name in SKIPPED_FILES:
             continue
         try:
-            info = path.lstat()
+            info = entry.stat(follow_symlinks=False)
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", file=shown) from exc
+        real = f"{real_dir.rstrip('/')}/{name}"
         if stat.S_ISLNK(info.st_mode):
-            target = Path(os.path.realpath(path))
-            if target != real_root and real_root not in target.parents:
+            real = os.path.realpath(entry.path)
+            if not walk.inside(real):
                 raise SourceError(
-                    f"symbolic link points outside the source directory (to {target}); "
+                    f"symbolic link points outside the source directory (to {real}); "
                     "copy the file in instead",
                     file=shown,
                 )
             try:
-                info = target.stat()
+                info = os.stat(real)
             except OSError as exc:
                 raise SourceError("broken symbolic link", file=shown) from exc
         if stat.S_ISDIR(info.st_mode):
             if name in SKIPPED_DIRS:
                 continue
-            real = Path(os.path.realpath(path))
             if real in ancestors:
                 raise SourceError(
                     "symbolic link loop: it points at a directory above it", file=shown
                 )
-            _walk(path, f"{rel}/", real_root, ancestors | {real}, out, origin)
+            _walk(entry.path, f"{rel}/", real, walk, ancestors | {real})
         elif stat.S_ISREG(info.st_mode):
-            out[rel] = (path, info.st_size)
+            walk.out[rel] = (entry.path, info)
         else:
             raise SourceError("not a regular file (device, socket or pipe)", file=shown)
 

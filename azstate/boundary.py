@@ -128,10 +128,16 @@ class Confinement:
         )
         self.allow_outside = allow_outside
         self._untracked: tuple[str, ...] | None = None
+        self._real_boundary: str | None = None  # with a trailing slash
 
-    def refusal(self, path: Path, shown: str) -> str | None:
-        """Why ``path`` (a source or an extended file) may not be read; None when it may."""
-        if self.allow_outside or not outside(path, self.boundary):
+    def refusal(self, path: Path, shown: str, *, real: str | None = None) -> str | None:
+        """Why ``path`` (a source or an extended file) may not be read; None when it may.
+        ``real``: ``path`` with every link resolved, if the caller has it."""
+        if self.allow_outside:
+            return None
+        if self._real_boundary is None:
+            self._real_boundary = str(self.boundary.resolve()).rstrip("/") + "/"
+        if f"{real or path.resolve()}/".startswith(self._real_boundary):
             return None
         return outside_message(shown, self.boundary)
 

@@ -119,10 +119,12 @@ class BuildCache(CacheFile):
         return self._clock_ns if self._clock_ns is not None else time.time_ns()
 
     @staticmethod
-    def _key(root: Path) -> str:
-        return os.path.realpath(root)
+    def _key(root: Path | str) -> str:
+        """Entries are kept by the tree's real path: callers pass it resolved (the loader
+        resolves each source once for everything that needs it)."""
+        return str(root)
 
-    def lookup(self, root: Path, stamps: tuple[Stamp, ...]) -> Cached | None:
+    def lookup(self, root: Path | str, stamps: tuple[Stamp, ...]) -> Cached | None:
         """What an earlier read of exactly these files found, unless the entry is racy."""
         with self._lock:
             entry = self._trees.get(self._key(root))
@@ -130,25 +132,31 @@ class BuildCache(CacheFile):
             return None
         return None if _racy(entry) else entry.cached
 
-    def get(self, root: Path, stamps: tuple[Stamp, ...]) -> Built | None:
+    def get(self, root: Path | str, stamps: tuple[Stamp, ...]) -> Built | None:
         """The earlier build of exactly these files, unless the entry is racy."""
         found = self.lookup(root, stamps)
         return found.built if found is not None else None
 
     def put(
         self,
-        root: Path,
+        root: Path | str,
         stamps: tuple[Stamp, ...],
         built: Built | None,
         discovered: Discovered | None = None,
     ) -> None:
+        with self._lock:
+            old = self._trees.get(self._key(root))
+        if (
+            old is not None
+            and old.stamps == stamps
+            and old.cached.built == built
+            and old.cached.discovered == discovered
+            and not _racy(old)
+        ):
+            return  # keep the older written_ns: it is the better proof
         cached = Cached(built=built, discovered=discovered)
         entry = _Entry(stamps=stamps, written_ns=self._now(), cached=cached)
         with self._lock:
-            old = self._trees.get(self._key(root))
-            same = old is not None and old.stamps == stamps and old.cached == cached
-            if same and old is not None and not _racy(old):
-                return  # keep the older written_ns: it is the better proof
             self._trees[self._key(root)] = entry
             self._dirty = True
 

@@ -15,6 +15,7 @@ they are sent to Azkaban as text (``true``/``false``, ``3``, ``1.5``), which is 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -79,11 +80,17 @@ def suggestion(word: str, choices: Iterable[str]) -> str | None:
     return next(o for o in options if o.lower() == close[0])
 
 
+@functools.cache
+def _members(kind: type[StrEnum]) -> dict[str, StrEnum]:
+    """An enum's members by lower-cased value (a fleet's file names thousands of them)."""
+    return {m.value.lower(): m for m in kind}
+
+
 def _enum_value(kind: type[E], value: object, *, hints: dict[str, str] | None = None) -> E:
     if isinstance(value, str):
-        for member in kind:
-            if member.value.lower() == value.strip().lower():
-                return member
+        member = _members(kind).get(value.strip().lower())
+        if isinstance(member, kind):
+            return member
     allowed = [m.value for m in kind]
     listed = ", ".join(quoted(a) for a in allowed)
     if not isinstance(value, str):
@@ -388,7 +395,7 @@ ParameterValue = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ServerConfig(_Model):

@@ -45,6 +45,11 @@ class DiffOptions:
     prune: tuple[str, ...] = ()
     protect: tuple[str, ...] = ()  # globs of projects no plan may delete
     targets: tuple[Address, ...] = ()
+    # Lower names of the projects refresh read (--target's, or apply's verification's): the
+    # others are not planned. None: every project. ``declared`` then names every declared
+    # project, for the nearest-name hint of a --target that names nothing.
+    scope: frozenset[str] | None = None
+    declared: tuple[str, ...] = ()
     refresh_only: bool = False
     config_digest: str | None = None
     baseline: Baseline | None = None  # the revision ``diff``'s baseline state was read from
@@ -58,10 +63,13 @@ def diff(
 ) -> Plan:
     """The plan that makes ``live`` the ``desired`` state; with ``baseline`` (the desired state
     of the last applied configuration) a three-way plan."""
-    changes = _changes(desired, live, options.prune)
+    scope = options.scope
+    if scope is None and options.targets:
+        scope = frozenset(t.project.lower() for t in options.targets)
+    changes = _changes(desired, live, options.prune, scope)
     _check_protect(changes, desired, options.protect)
     if options.targets:
-        _check_targets(options.targets, desired, live)
+        _check_targets(options.targets, desired, live, options.declared)
         changes = _targeted(changes, options.targets)
     if not options.refresh_only:
         _check_lockout(changes, desired, live, live.user or desired.user)
@@ -70,7 +78,7 @@ def diff(
     if baseline is None:
         changes = [_unknown(c) for c in changes]
     else:
-        moved = {c.address: c for c in _changes(desired, baseline, options.prune)}
+        moved = {c.address: c for c in _changes(desired, baseline, options.prune, scope)}
         changes = [_three_way(c, moved.get(c.address)) for c in changes]
         planned = {c.address for c in changes}
         converged = [
@@ -95,12 +103,21 @@ def diff(
     )
 
 
-def _changes(desired: ServerState, live: ServerState, prune: tuple[str, ...]) -> list[Change]:
+def _changes(
+    desired: ServerState,
+    live: ServerState,
+    prune: tuple[str, ...],
+    scope: frozenset[str] | None = None,
+) -> list[Change]:
     """The changes that make ``live`` the desired state, project by project. Planning the
-    configuration against the ``baseline`` (as ``live``) takes the projects either owns."""
+    configuration against the ``baseline`` (as ``live``) takes the projects either owns.
+    ``scope`` (lower names) skips the others: a change needs only what is in its own project,
+    and refresh read nothing else, so planning them is wasted work."""
     user = live.user or desired.user
     changes: list[Change] = []
     for key in _project_keys(desired, live, prune):
+        if scope is not None and key.lower() not in scope:
+            continue
         want, have = desired.projects.get(key), live.projects.get(key)
         name = want.name if want else have.name if have else key
         ctx = ProjectContext(
@@ -142,11 +159,16 @@ def _addresses(state: ServerState) -> list[Address]:
     return out
 
 
-def _check_targets(targets: tuple[Address, ...], desired: ServerState, live: ServerState) -> None:
+def _check_targets(
+    targets: tuple[Address, ...],
+    desired: ServerState,
+    live: ServerState,
+    declared: tuple[str, ...] = (),
+) -> None:
     """A target that names nothing in the configuration or on the server (the projects
     azstate manages there: declared or pruned, all a refresh reads) is a typo: planning "no
     changes" for it would read as "all is well". The error names the nearest addresses."""
-    known = _addresses(desired) + _addresses(live)
+    known = _addresses(desired) + _addresses(live) + [Address.project_(n) for n in declared]
     for target in targets:
         if any(target.contains(a) for a in known):
             continue

@@ -27,8 +27,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
-
 from azstate.errors import SourceError
 
 FLOW_VERSION_KEY = "azkaban-flow-version"
@@ -168,23 +166,36 @@ def _find_project_file(files: Mapping[str, bytes], errors: _Errors) -> str | Non
     return search("")
 
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _YamlProblem(Exception):
+    """A YAML text that does not parse; the message names the problem, line and column."""
 
 
 def _safe_load(text: str) -> Any:
     """yaml.safe_load through libyaml when PyYAML has it, ten times faster on a big fleet; a
-    file it refuses is read again by the pure-Python loader, whose messages are clearer."""
+    file it refuses is read again by the pure-Python loader, whose messages are clearer.
+    PyYAML is imported here, not with the module: it costs a plan 20 ms, and a plan whose
+    flow discovery comes from the build cache parses no YAML at all."""
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
+        pass
+    try:
         return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = str(getattr(exc, "problem", None) or exc)
+        if mark is not None:
+            problem += f" (line {mark.line + 1}, column {mark.column + 1})"
+        raise _YamlProblem(problem) from exc
 
 
 def _check_project_file(path: str, data: bytes, errors: _Errors) -> None:
     try:
         document = _safe_load(_text(data))
-    except yaml.YAMLError as exc:
-        errors.add(path, f"not valid YAML: {_yaml_problem(exc)}")
+    except _YamlProblem as exc:
+        errors.add(path, f"not valid YAML: {exc}")
         return
     if not isinstance(document, dict) or FLOW_VERSION_KEY not in document:
         errors.add(
@@ -200,14 +211,6 @@ def _check_project_file(path: str, data: bytes, errors: _Errors) -> None:
             f"Invalid azkaban-flow-version in the project YAML file: {version!r}; "
             'Azkaban needs the number 2.0 (not 2, not "2.0")',
         )
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(problem)
 
 
 # Flow 2.0 ---------------------------------------------------------------------------------
@@ -255,8 +258,8 @@ class _Flow20:
         try:
             try:
                 document = _safe_load(_text(self.files[path]))
-            except yaml.YAMLError as exc:
-                raise _NodeError(_yaml_problem(exc)) from exc
+            except _YamlProblem as exc:
+                raise _NodeError(str(exc)) from exc
             if document is None:
                 raise _NodeError(f"Failed to load flow file {file}. Node bean is null .")
             bean = _bean(document, "the flow")

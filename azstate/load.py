@@ -3,7 +3,7 @@
 Everything a user can get wrong in the file is reported here, before any request is sent, as
 one ConfigError naming the file, the line and the dotted key path
 (``azstate.toml:14: projects.etl.schedules.daily_load.cron: ...``); further problems follow on
-the next lines. tomllib gives no line numbers for keys, so KeyLocator re-reads the text for
+the next lines. tomli gives no line numbers for keys, so KeyLocator re-reads the text for
 them. Pydantic's ValidationError never leaves this module.
 
 A configuration is layered before it is validated: the files it ``extends`` are laid under it
@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 import types
 import typing
 from collections import Counter
@@ -32,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import tomli
 from pydantic import BaseModel, ValidationError
 
 from azstate import cron
@@ -50,7 +50,7 @@ from azstate.archive import (
     zip_digests,
 )
 from azstate.boundary import Confinement
-from azstate.buildcache import BuildCache, Built, Discovered, tree_stamps
+from azstate.buildcache import BuildCache, Built, Discovered
 from azstate.config import (
     Config,
     ProjectConfig,
@@ -85,7 +85,7 @@ def render_key_path(path: KeyPath) -> str:
             out += f"[{part}]"
             continue
         # export.quote escapes every control character, so parse_key_path reads any key back
-        # (a key with a newline or DEL made tomllib fail there, a traceback in --resolved).
+        # (a key with a newline or DEL made tomli fail there, a traceback in --resolved).
         text = part if _BARE_KEY.fullmatch(part) else toml_quote(part)
         out += f".{text}" if out else text
     return out
@@ -107,7 +107,7 @@ def parse_key_path(text: str) -> KeyPath:
             j = i + 1
             while j < len(text) and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            parts.append(tomllib.loads(f"k = {text[i : j + 1]}")["k"])
+            parts.append(tomli.loads(f"k = {text[i : j + 1]}")["k"])
             i = j + 1
         else:
             match = _BARE_KEY.match(text, i)
@@ -148,7 +148,7 @@ class KeyLocator:
         """The line of ``path``, or of its nearest ancestor that has one.
 
         The text is scanned on the first question only: a valid configuration never asks, and
-        the scan costs as much as tomllib's parse on a big fleet.
+        the scan costs as much as tomli's parse on a big fleet.
         """
         lines = self.lines
         for end in range(len(path), 0, -1):
@@ -227,7 +227,7 @@ class KeyLocator:
             if ch in ('"', "'"):
                 start = self.pos
                 self._string()
-                parts.append(tomllib.loads(f"k = {self.text[start : self.pos]}")["k"])
+                parts.append(tomli.loads(f"k = {self.text[start : self.pos]}")["k"])
             else:
                 match = _BARE_KEY.match(self.text, self.pos)
                 if match is None:
@@ -493,7 +493,7 @@ def load_config(
     ``allow_outside`` (--allow-outside-sources) lets extended files and sources lie outside the
     repository of ``path`` (boundary.py); ``boundary`` names that repository's root where
     ``path`` is in no work tree (a --baseline tree). Raises ConfigError or SourceError, never
-    anything from pydantic or tomllib.
+    anything from pydantic or tomli.
     """
     confinement = Confinement(Path(path), allow_outside=allow_outside, boundary=boundary)
     reader = _Reader(confinement)
@@ -610,9 +610,9 @@ def _read_toml(path: Path, shown: str) -> TomlFile:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError("not UTF-8 text (TOML files are UTF-8)", file=shown, line=line) from exc
     try:
-        raw = tomllib.loads(text)
+        raw = tomli.loads(text)
         locator = KeyLocator(text)
-    except tomllib.TOMLDecodeError as exc:
+    except tomli.TOMLDecodeError as exc:
         raise _syntax_error(exc, shown, text) from exc
     except RecursionError:
         raise ConfigError(
@@ -622,7 +622,7 @@ def _read_toml(path: Path, shown: str) -> TomlFile:
     return TomlFile(path=path, shown=shown, raw=raw, locator=locator, data=data)
 
 
-def _syntax_error(exc: tomllib.TOMLDecodeError, shown: str, text: str) -> ConfigError:
+def _syntax_error(exc: tomli.TOMLDecodeError, shown: str, text: str) -> ConfigError:
     message = str(exc)
     match = _TOML_ERROR.match(message)
     line: int | None = None
@@ -1074,7 +1074,7 @@ def _resolve_paths(ctx: _Context, config: Config, document: Mapping[str, Any]) -
     for name, project in config.projects.items():
         if project.source is not None:
             toml = ctx.origin(("projects", name, "source")).file
-            source = Path(os.path.normpath((toml.path.parent / project.source).absolute()))
+            source = Path(os.path.abspath(os.path.join(toml.path.parent, project.source)))
             project = project.model_copy(update={"source": source})
         projects[name] = project
     return config.model_copy(update={"server": server, "projects": projects})
@@ -1108,6 +1108,7 @@ def _with_sources(
     artifacts = Artifacts()
     flows: dict[str, FlowInfo] = {}
     built: dict[tuple[Path, bool], _Read] = {}
+    real_parents: dict[str, str] = {}
     for name, project in config.projects.items():
         _sla_email_warnings(ctx, name, project, warnings)
         if project.description != description_as_shown(project.description):
@@ -1123,14 +1124,15 @@ def _with_sources(
         shown = _shown_path(toml, document["projects"][name]["source"])
         if ctx.touches_secret(key):
             shown = "(sensitive)"  # a path built from a secret is not shown either
-        refusal = confinement.refusal(project.source, shown)
+        real = _real_path(project.source, real_parents)  # once, for every check below
+        refusal = confinement.refusal(project.source, shown, real=real)
         if refusal:
             ctx.add(key, refusal)
             continue
         warnings.extend(_unreviewed(name, shown, project.source, confinement))
         wanted = only is None or name.lower() in only
         if (project.source, wanted) not in built:
-            result = _read_source(project.source, shown, build=wanted, builds=builds)
+            result = _read_source(project.source, shown, build=wanted, builds=builds, real=real)
             if isinstance(result, str):
                 ctx.add(key, result)
                 continue
@@ -1209,16 +1211,34 @@ def _unreviewed(name: str, shown: str, source: Path, confinement: Confinement) -
     ]
 
 
+def _real_path(path: Path, parents: dict[str, str]) -> str:
+    """os.path.realpath(path), resolving each parent directory once per load: a fleet's
+    sources share theirs, and realpath checks every component of the path anew."""
+    parent, name = os.path.split(path)
+    real_parent = parents.get(parent)
+    if real_parent is None:
+        real_parent = parents[parent] = os.path.realpath(parent)
+    joined = os.path.join(real_parent, name)
+    return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
 def _read_source(
-    source: Path, shown: str, *, build: bool = True, builds: BuildCache | None = None
+    source: Path,
+    shown: str,
+    *,
+    build: bool = True,
+    builds: BuildCache | None = None,
+    real: str | None = None,
 ) -> _Read | str:
     """The source's flows, and when ``build`` its digests and zip; a message (for the source
     key) if it is not there. Files are sized before they are read, and hashed and zipped in
-    chunks into a temporary file: memory does not grow with a source's size."""
+    chunks into a temporary file: memory does not grow with a source's size. ``real``: the
+    source with every link resolved, if the caller has it."""
     if source.is_dir():
-        files = list_files(source, origin=shown)
-        stamps = tree_stamps(source, files) if builds is not None else ()
-        hit = builds.lookup(source, stamps) if builds is not None else None
+        real = real or os.path.realpath(source)
+        files = list_files(source, origin=shown, real_root=real)
+        stamps = files.stamps() if builds is not None else ()
+        hit = builds.lookup(real, stamps) if builds is not None else None
         if hit is not None and hit.discovered is not None:
             info = _flow_info(hit.discovered)
         else:
@@ -1228,8 +1248,8 @@ def _read_source(
         if build and made is None:
             data, digests = build_zip_file(files)
             made = _built(digests, data)
-        if builds is not None:
-            builds.put(source, stamps, made, _discovered(info))
+        if builds is not None and (hit is None or hit.discovered is None or made is not reused):
+            builds.put(real, stamps, made, _discovered(info))  # else it holds just this
         if not build or made is None:
             return _Read(info, None, _no_zip, from_directory=True)
         if reused is None:

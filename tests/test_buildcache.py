@@ -4,6 +4,7 @@ and uploads named after their own project when sources are shared."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import time
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from azstate.archive import list_files
 from azstate.buildcache import RACY_NS, BuildCache, Built, tree_stamps
-from azstate.errors import SourceError
+from azstate.errors import ConfigError, SourceError
 from azstate.load import load_config
 
 FLOW = "nodes:\n  - name: a\n    type: command\n    config:\n      command: echo {x}\n"
@@ -109,7 +111,8 @@ def test_a_discovery_kept_for_an_untargeted_tree_serves_a_later_build(tmp_path: 
     path = config(tmp_path, {"a": "a", "b": "a"})
     builds_file = tmp_path / "cache" / "builds.json"
     load_config(path, only=frozenset({"b"}), builds=BuildCache(builds_file, clock_ns=later(src)))
-    cached = BuildCache(builds_file).lookup(src, tree_stamps(src, ["flow.project", "main.flow"]))
+    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    cached = BuildCache(builds_file).lookup(src.resolve(), stamps)
     assert cached is not None and cached.built is not None and cached.discovered is not None
     assert load_config(path, builds=BuildCache(builds_file)).sources["a"].zip_name == "a.zip"
 
@@ -147,3 +150,46 @@ def test_a_racy_entry_is_renewed_once_the_files_have_settled(tmp_path: Path) -> 
     settled.put(src, stamps, BUILT)
     settled.save()
     assert BuildCache(path).get(src, stamps) == BUILT
+
+
+def test_the_walks_stamps_are_what_a_second_stat_gives(tmp_path: Path) -> None:
+    """The walk keeps each file's stat (a link's target's), so the cache needs no second
+    stat; the stamps are those tree_stamps reads."""
+    src = source(tmp_path, "a")
+    (src / "sub").mkdir()
+    (src / "sub" / "x.sh").write_text("echo x")
+    (src / "link.sh").symlink_to(src / "sub" / "x.sh")
+    files = list_files(src)
+    assert files.stamps() == tree_stamps(src, list(files))
+    assert [s[0] for s in files.stamps()] == ["flow.project", "link.sh", "main.flow", "sub/x.sh"]
+
+
+def test_a_source_reached_through_a_link_is_cached_by_its_real_path(tmp_path: Path) -> None:
+    source(tmp_path, "a")
+    (tmp_path / "alias").symlink_to(tmp_path / "src")
+    path = config(tmp_path, {"a": "a"})
+    path.write_text(path.read_text() + '[projects.b]\ndescription = "d"\nsource = "alias/a"\n')
+    builds_file = tmp_path / "cache" / "builds.json"
+    loaded = load_config(path, builds=BuildCache(builds_file, clock_ns=later(tmp_path / "src")))
+    assert loaded.sources["a"].zip_sha256 == loaded.sources["b"].zip_sha256
+    stored = json.loads(builds_file.read_text())["trees"]
+    assert list(stored) == [os.path.realpath(tmp_path / "src" / "a")]
+
+
+@pytest.mark.parametrize("through", ["parent", "source"])
+def test_a_link_out_of_the_repository_is_refused_however_deep(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, through: str
+) -> None:
+    """Each source's real path is built from its parent's, resolved once per load: a link in
+    the parent and a source that is itself a link both lead outside and are refused."""
+    elsewhere = source(tmp_path_factory.mktemp("elsewhere"), "a").parent
+    source(tmp_path, "inside")  # the parent of both is resolved first, and kept
+    if through == "parent":
+        (tmp_path / "src" / "out").symlink_to(elsewhere)
+        where = "out/a"
+    else:
+        (tmp_path / "src" / "out").symlink_to(elsewhere / "a")
+        where = "out"
+    path = config(tmp_path, {"inside": "inside", "x": where})
+    with pytest.raises(ConfigError, match="resolves outside"):
+        load_config(path)

@@ -165,3 +165,27 @@ def test_deleted_schedule_of_vanished_flow_sends_nothing() -> None:
     dropped = next(c for c in plan.changes if str(c.address) == "project.etl.schedule.f2")
     assert dropped.action is Action.DELETE and dropped.calls == ()
     assert "flow f2 is gone" in (dropped.reason or "")
+
+
+def test_a_scoped_plan_plans_only_the_projects_refresh_read() -> None:
+    """--target and apply's verification read only some projects: the others are absent from
+    the live state and must not turn into creations, whatever they hold."""
+    desired = _state({"etl": {"description": "a"}, "reports": {"description": "b"}}, live=False)
+    live = _state({"etl": {"description": "old"}}, live=True)
+    scoped = diff(desired, live, DiffOptions(scope=frozenset({"etl"})))
+    assert [str(c.address) for c in scoped.changes] == ["project.etl"]
+    whole = diff(desired, live, DiffOptions())
+    assert {str(c.address) for c in whole.changes} == {"project.etl", "project.reports"}
+
+
+def test_a_target_naming_no_read_project_is_refused_with_the_declared_names() -> None:
+    """A scoped desired state holds only the targeted projects; the hint for a mistyped one
+    comes from every declared name."""
+    desired = _state({}, live=False)
+    options = DiffOptions(
+        targets=(Address.parse("project.reprots"),),
+        scope=frozenset({"reprots"}),
+        declared=("etl", "reports"),
+    )
+    with pytest.raises(PlanError, match=r"matches nothing .*nearest: project\.reports"):
+        diff(desired, _state({}, live=True), options)

@@ -79,8 +79,10 @@ class Workspace:
     def config(self) -> Config:
         return self.loaded.config
 
-    def desired(self, user: str | None = None) -> ServerState:
-        return desired_state(self.config, self.loaded.sources, user or self.client.username)
+    def desired(self, user: str | None = None, only: frozenset[str] | None = None) -> ServerState:
+        return desired_state(
+            self.config, self.loaded.sources, user or self.client.username, only=only
+        )
 
     def refresh(
         self,
@@ -123,10 +125,10 @@ class Workspace:
         """The plan for ``user`` (default: the logged-in user), who will apply it: ownership
         (the applying user's own permission entry) is computed for that user, and the plan
         records it. ``baseline``: a git revision of the last applied configuration."""
-        desired = self.desired(user)
-        base = self.baseline(baseline, user) if baseline is not None else None
         if only is None and targets:
             only = frozenset(t.project.lower() for t in targets)
+        desired = self.desired(user, only=only)
+        base = self.baseline(baseline, user) if baseline is not None else None
         live = self.refresh(desired, only=only, reads=reads)
         if user:
             live = live.model_copy(update={"user": user})
@@ -136,6 +138,8 @@ class Workspace:
             prune=self.config.azstate.prune,
             protect=self.config.azstate.protect,
             targets=targets,
+            scope=only,
+            declared=tuple(self.config.projects) if only is not None else (),
             refresh_only=refresh_only,
             config_digest=self.loaded.digest,
             baseline=base[0] if base else None,

@@ -56,12 +56,17 @@ def desired_project(name: str, config: ProjectConfig, source: SourceFiles | None
 
 
 def desired_state(
-    config: Config, sources: Mapping[str, SourceFiles], user: str = ""
+    config: Config,
+    sources: Mapping[str, SourceFiles],
+    user: str = "",
+    only: frozenset[str] | None = None,
 ) -> ServerState:
+    """``only`` (lower names): just those projects, for a plan that reads no other."""
     return ServerState(
         projects={
             name.lower(): desired_project(name, project, sources.get(name))
             for name, project in config.projects.items()
+            if only is None or name.lower() in only
         },
         user=user,
     )

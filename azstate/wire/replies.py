@@ -11,6 +11,7 @@ AzkabanError naming the endpoint, never a pydantic or KeyError traceback.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -216,12 +217,20 @@ def _str_list(value: Any) -> list[str]:
 
 def perms_from_types(types: Any) -> PermissionValue:
     """Azkaban's type names to our Perm set; global-only types (METRICS, ...) are not ours."""
-    known = {p.value for p in Perm}
-    names = [str(t).lower() for t in (types or [])]
-    unknown = sorted(n for n in names if n not in known)
+    names = tuple(sorted({str(t).lower() for t in (types or [])}))
+    unknown = [n for n in names if n not in _PERMS_BY_NAME]
     if unknown:
         log.debug("ignoring permission types azstate does not manage: %s", ", ".join(unknown))
-    return PermissionValue(perms=frozenset(Perm(n) for n in names if n in known))
+    return _permission_value(tuple(n for n in names if n in _PERMS_BY_NAME))
+
+
+_PERMS_BY_NAME = {p.value: p for p in Perm}
+
+
+@functools.lru_cache(maxsize=256)
+def _permission_value(names: tuple[str, ...]) -> PermissionValue:
+    """One frozen value per set of types: a listing of a thousand projects repeats a few."""
+    return PermissionValue(perms=frozenset(_PERMS_BY_NAME[n] for n in names))
 
 
 def is_missing_project(error: AzkabanError) -> bool:
