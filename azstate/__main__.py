@@ -1,3 +1,3 @@
-from azstate.cli import main
+from azstate.cli import entry
 
-raise SystemExit(main())
+entry()

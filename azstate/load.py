@@ -1071,10 +1071,14 @@ def _resolve_paths(ctx: _Context, config: Config, document: Mapping[str, Any]) -
             )
         server = server.model_copy(update={"ca_bundle": str(bundle)})
     projects: dict[str, ProjectConfig] = {}
+    folders: dict[Path, str] = {}  # each file's folder, worked out once
     for name, project in config.projects.items():
         if project.source is not None:
             toml = ctx.origin(("projects", name, "source")).file
-            source = Path(os.path.abspath(os.path.join(toml.path.parent, project.source)))
+            folder = folders.get(toml.path)
+            if folder is None:
+                folder = folders[toml.path] = os.path.dirname(toml.path)
+            source = Path(os.path.abspath(os.path.join(folder, project.source)))
             project = project.model_copy(update={"source": source})
         projects[name] = project
     return config.model_copy(update={"server": server, "projects": projects})

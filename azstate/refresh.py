@@ -188,7 +188,7 @@ def read(
         reader = _Reader(client, cache, progress, pool, uploads or {})
         declared = [k for k in scope.declared if scope.wanted(k)]
         index_f = pool.submit(_index_descriptions, client) if declared or scope.prune else None
-        listing, schedules = _listings(pool, client, progress)
+        listing, schedules = _listings(pool, client, progress, scope)
         descriptions = index_f.result() if index_f is not None else None
         listed = [
             Listed(
@@ -381,12 +381,14 @@ def _snapshot_of(item: ProjectListing, **fields: Any) -> ProjectSnapshot:
 
 
 def _listings(
-    pool: ThreadPoolExecutor, client: AzkabanClient, progress: Progress
+    pool: ThreadPoolExecutor, client: AzkabanClient, progress: Progress, scope: RefreshScope
 ) -> tuple[dict[str, ProjectListing], dict[str, dict[str, ScheduleListing]]]:
-    """fetchallprojects and fetchSchedules, both at once: projects and schedules by lower name."""
+    """fetchallprojects and fetchSchedules, both at once: projects and schedules by lower name,
+    of the projects in scope only (nothing else of them is looked at)."""
     progress.add(2)
-    projects_f = pool.submit(client.fetch_all_projects)
-    schedules_f = pool.submit(client.fetch_schedules)
+    wanted = None if scope.only is None else scope.wanted
+    projects_f = pool.submit(client.fetch_all_projects, wanted)
+    schedules_f = pool.submit(client.fetch_schedules, wanted)
     projects = projects_f.result()
     progress.advance()
     schedules = schedules_f.result()

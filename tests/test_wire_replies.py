@@ -317,6 +317,29 @@ def test_schedule_listings() -> None:
     assert replies.schedule_listings({}) == []
 
 
+def test_listings_keep_only_the_wanted_projects_by_lower_name() -> None:
+    """A --target maps one project of the listing; a nameless item is still refused."""
+    reply = {
+        "projects": [
+            {"projectId": 1, "projectName": "ETL", "createdBy": "a", "createdTime": 1},
+            {"projectId": 2, "projectName": "reports", "createdBy": "a", "createdTime": 1},
+        ]
+    }
+    wanted = frozenset({"etl"}).__contains__
+    assert [p.name for p in replies.project_listings(reply, wanted=wanted)] == ["ETL"]
+    assert len(replies.project_listings(reply)) == 2
+    schedules = {
+        "items": [
+            {"scheduleId": 1, "projectname": "reports", "flowname": "f", "cron": "0 0 1 ? * *"},
+            {"scheduleId": 2, "projectname": "Etl", "flowname": "g", "cron": "0 0 2 ? * *"},
+        ]
+    }
+    [kept] = replies.schedule_listings(schedules, wanted=wanted)
+    assert kept.schedule_id == 2 and kept.project_name == "Etl"
+    with pytest.raises(AzkabanError):
+        replies.project_listings({"projects": [{"projectId": 3}]}, wanted=wanted)
+
+
 def test_fetch_schedule_basic() -> None:
     live = replies.live_schedule(transcript("09").json())
     assert live is not None

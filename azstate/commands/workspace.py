@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.text import Text
 
 from azstate.address import Address
-from azstate.baseline import baseline_tree
 from azstate.buildcache import BuildCache
 from azstate.commands.options import Options
 from azstate.commands.progress import progress_for, watch_waits
@@ -163,6 +162,8 @@ class Workspace:
     def baseline(self, revision: str, user: str | None = None) -> tuple[Baseline, ServerState]:
         """The desired state of the configuration at ``revision`` (the last applied one),
         read from git as a checkout would write it and loaded like the work tree's."""
+        from azstate.baseline import baseline_tree  # tarfile and git: only for --baseline
+
         with baseline_tree(Path(self.config_path), revision) as tree:
             try:
                 loaded = load_config(

@@ -564,11 +564,13 @@ class AzkabanClient:
 
     # -- typed reads -------------------------------------------------------------------------
 
-    def fetch_all_projects(self) -> list[ProjectListing]:
-        return replies.project_listings(self.send(calls.fetch_all_projects()).json)
+    def fetch_all_projects(self, wanted: replies.Wanted | None = None) -> list[ProjectListing]:
+        """``wanted``: keep only the projects whose lower-cased name it accepts."""
+        return replies.project_listings(self.send(calls.fetch_all_projects()).json, wanted=wanted)
 
-    def fetch_schedules(self) -> list[ScheduleListing]:
-        return replies.schedule_listings(self.send(calls.fetch_schedules()).json)
+    def fetch_schedules(self, wanted: replies.Wanted | None = None) -> list[ScheduleListing]:
+        """``wanted``: keep only the schedules of projects whose lower-cased name it accepts."""
+        return replies.schedule_listings(self.send(calls.fetch_schedules()).json, wanted=wanted)
 
     def fetch_schedule(self, project_id: int, flow: str) -> LiveSchedule | None:
         return replies.live_schedule(self.send(calls.fetch_schedule(project_id, flow)).json)

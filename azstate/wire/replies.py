@@ -245,14 +245,26 @@ def is_missing_version(error: AzkabanError) -> bool:
 
 # -- projects ------------------------------------------------------------------------------
 
+Wanted = Callable[[str], bool]
 
-def project_listings(reply: Any, endpoint: str = "fetchallprojects") -> list[ProjectListing]:
+
+def _wanted(wanted: Wanted | None, name: Any) -> bool:
+    """Whether a listing's item is kept; an item without a name string is kept, to be
+    refused by the mapping as before."""
+    return wanted is None or not isinstance(name, str) or wanted(name.lower())
+
+
+
+def project_listings(
+    reply: Any, endpoint: str = "fetchallprojects", wanted: Wanted | None = None
+) -> list[ProjectListing]:
     """fetchallprojects (or fetchuserprojects): `{"projects":[...]}`, permissions as
-    `{"first":name,"second":{"types":[...]}}` pairs."""
+    `{"first":name,"second":{"types":[...]}}` pairs. ``wanted`` (a lower-cased project name
+    -> bool) skips the others before they are mapped: a --target reads one of a thousand."""
 
     def build() -> list[ProjectListing]:
         items = _obj(reply, endpoint).get("projects") or []
-        return [_listing(item) for item in items]
+        return [_listing(item) for item in items if _wanted(wanted, item.get("projectName"))]
 
     return _guard(endpoint, build)
 
@@ -441,8 +453,9 @@ def project_logs(reply: Any) -> list[ProjectLogEntry]:
 # -- schedules -----------------------------------------------------------------------------
 
 
-def schedule_listings(reply: Any) -> list[ScheduleListing]:
-    """fetchSchedules: `{}` (no `items`) when the server has no schedule at all (trap 24)."""
+def schedule_listings(reply: Any, wanted: Wanted | None = None) -> list[ScheduleListing]:
+    """fetchSchedules: `{}` (no `items`) when the server has no schedule at all (trap 24).
+    ``wanted``: as for project_listings, by the schedule's project."""
 
     def build() -> list[ScheduleListing]:
         items = _obj(reply, "fetchSchedules").get("items") or []
@@ -454,6 +467,7 @@ def schedule_listings(reply: Any) -> list[ScheduleListing]:
                 cron=cron.normalize(str(i.get("cron") or "")),
             )
             for i in items
+            if _wanted(wanted, i.get("projectname"))
         ]
 
     return _guard("fetchSchedules", build)
