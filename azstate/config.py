@@ -394,6 +394,18 @@ ParameterValue = Annotated[
 ]
 
 
+def _table(description: str, **field: Any) -> Any:
+    """An optional table, empty by default. Built by a factory, not a shared {}: pydantic
+    deep-copies a mutable default for every model, five times per project of a fleet. The
+    schema still says the default is {}."""
+    return Field(
+        default_factory=dict,
+        json_schema_extra={"default": {}},
+        description=description,
+        **field,
+    )
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -518,9 +530,8 @@ class SlaConfig(_Model):
     """A schedule's SLA: rules for the flow or its jobs, one set of alerters for all."""
 
     emails: Emails = ()
-    alerters: dict[AlerterName, dict[NonBlank, tuple[AlerterValue, ...]]] = Field(
-        default={},
-        description=(
+    alerters: dict[AlerterName, dict[NonBlank, tuple[AlerterValue, ...]]] = _table(
+        (
             "SLA alerters other than e-mail, as Azkaban's slaAlerters[NAME][KEY]: "
             '{ pagerduty = { service = ["svc-1"] } }. Every rule shares them; which names '
             "do anything depends on the alerter plugins of the server."
@@ -626,13 +637,11 @@ class ScheduleConfig(_Model):
             '("sub" skips all of it).'
         ),
     )
-    parameters: dict[NonBlank, ParameterValue] = Field(
-        default={},
-        description="Flow parameter overrides (the flow's own runtime properties), sent as text.",
+    parameters: dict[NonBlank, ParameterValue] = _table(
+        "Flow parameter overrides (the flow's own runtime properties), sent as text."
     )
-    runtime_properties: dict[NodeName, dict[NonBlank, ParameterValue]] = Field(
-        default={},
-        description=(
+    runtime_properties: dict[NodeName, dict[NonBlank, ParameterValue]] = _table(
+        (
             'Properties per job node, sent as text: { "sub:inner" = { memory = "2g" } }. The '
             "flow's own are parameters (ROOT is not a node name here)."
         ),
@@ -690,13 +699,11 @@ class ScheduleConfig(_Model):
 class PermissionsConfig(_Model):
     """Permission entries of a project; when present they are the whole truth for it."""
 
-    users: dict[Principal, Perms] = Field(
-        default={},
-        description='User name to permissions, e.g. alice = ["read", "execute"].',
+    users: dict[Principal, Perms] = _table(
+        'User name to permissions, e.g. alice = ["read", "execute"].',
     )
-    groups: dict[Principal, Perms] = Field(
-        default={},
-        description='Group name to permissions, e.g. analysts = ["read"].',
+    groups: dict[Principal, Perms] = _table(
+        'Group name to permissions, e.g. analysts = ["read"].',
     )
     allow_admin_removal: Annotated[bool, Strict()] = Field(
         default=False,
@@ -733,8 +740,8 @@ class ProjectConfig(_Model):
         default=False, description="Refuse any plan that deletes this project."
     )
     permissions: PermissionsConfig | None = None
-    schedules: dict[FlowId, ScheduleConfig] = Field(
-        default={}, description="One schedule per flow; the key is the flow id."
+    schedules: dict[FlowId, ScheduleConfig] = _table(
+        "One schedule per flow; the key is the flow id."
     )
 
 
@@ -841,9 +848,8 @@ class Config(_Model):
         ),
         examples=[["../base.toml"]],
     )
-    variables: dict[VariableName, Variable] = Field(
-        default={},
-        description=(
+    variables: dict[VariableName, Variable] = _table(
+        (
             "Variables for ${var.NAME} in string values, set by --var NAME=VALUE or "
             "AZSTATE_VAR_NAME; $${ writes a literal ${."
         ),
@@ -851,9 +857,7 @@ class Config(_Model):
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     azstate: AzstateSettings = Field(default_factory=AzstateSettings)
-    projects: dict[ProjectName, ProjectConfig] = Field(
-        default={}, description="Projects by name (unique ignoring case)."
-    )
+    projects: dict[ProjectName, ProjectConfig] = _table("Projects by name (unique ignoring case).")
 
     @model_validator(mode="after")
     def _unique_ignoring_case(self) -> Config:

@@ -301,7 +301,11 @@ def main() -> int:
             # one --target of the P-project file: client CPU beyond the interpreter's start
             sandbox.latency(0)
             target = f"project.{project_names(projects)[0]}"
-            targeted = azstate([*plan, "--target", target], env)
+            # the median of three runs: one figure of a few hundred ms swings by a tenth on a
+            # shared machine
+            runs = sorted((azstate([*plan, "--target", target], env) for _ in range(3)),
+                          key=lambda r: r.cpu)  # fmt: skip
+            targeted = runs[1]
             beyond = targeted.cpu - python.cpu
             table.add(
                 "--target one project: client CPU",
@@ -309,7 +313,8 @@ def main() -> int:
                 "< 0.50 s beyond the interpreter",
                 beyond / 0.5,
                 targeted.load,
-                f"process CPU {targeted.cpu:.2f} s - interpreter {python.cpu:.2f} s "
+                f"process CPU {targeted.cpu:.2f} s (median of "
+                f"{', '.join(f'{r.cpu:.2f}' for r in runs)}) - interpreter {python.cpu:.2f} s "
                 f"({targeted.cpu - start.cpu:.2f} s beyond the imports); "
                 f"wall {targeted.wall:.2f} s, peak {targeted.peak_mb:.0f} MB, "
                 f"exit {targeted.code}",
