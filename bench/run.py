@@ -350,7 +350,7 @@ def main() -> int:
             "growth <= x11.5 (linear x10 + 15%)",
             growth / 11.5,
             load1(),
-            f"growth x{growth:.1f} for 10x (median of 5 alternating pairs); "
+            f"growth x{growth:.1f} for 10x (fresh processes, median of 5 alternating pairs); "
             f"TOML parse of 10,000 (tomli): {toml:.3f} s",
         )
     table.print()
