@@ -16,9 +16,7 @@ a damaged or foreign-format file is ignored (everything is rebuilt).
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -29,7 +27,7 @@ BUILD_CACHE_FORMAT = 3
 RACY_NS = 2_000_000_000
 """An entry written less than this after a file's mtime proves nothing about that file."""
 
-Stamp = tuple[str, int, int, int, int]  # (path, size, mtime_ns, ctime_ns, inode)
+Stamp = tuple[str, int, int, int, int]  # (path, size, mtime_ns, ctime_ns, inode): SourceTree.stamps
 
 
 class Built(BaseModel):
@@ -79,16 +77,6 @@ class _File(BaseModel):
 
     format: int
     trees: dict[str, _Entry]
-
-
-def tree_stamps(root: Path, paths: Iterable[str]) -> tuple[Stamp, ...]:
-    """The stamps of a source's files (relative POSIX paths, as archive.list_files lists
-    them), following links as the zip does."""
-    out: list[Stamp] = []
-    for rel in sorted(paths):
-        info = os.stat(root / rel)
-        out.append((rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
-    return tuple(out)
 
 
 def _racy(entry: _Entry) -> bool:

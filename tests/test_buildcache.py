@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from azstate.archive import list_files
-from azstate.buildcache import RACY_NS, BuildCache, Built, tree_stamps
+from azstate.buildcache import RACY_NS, BuildCache, Built, Stamp
 from azstate.errors import ConfigError, SourceError
 from azstate.load import load_config
 
@@ -38,6 +38,10 @@ def config(root: Path, projects: dict[str, str]) -> Path:
     return path
 
 
+def stamps_of(src: Path) -> tuple[Stamp, ...]:
+    return list_files(src).stamps()
+
+
 def later(tree: Path) -> int:
     """A clock well past every file's mtime: entries written then are not racy."""
     return max(p.stat().st_mtime_ns for p in tree.rglob("*")) + 10 * RACY_NS
@@ -45,18 +49,18 @@ def later(tree: Path) -> int:
 
 def test_an_unchanged_tree_reuses_its_build(tmp_path: Path) -> None:
     src = source(tmp_path, "a")
-    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    stamps = stamps_of(src)
     cache = BuildCache(tmp_path / "builds.json", clock_ns=later(src))
     cache.put(src, stamps, BUILT)
     cache.save()
     again = BuildCache(tmp_path / "builds.json")
-    assert again.get(src, tree_stamps(src, ["main.flow", "flow.project"])) == BUILT
+    assert again.get(src, stamps_of(src)) == BUILT
     assert stat.S_IMODE((tmp_path / "builds.json").stat().st_mode) == 0o600
 
 
 def test_an_entry_written_within_2_s_of_a_files_mtime_is_distrusted(tmp_path: Path) -> None:
     src = source(tmp_path, "a")
-    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    stamps = stamps_of(src)
     newest = max(s[2] for s in stamps)
     racy = BuildCache(None, clock_ns=newest + RACY_NS - 1)
     racy.put(src, stamps, BUILT)
@@ -70,13 +74,13 @@ def test_an_edit_that_keeps_size_and_mtime_is_seen_by_ctime(tmp_path: Path) -> N
     src = source(tmp_path, "a")
     flow = src / "main.flow"
     cache = BuildCache(None, clock_ns=later(src))
-    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    stamps = stamps_of(src)
     cache.put(src, stamps, BUILT)
     before = flow.stat()
     time.sleep(0.01)
     flow.write_text(FLOW.format(x="two"))  # same size
     os.utime(flow, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert cache.get(src, tree_stamps(src, ["flow.project", "main.flow"])) is None
+    assert cache.get(src, stamps_of(src)) is None
 
 
 @pytest.mark.parametrize("damage", [b"", b"{", b'{"format": 1, "trees": {"x": 1}}'])
@@ -84,7 +88,7 @@ def test_a_damaged_build_cache_is_ignored(tmp_path: Path, damage: bytes) -> None
     (tmp_path / "builds.json").write_bytes(damage)
     src = source(tmp_path, "a")
     cache = BuildCache(tmp_path / "builds.json")
-    assert cache.get(src, tree_stamps(src, ["main.flow"])) is None
+    assert cache.get(src, stamps_of(src)) is None
     cache.save()  # replaced
     assert BuildCache(tmp_path / "builds.json").get(src, ()) is None
 
@@ -111,7 +115,7 @@ def test_a_discovery_kept_for_an_untargeted_tree_serves_a_later_build(tmp_path: 
     path = config(tmp_path, {"a": "a", "b": "a"})
     builds_file = tmp_path / "cache" / "builds.json"
     load_config(path, only=frozenset({"b"}), builds=BuildCache(builds_file, clock_ns=later(src)))
-    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    stamps = stamps_of(src)
     cached = BuildCache(builds_file).lookup(src.resolve(), stamps)
     assert cached is not None and cached.built is not None and cached.discovered is not None
     assert load_config(path, builds=BuildCache(builds_file)).sources["a"].zip_name == "a.zip"
@@ -139,7 +143,7 @@ def test_a_shared_source_uploads_under_each_projects_own_name(tmp_path: Path) ->
 
 def test_a_racy_entry_is_renewed_once_the_files_have_settled(tmp_path: Path) -> None:
     src = source(tmp_path, "a")
-    stamps = tree_stamps(src, ["flow.project", "main.flow"])
+    stamps = stamps_of(src)
     newest = max(s[2] for s in stamps)
     path = tmp_path / "builds.json"
     racy = BuildCache(path, clock_ns=newest)  # built in the same tick as the last edit
@@ -154,13 +158,16 @@ def test_a_racy_entry_is_renewed_once_the_files_have_settled(tmp_path: Path) -> 
 
 def test_the_walks_stamps_are_what_a_second_stat_gives(tmp_path: Path) -> None:
     """The walk keeps each file's stat (a link's target's), so the cache needs no second
-    stat; the stamps are those tree_stamps reads."""
+    stat; they are what a second stat of each file (links followed) reads."""
     src = source(tmp_path, "a")
     (src / "sub").mkdir()
     (src / "sub" / "x.sh").write_text("echo x")
     (src / "link.sh").symlink_to(src / "sub" / "x.sh")
     files = list_files(src)
-    assert files.stamps() == tree_stamps(src, list(files))
+    again = [(rel, os.stat(src / rel)) for rel in sorted(files)]
+    assert files.stamps() == tuple(
+        (rel, i.st_size, i.st_mtime_ns, i.st_ctime_ns, i.st_ino) for rel, i in again
+    )
     assert [s[0] for s in files.stamps()] == ["flow.project", "link.sh", "main.flow", "sub/x.sh"]
 
 
