@@ -167,7 +167,7 @@ class _Walk:
     out: dict[str, tuple[str, os.stat_result]]
 
     def inside(self, real: str) -> bool:
-        return real == self.real_root or real.startswith(self.real_root.rstrip("/") + "/")
+        return real == self.real_root or real.startswith(os.path.join(self.real_root, ""))
 
 
 def _walk(
@@ -197,7 +197,7 @@ def _walk(
             info = entry.stat(follow_symlinks=False)
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", file=shown) from exc
-        real = f"{real_dir.rstrip('/')}/{name}"
+        real = os.path.join(real_dir, name)
         if stat.S_ISLNK(info.st_mode):
             real = os.path.realpath(entry.path)
             if not walk.inside(real):

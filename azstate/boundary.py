@@ -128,7 +128,7 @@ class Confinement:
         )
         self.allow_outside = allow_outside
         self._untracked: tuple[str, ...] | None = None
-        self._real_boundary: str | None = None  # with a trailing slash
+        self._real_boundary: Path | None = None
 
     def refusal(self, path: Path, shown: str, *, real: str | None = None) -> str | None:
         """Why ``path`` (a source or an extended file) may not be read; None when it may.
@@ -136,8 +136,8 @@ class Confinement:
         if self.allow_outside:
             return None
         if self._real_boundary is None:
-            self._real_boundary = str(self.boundary.resolve()).rstrip("/") + "/"
-        if f"{real or path.resolve()}/".startswith(self._real_boundary):
+            self._real_boundary = self.boundary.resolve()
+        if Path(real or path.resolve()).is_relative_to(self._real_boundary):
             return None
         return outside_message(shown, self.boundary)
 
