@@ -388,6 +388,29 @@ def test_target_limits_the_plan_and_keeps_what_it_needs(ws: Workspace) -> None:
     assert not any(e.params.get("project") == "etl" for e in ws.sandbox.log.snapshot())
 
 
+def test_a_target_reads_and_plans_only_its_own_project(ws: Workspace) -> None:
+    """Another project's drift is neither read nor shown: the targeted plan is the target's
+    part of the whole plan, and only the target's event log and schedules are read."""
+    other = ETL.replace("etl]", "other]")
+    ws.write(ETL + DAILY + other)
+    assert ws.apply().code == 0
+    ws.client().change_description("other", "changed by hand")
+    ws.write(ETL.replace("Nightly ETL", "changed") + DAILY + other)
+    whole = plan_json(ws)
+    assert actions(whole) == {"project.etl": "update", "project.other": "update"}
+    ws.sandbox.log.clear()
+    targeted = plan_json(ws, "--target", "project.etl")
+    part = [c for c in whole["changes"] if c["address"] == "project.etl"]
+    assert targeted["changes"] == part
+    read = {
+        e.params.get("project") or e.params.get("projectId")
+        for e in ws.sandbox.log.snapshot()
+        if e.action in ("fetchProjectLogs", "fetchSchedule")
+    }
+    ids = {p.name: str(p.project_id) for p in ws.client().fetch_all_projects()}
+    assert "etl" in read and read <= {"etl", ids["etl"]}, read
+
+
 def test_detailed_exitcode(ws: Workspace) -> None:
     ws.write(ETL + DAILY)
     assert plan(ws, "--detailed-exitcode").code == 2
