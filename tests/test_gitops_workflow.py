@@ -84,7 +84,7 @@ def test_the_pre_commit_hooks_validate_each_environment_as_pre_commit_runs_them(
 ) -> None:
     """pre-commit runs the published entry with the example's args appended."""
     root = tmp_path / "copy"
-    shutil.copytree(GITOPS, root)
+    shutil.copytree(GITOPS, root, ignore=shutil.ignore_patterns(".azstate"))
     subprocess.run(["git", "init", "-q", str(root)], check=True)  # as in the repository it is in
     (published,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert published["language"] == "python"  # pre-commit installs azstate itself
