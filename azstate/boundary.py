@@ -51,7 +51,12 @@ def boundary_of(config_path: Path) -> Path:
 
 def outside(path: Path, boundary: Path) -> bool:
     """True when ``path``, with every symbolic link followed, leaves ``boundary``."""
-    return not path.resolve().is_relative_to(boundary.resolve())
+    return _leaves(path.resolve(), boundary.resolve())
+
+
+def _leaves(real: Path, real_boundary: Path) -> bool:
+    """outside() once both paths are resolved."""
+    return not real.is_relative_to(real_boundary)
 
 
 def outside_message(shown: str, boundary: Path) -> str:
@@ -128,16 +133,13 @@ class Confinement:
         )
         self.allow_outside = allow_outside
         self._untracked: tuple[str, ...] | None = None
-        self._real_boundary: Path | None = None
+        self._real_boundary = self.boundary.resolve()  # once, however many sources ask
 
     def refusal(self, path: Path, shown: str, *, real: str | None = None) -> str | None:
         """Why ``path`` (a source or an extended file) may not be read; None when it may.
         ``real``: ``path`` with every link resolved, if the caller has it."""
-        if self.allow_outside:
-            return None
-        if self._real_boundary is None:
-            self._real_boundary = self.boundary.resolve()
-        if Path(real or path.resolve()).is_relative_to(self._real_boundary):
+        resolved = Path(real) if real is not None else path.resolve()
+        if self.allow_outside or not _leaves(resolved, self._real_boundary):
             return None
         return outside_message(shown, self.boundary)
 

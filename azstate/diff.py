@@ -63,10 +63,7 @@ def diff(
 ) -> Plan:
     """The plan that makes ``live`` the ``desired`` state; with ``baseline`` (the desired state
     of the last applied configuration) a three-way plan."""
-    scope = options.scope
-    if scope is None and options.targets:
-        scope = frozenset(t.project.lower() for t in options.targets)
-    changes = _changes(desired, live, options.prune, scope)
+    changes = _changes(desired, live, options.prune, options.scope)
     _check_protect(changes, desired, options.protect)
     if options.targets:
         _check_targets(options.targets, desired, live, options.declared)
@@ -78,7 +75,7 @@ def diff(
     if baseline is None:
         changes = [_unknown(c) for c in changes]
     else:
-        moved = {c.address: c for c in _changes(desired, baseline, options.prune, scope)}
+        moved = {c.address: c for c in _changes(desired, baseline, options.prune, options.scope)}
         changes = [_three_way(c, moved.get(c.address)) for c in changes]
         planned = {c.address for c in changes}
         converged = [

@@ -1232,14 +1232,13 @@ def _read_source(
     *,
     build: bool = True,
     builds: BuildCache | None = None,
-    real: str | None = None,
+    real: str,
 ) -> _Read | str:
     """The source's flows, and when ``build`` its digests and zip; a message (for the source
     key) if it is not there. Files are sized before they are read, and hashed and zipped in
     chunks into a temporary file: memory does not grow with a source's size. ``real``: the
-    source with every link resolved, if the caller has it."""
+    source with every link resolved."""
     if source.is_dir():
-        real = real or os.path.realpath(source)
         files = list_files(source, origin=shown, real_root=real)
         stamps = files.stamps() if builds is not None else ()
         hit = builds.lookup(real, stamps) if builds is not None else None
